@@ -1,0 +1,100 @@
+"""Configuration, read from the environment in this one place.
+
+Every setting has a default that works on a developer's machine: SQLite files under
+``DATA_DIR`` and a RabbitMQ broker on localhost. Nothing is read at import time; callers
+ask for a :class:`Settings` when they start.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_NAMES = ("customer", "ticket", "notification", "reporting", "gateway")
+
+DEFAULTS = {
+    "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
+    "DATA_DIR": "var",
+    "GATEWAY_PORT": "8000",
+    "ADMIN_USERNAME": "admin",
+    "RPC_TIMEOUT": "10",
+    "RPC_POOL_SIZE": "8",
+    "TOKEN_TTL_SECONDS": "43200",
+    "OUTBOX_RELAY_SECONDS": "2",
+    "SLA_SWEEP_SECONDS": "5",
+    "LOG_LEVEL": "INFO",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    data_dir: Path
+    gateway_port: int
+    admin_username: str
+    admin_password: str | None
+    jwt_secret: str | None
+    rpc_timeout: float
+    rpc_pool_size: int
+    token_ttl_seconds: int
+    outbox_relay_seconds: float
+    sla_sweep_seconds: float
+    smtp_url: str | None
+    log_level: str
+    database_urls: dict = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    def nameko_config(self) -> dict:
+        """The config dict a Nameko container of ours runs with."""
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "DESKFLOW_SETTINGS": self,
+            "max_workers": 10,
+            "parent_calls_tracked": 10,
+            "serializer": "json",
+        }
+
+
+def _env(environ, name):
+    value = environ.get(name)
+    return value if value not in (None, "") else DEFAULTS.get(name)
+
+
+def sqlite_url(data_dir: Path, service: str) -> str:
+    return f"sqlite:///{(data_dir / f'{service}.db').resolve()}"
+
+
+def load_settings(environ=None) -> Settings:
+    environ = os.environ if environ is None else environ
+    data_dir = Path(_env(environ, "DATA_DIR"))
+    urls = {
+        name: environ.get(f"{name.upper()}_DATABASE_URL") or sqlite_url(data_dir, name)
+        for name in SERVICE_NAMES
+    }
+    return Settings(
+        amqp_uri=_env(environ, "AMQP_URI"),
+        data_dir=data_dir,
+        gateway_port=int(_env(environ, "GATEWAY_PORT")),
+        admin_username=_env(environ, "ADMIN_USERNAME"),
+        admin_password=environ.get("ADMIN_PASSWORD") or None,
+        jwt_secret=environ.get("JWT_SECRET") or None,
+        rpc_timeout=float(_env(environ, "RPC_TIMEOUT")),
+        rpc_pool_size=int(_env(environ, "RPC_POOL_SIZE")),
+        token_ttl_seconds=int(_env(environ, "TOKEN_TTL_SECONDS")),
+        outbox_relay_seconds=float(_env(environ, "OUTBOX_RELAY_SECONDS")),
+        sla_sweep_seconds=float(_env(environ, "SLA_SWEEP_SECONDS")),
+        smtp_url=environ.get("SMTP_URL") or None,
+        log_level=_env(environ, "LOG_LEVEL"),
+        database_urls=urls,
+    )
+
+
+def settings_from(nameko_config: dict) -> Settings:
+    """The settings a container was started with (tests may pass a partial config)."""
+    settings = nameko_config.get("DESKFLOW_SETTINGS")
+    if settings is None:
+        settings = load_settings()
+        amqp = nameko_config.get("AMQP_URI")
+        if amqp:
+            settings = Settings(**{**settings.__dict__, "amqp_uri": amqp})
+    return settings

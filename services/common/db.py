@@ -1,0 +1,119 @@
+"""Database plumbing shared by every service: engines, UTC times, the kernel tables and
+sequences that stay unique under concurrency.
+
+Each service has its own ``DeclarativeBase`` and its own database; the mixins here give each
+of them the same three kernel tables (outbox, processed events, sequence counters).
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, Integer, MetaData, String, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> MetaData:
+    """Metadata with named constraints, so migrations name them the same on every backend."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware timestamp on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def make_engine(url: str):
+    """An engine for ``url``. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``
+    transactions, so two writers (or two processes) queue instead of failing."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite_connection(dbapi_connection, _record):
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class OutboxMixin:
+    """Events written in the same transaction as the change that caused them."""
+
+    __tablename__ = "outbox"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(80))
+    envelope: Mapped[dict] = mapped_column(JSON)
+    headers: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class ProcessedEventMixin:
+    """One row per (consumer, event id): a repeat delivery hits the primary key."""
+
+    __tablename__ = "processed_events"
+    consumer: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SequenceCounterMixin:
+    """A counter per scope (``2026-TECH``, a customer id ...), advanced inside a transaction."""
+
+    __tablename__ = "sequence_counters"
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+def next_sequence(session: Session, counter_model, scope: str) -> int:
+    """Advance the counter for ``scope`` and return its new value.
+
+    One upsert: PostgreSQL holds the row lock until commit, SQLite runs it under
+    ``BEGIN IMMEDIATE``; either way no two transactions get the same number, and a
+    rolled-back transaction gives its number back.
+    """
+    table = counter_model.__table__
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(scope=scope, value=1)
+        .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def count(session: Session, statement) -> int:
+    """The number of rows ``statement`` would return."""
+    return session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()

@@ -1,0 +1,198 @@
+"""The unit of work and the transactional outbox.
+
+A worker gets a :class:`UnitOfWork`: one session, one transaction. ``uow.emit()`` writes an
+event envelope into the ``outbox`` table of the same transaction, so a rolled-back change
+emits nothing. After the worker has finished (its reply sent, its message acked), the
+provider publishes what that worker committed and marks it sent: the fast path. A relay
+thread in every container publishes whatever is still unsent a few seconds later (a crash
+between commit and publish, a broker outage): the safe path. An event may therefore be
+published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
+"""
+import logging
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.events import get_event_exchange
+from nameko.extensions import DependencyProvider
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+
+from services.common.clock import clock_from
+from services.common.config import settings_from
+from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
+from services.common.db import make_engine
+from services.common.events import make_envelope
+
+log = logging.getLogger(__name__)
+
+RELAY_GRACE_SECONDS = 3
+RELAY_BATCH = 500
+DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
+DEAD_LETTER_QUEUE = Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE,
+                          routing_key="#", durable=True)
+# Publishing waits out a broker restart rather than giving up after three quick tries.
+PATIENT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0.5, "interval_step": 1,
+                        "interval_max": 5}
+
+
+def context_headers(context: CallContext) -> dict:
+    """Nameko reads ``nameko.*`` headers back into the consumer's context data."""
+    values = {REQUEST_ID: context.request_id, ACTOR: context.actor,
+              ACTOR_ROLE: context.actor_role}
+    return {f"nameko.{key}": value for key, value in values.items() if value is not None}
+
+
+class UnitOfWork:
+    """One worker's transaction, with the events it emits."""
+
+    def __init__(self, session_factory, models, source: str, context: CallContext, clock):
+        self._session_factory = session_factory
+        self._models = models
+        self._source = source
+        self.context = context
+        self.clock = clock
+        self._session = None
+        self._pending = []
+        self.committed = []
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    def now(self):
+        return self.clock.now()
+
+    def emit(self, event_type: str, data: dict) -> dict:
+        envelope = make_envelope(event_type, data, self._source, self.context.request_id,
+                                 self.now())
+        row = self._models.Outbox(id=envelope["id"], event_type=event_type, envelope=envelope,
+                                  headers=context_headers(self.context), created_at=self.now())
+        self.session.add(row)
+        self._pending.append(row)
+        return envelope
+
+    def claim(self, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` handled ``event_id``; False if it already had."""
+        model = self._models.ProcessedEvent
+        if self.session.get(model, (consumer, event_id)) is not None:
+            return False
+        self.session.add(model(consumer=consumer, event_id=event_id, processed_at=self.now()))
+        return True
+
+    def commit(self):
+        self.session.commit()
+        self.committed.extend(self._pending)
+        self._pending.clear()
+
+    def rollback(self):
+        if self._session is not None:
+            self._session.rollback()
+        self._pending.clear()
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+
+
+class OutboxRelay:
+    """Publishes outbox rows to ``<source>.events`` (routing key: the event type) and marks
+    them sent. Used for the fast path after a commit and by the periodic relay."""
+
+    def __init__(self, amqp_uri: str, source: str, session_factory, outbox_model, clock):
+        self.exchange = get_event_exchange(source, {})
+        self.publisher = Publisher(amqp_uri, declare=[self.exchange],
+                                   retry_policy=PATIENT_RETRY_POLICY)
+        self.session_factory = session_factory
+        self.outbox = outbox_model
+        self.clock = clock
+
+    def publish(self, rows) -> None:
+        for row in rows:
+            self.publisher.publish(row.envelope, exchange=self.exchange,
+                                   routing_key=row.event_type, headers=row.headers)
+        self._mark_sent([row.id for row in rows])
+
+    def publish_committed(self, rows) -> None:
+        """The fast path: on failure the periodic relay publishes these rows later."""
+        try:
+            self.publish(rows)
+        except Exception:
+            log.warning("fast-path publish failed; the outbox relay will retry", exc_info=True)
+
+    def relay_pending(self) -> int:
+        """Publish unsent rows older than the grace period; return how many were sent."""
+        outbox = self.outbox
+        cutoff = self.clock.now().timestamp() - RELAY_GRACE_SECONDS
+        with self.session_factory() as session:
+            rows = session.scalars(
+                select(outbox).where(outbox.sent_at.is_(None)).order_by(outbox.created_at)
+                .limit(RELAY_BATCH)
+            ).all()
+            session.rollback()
+        due = [row for row in rows if row.created_at.timestamp() <= cutoff]
+        if due:
+            self.publish(due)
+        return len(due)
+
+    def relay_forever(self, interval: float, sleep) -> None:
+        while True:
+            sleep(interval)
+            try:
+                self.relay_pending()
+            except Exception:
+                log.warning("outbox relay failed; retrying", exc_info=True)
+
+    def _mark_sent(self, ids) -> None:
+        with self.session_factory() as session:
+            session.execute(update(self.outbox).where(self.outbox.id.in_(ids))
+                            .values(sent_at=self.clock.now()))
+            session.commit()
+
+
+class UnitOfWorkProvider(DependencyProvider):
+    """Database session + outbox for a service that owns database ``database``.
+
+    ``models`` is the service's models module: it must define ``Outbox`` and
+    ``ProcessedEvent`` (built on the mixins in :mod:`services.common.db`).
+    """
+
+    def __init__(self, database: str, models, **kwargs):
+        super().__init__(**kwargs)
+        self.database = database
+        self.models = models
+        self.units = {}
+
+    def setup(self):
+        settings = settings_from(self.container.config)
+        self.engine = make_engine(settings.database_url(self.database))
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = clock_from(self.container.config)
+        self.relay_interval = settings.outbox_relay_seconds
+        self.relay = OutboxRelay(settings.amqp_uri, self.container.service_name,
+                                 self.session_factory, self.models.Outbox, self.clock)
+
+    def start(self):
+        self.container.spawn_managed_thread(
+            lambda: self.relay.relay_forever(self.relay_interval, eventlet.sleep))
+
+    def stop(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,
+                          CallContext.from_data(worker_ctx.data), self.clock)
+        self.units[worker_ctx] = unit
+        return unit
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        unit = self.units.get(worker_ctx)
+        if unit is not None and unit.committed:
+            self.relay.publish_committed(unit.committed)
+
+    def worker_teardown(self, worker_ctx):
+        unit = self.units.pop(worker_ctx, None)
+        if unit is not None:
+            unit.close()

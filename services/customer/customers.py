@@ -1,0 +1,253 @@
+"""The customer service's use cases: each takes a unit of work, applies the domain rules,
+writes the change, its change-log entry and its event in one transaction, and commits."""
+from datetime import datetime, time, timezone
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from services.common.db import count, next_sequence
+from services.common.errors import Duplicate, NotFound
+from services.common.schemas import load_or_422, page_of
+from services.customer import domain
+from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
+from services.customer.schemas import (
+    CustomerFilterSchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
+    FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
+)
+
+EDITABLE_FIELDS = tuple(CustomerInputSchema().fields)
+OVERDUE_BATCH = 200
+
+
+def present(customer: Customer, now: datetime) -> dict:
+    """The customer as the API shows it, with its derived status and value tier."""
+    values = {column: getattr(customer, column) for column in CustomerSchema().fields
+              if hasattr(customer, column)}
+    values["status"] = domain.lifecycle_status(customer.last_activity_at, now)
+    values["value_tier"] = domain.value_tier(customer.deal_amount)
+    return CustomerSchema().dump(values)
+
+
+def _editable_snapshot(customer: Customer, now: datetime) -> dict:
+    shown = present(customer, now)
+    return {name: shown.get(name) for name in EDITABLE_FIELDS}
+
+
+def _live_customer(session, customer_id: str, for_update: bool = False) -> Customer:
+    statement = select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
+    if for_update:
+        statement = statement.with_for_update()
+    customer = session.scalars(statement).first()
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
+    return customer
+
+
+def _refuse_duplicates(session, name_key: str | None, phone_key: str | None, own_id=None):
+    """Raise 409 naming the existing customer with the same normalised name or phone."""
+    keys = [Customer.name_key == name_key] if name_key else []
+    if phone_key:
+        keys.append(Customer.phone_key == phone_key)
+    if not keys:
+        return
+    existing = session.scalars(select(Customer).where(or_(*keys), Customer.id != own_id)).first()
+    if existing is not None:
+        field = "name" if existing.name_key == name_key else "phone"
+        raise Duplicate(
+            f"A customer with the same {field} already exists: {existing.id}.",
+            {"existing_id": existing.id, "field": field},
+        )
+
+
+def _commit_unique(uow, name_key, phone_key, own_id=None):
+    """Commit; a duplicate that slipped in concurrently becomes the same 409."""
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        _refuse_duplicates(uow.session, name_key, phone_key, own_id)
+        raise
+
+
+def followup_plan(session) -> dict:
+    plan = dict(domain.DEFAULT_FOLLOWUP_DAYS)
+    plan.update({row.grade: row.interval_days for row in session.scalars(select(FollowupPlan))})
+    return plan
+
+
+def _record_change(uow, customer_id: str, action: str, changes: list[dict]):
+    uow.session.add(CustomerChange(customer_id=customer_id, action=action, at=uow.now(),
+                                   by=uow.context.actor, changes=changes))
+
+
+def create_customer(uow, payload: dict) -> dict:
+    data = load_or_422(CustomerInputSchema(), payload)
+    data.setdefault("owner", uow.context.actor)
+    domain.check_conversion(data)
+    name_key = domain.normalise_name(data["name"])
+    phone_key = domain.normalise_phone(data.get("phone"))
+    session, now = uow.session, uow.now()
+    _refuse_duplicates(session, name_key, phone_key)
+    sequence = next_sequence(session, SequenceCounter, domain.id_scope(now.year, data["industry"]))
+    first_contact = data.get("first_contact_date")
+    first_contact_at = datetime.combine(first_contact, time(), timezone.utc) if first_contact else now
+    customer = Customer(
+        id=domain.customer_id(now.year, data["industry"], sequence),
+        name_key=name_key, phone_key=phone_key, created_at=now, updated_at=now,
+        last_activity_at=max(now, first_contact_at),
+        next_followup_due_at=domain.next_followup_due(data["grade"], now, followup_plan(session)),
+        **data,
+    )
+    session.add(customer)
+    session.flush()
+    shown = present(customer, now)
+    _record_change(uow, customer.id, "created", domain.field_changes({}, _editable_snapshot(customer, now)))
+    uow.emit("customer.created", {"customer": shown})
+    _commit_unique(uow, name_key, phone_key)
+    return shown
+
+
+def get_customer(uow, customer_id: str) -> dict:
+    return present(_live_customer(uow.session, customer_id), uow.now())
+
+
+def list_customers(uow, query: dict) -> dict:
+    filters = load_or_422(CustomerFilterSchema(), query)
+    page, per_page, now = filters.pop("page"), filters.pop("per_page"), uow.now()
+    statement = select(Customer).where(Customer.deleted_at.is_(None))
+    for name in ("type", "grade", "industry", "owner"):
+        if name in filters:
+            statement = statement.where(getattr(Customer, name) == filters[name])
+    if "status" in filters:
+        statement = statement.where(*_status_condition(filters["status"], now))
+    if "q" in filters:
+        like = f"%{filters['q']}%"
+        statement = statement.where(or_(Customer.name.ilike(like), Customer.id.ilike(like),
+                                        Customer.contact_name.ilike(like),
+                                        Customer.phone.ilike(like)))
+    total = count(uow.session, statement)
+    rows = uow.session.scalars(statement.order_by(Customer.created_at.desc(), Customer.id.desc())
+                               .offset((page - 1) * per_page).limit(per_page))
+    return page_of([present(row, now) for row in rows], total, page, per_page)
+
+
+def _status_condition(status: str, now: datetime) -> list:
+    dormant_from = domain.months_before(now, domain.DORMANT_AFTER_MONTHS)
+    churned_from = domain.months_before(now, domain.CHURNED_AFTER_MONTHS)
+    if status == "active":
+        return [Customer.last_activity_at >= dormant_from]
+    if status == "dormant":
+        return [Customer.last_activity_at < dormant_from, Customer.last_activity_at >= churned_from]
+    return [Customer.last_activity_at < churned_from]
+
+
+def update_customer(uow, customer_id: str, payload: dict) -> dict:
+    data = load_or_422(CustomerUpdateSchema(), payload, partial=True)
+    session, now = uow.session, uow.now()
+    customer = _live_customer(session, customer_id, for_update=True)
+    before = _editable_snapshot(customer, now)
+    domain.check_conversion({**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data})
+    name_key = domain.normalise_name(data.get("name", customer.name))
+    phone_key = domain.normalise_phone(data.get("phone", customer.phone))
+    _refuse_duplicates(session, name_key, phone_key, own_id=customer.id)
+    for name, value in data.items():
+        setattr(customer, name, value)
+    customer.name_key, customer.phone_key = name_key, phone_key
+    changes = domain.field_changes(before, _editable_snapshot(customer, now))
+    if not changes:
+        uow.rollback()
+        return present(customer, now)
+    customer.updated_at = now
+    if "grade" in data:
+        last_contact = customer.last_activity_at
+        customer.next_followup_due_at = domain.next_followup_due(customer.grade, last_contact,
+                                                                 followup_plan(session))
+    _record_change(uow, customer.id, "updated", changes)
+    shown = present(customer, now)
+    uow.emit("customer.updated", {"customer": shown, "changes": changes,
+                                  "contact_changed": domain.contact_changed(changes)})
+    _commit_unique(uow, name_key, phone_key, own_id=customer.id)
+    return shown
+
+
+def delete_customer(uow, customer_id: str) -> None:
+    customer = _live_customer(uow.session, customer_id, for_update=True)
+    now = uow.now()
+    customer.deleted_at, customer.updated_at = now, now
+    customer.name_key = customer.phone_key = None  # the name and phone may be reused
+    _record_change(uow, customer.id, "deleted", [])
+    uow.emit("customer.deleted", {"customer": present(customer, now)})
+    uow.commit()
+
+
+def customer_history(uow, customer_id: str) -> list[dict]:
+    if uow.session.get(Customer, customer_id) is None:
+        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
+    entries = uow.session.scalars(
+        select(CustomerChange).where(CustomerChange.customer_id == customer_id)
+        .order_by(CustomerChange.at.desc(), CustomerChange.id.desc()))
+    return HistoryEntrySchema(many=True).dump(entries)
+
+
+def log_followup(uow, customer_id: str, payload: dict) -> dict:
+    data = load_or_422(FollowupInputSchema(), payload)
+    session, now = uow.session, uow.now()
+    customer = _live_customer(session, customer_id, for_update=True)
+    data.setdefault("owner", customer.owner)
+    followup = Followup(customer_id=customer.id, created_at=now, created_by=uow.context.actor,
+                        **data)
+    session.add(followup)
+    if followup.at >= customer.last_activity_at:
+        customer.last_activity_at = followup.at
+        customer.next_followup_due_at = followup.next_followup_at or domain.next_followup_due(
+            customer.grade, followup.at, followup_plan(session))
+    session.flush()
+    shown = FollowupSchema().dump(followup)
+    uow.emit("followup.logged", {"followup": shown, "customer": present(customer, now)})
+    uow.commit()
+    return shown
+
+
+def list_followups(uow, customer_id: str, query: dict) -> dict:
+    paging = load_or_422(CustomerFilterSchema(only=("page", "per_page")), query)
+    if uow.session.get(Customer, customer_id) is None:
+        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
+    statement = select(Followup).where(Followup.customer_id == customer_id)
+    page, per_page = paging["page"], paging["per_page"]
+    rows = uow.session.scalars(statement.order_by(Followup.at.desc(), Followup.id.desc())
+                               .offset((page - 1) * per_page).limit(per_page))
+    return page_of(FollowupSchema(many=True).dump(rows), count(uow.session, statement), page, per_page)
+
+
+def set_followup_plan(uow, payload: dict) -> dict:
+    plan = load_or_422(FollowupPlanSchema(), payload)
+    for grade, days in plan.items():
+        uow.session.merge(FollowupPlan(grade=grade, interval_days=days))
+    uow.emit("followup.plan_changed", {"plan": plan})
+    uow.commit()
+    return plan
+
+
+def record_activity(uow, customer_id: str, at: datetime) -> None:
+    """Ticket activity counts as contact for the lifecycle status."""
+    customer = uow.session.get(Customer, customer_id, with_for_update=True)
+    if customer is not None and at > customer.last_activity_at:
+        customer.last_activity_at = at
+
+
+def remind_overdue_followups(uow) -> int:
+    """Emit ``followup.overdue`` once per customer and due date; return how many."""
+    now = uow.now()
+    due = uow.session.scalars(
+        select(Customer).where(
+            Customer.deleted_at.is_(None), Customer.next_followup_due_at <= now,
+            or_(Customer.followup_reminded_for.is_(None),
+                Customer.followup_reminded_for != Customer.next_followup_due_at))
+        .order_by(Customer.next_followup_due_at).limit(OVERDUE_BATCH)
+        .with_for_update(skip_locked=True)).all()
+    for customer in due:
+        customer.followup_reminded_for = customer.next_followup_due_at
+        uow.emit("followup.overdue", {"customer": present(customer, now),
+                                      "due_at": customer.next_followup_due_at.isoformat()})
+    uow.commit()
+    return len(due)

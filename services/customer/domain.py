@@ -1,0 +1,119 @@
+"""Customer rules in plain Python: ids, duplicate keys, conversion, lifecycle, value tiers,
+the change log and follow-up plans. Nothing here knows about Nameko, Flask or SQL."""
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from services.common.errors import ValidationFailed
+
+INDUSTRIES = ("TECH", "MFG", "RETAIL", "SVC", "FIN", "EDU", "GOV", "OTHER")
+TYPES = ("prospect", "intent", "deal", "churned")
+GRADES = ("A", "B", "C")
+SOURCES = ("exhibition", "referral", "online", "visit", "other")
+CHANNELS = ("phone", "email", "visit", "wechat", "other")
+OUTCOMES = ("positive", "neutral", "negative")
+STATUSES = ("active", "dormant", "churned")
+VALUE_TIERS = ("high", "mid", "potential")
+DEAL_FIELDS = ("deal_amount", "deal_product", "signed_date")
+CONTACT_FIELDS = ("phone", "email", "contact_name")
+
+HIGH_VALUE = Decimal("500000")
+MID_VALUE = Decimal("100000")
+DORMANT_AFTER_MONTHS = 3
+CHURNED_AFTER_MONTHS = 6
+DEFAULT_FOLLOWUP_DAYS = {"A": 7, "B": 14, "C": 30}
+
+
+def customer_id(year: int, industry: str, sequence: int) -> str:
+    """``2026-TECH-001``: three digits, wider past 999."""
+    return f"{year}-{industry}-{sequence:03d}"
+
+
+def id_scope(year: int, industry: str) -> str:
+    return f"{year}-{industry}"
+
+
+def normalise_name(name: str) -> str:
+    """Fold full-width characters, case and runs of spaces, so near-identical names match."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    """Digits only, with a +86/0086 prefix dropped from mainland mobile numbers."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", phone))
+    if digits.startswith("0086"):
+        digits = digits[2:]
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    return digits or None
+
+
+def check_conversion(customer: dict) -> None:
+    """A ``deal`` customer needs its deal amount, product and signing date."""
+    if customer.get("type") != "deal":
+        return
+    missing = [name for name in DEAL_FIELDS if customer.get(name) in (None, "")]
+    if missing:
+        raise ValidationFailed(
+            "A customer of type 'deal' needs deal_amount, deal_product and signed_date.",
+            {"fields": {name: ["Required when type is 'deal'."] for name in missing}},
+        )
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same wall time ``months`` calendar months earlier (clamped to month end)."""
+    month_index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def lifecycle_status(last_activity: datetime, now: datetime) -> str:
+    """``active`` within 3 months of the last contact, ``dormant`` to 6, then ``churned``."""
+    if last_activity >= months_before(now, DORMANT_AFTER_MONTHS):
+        return "active"
+    if last_activity >= months_before(now, CHURNED_AFTER_MONTHS):
+        return "dormant"
+    return "churned"
+
+
+def value_tier(deal_amount) -> str:
+    if deal_amount is None:
+        return "potential"
+    amount = Decimal(str(deal_amount))
+    if amount >= HIGH_VALUE:
+        return "high"
+    if amount >= MID_VALUE:
+        return "mid"
+    return "potential"
+
+
+def field_changes(before: dict, after: dict) -> list[dict]:
+    """``[{field, before, after}]`` for every field whose value differs, in field order."""
+    return [
+        {"field": name, "before": before.get(name), "after": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    ]
+
+
+def contact_changed(changes: list[dict]) -> bool:
+    return any(change["field"] in CONTACT_FIELDS for change in changes)
+
+
+def next_followup_due(grade: str, last_followup: datetime, plan_days: dict | None = None) -> datetime:
+    """When a customer of ``grade`` should next be followed up."""
+    days = (plan_days or DEFAULT_FOLLOWUP_DAYS)[grade]
+    return last_followup + timedelta(days=days)
+
+
+def to_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)

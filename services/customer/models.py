@@ -1,0 +1,99 @@
+"""The customer service's tables (its own database)."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import (
+    OutboxMixin, ProcessedEventMixin, SequenceCounterMixin, UTCDateTime, service_metadata,
+)
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class SequenceCounter(SequenceCounterMixin, Base):
+    pass
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Normalised duplicate keys; unique so the database refuses a racing duplicate.
+    # Cleared when the customer is deleted, which frees the name and phone again.
+    name_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    phone_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str] = mapped_column(String(10), index=True)
+    type: Mapped[str] = mapped_column(String(10), index=True)
+    grade: Mapped[str] = mapped_column(String(1), index=True)
+    source: Mapped[str | None] = mapped_column(String(20))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    first_contact_date: Mapped[date | None] = mapped_column(Date)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    deal_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    deal_product: Mapped[str | None] = mapped_column(String(200))
+    signed_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Latest contact of any kind (creation, first contact, follow-up, ticket): drives status.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    next_followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    followup_reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CustomerChange(Base):
+    __tablename__ = "customer_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(80))
+    changes: Mapped[list] = mapped_column(JSON)
+
+
+class Followup(Base):
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(10))
+    next_action: Mapped[str | None] = mapped_column(String(300))
+    next_followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class FollowupPlan(Base):
+    """How often customers of each grade should be followed up (admin-configurable)."""
+
+    __tablename__ = "followup_plans"
+
+    grade: Mapped[str] = mapped_column(String(1), primary_key=True)
+    interval_days: Mapped[int] = mapped_column(Integer)

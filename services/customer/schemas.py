@@ -1,0 +1,124 @@
+"""Marshmallow schemas of the customer service: one input and one output schema per
+resource, shared by RPC validation, the gateway and the OpenAPI document."""
+from marshmallow import Schema, fields, validate
+
+from services.common.schemas import PageSchema, StrictSchema
+from services.customer import domain
+
+PHONE_PATTERN = r"^\+?[0-9０-９][0-9０-９ ()\-]{4,24}$"
+
+
+class CustomerInputSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=100))
+    phone = fields.String(allow_none=True, validate=validate.Regexp(
+        PHONE_PATTERN, error="Not a phone number."))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    industry = fields.String(required=True, validate=validate.OneOf(domain.INDUSTRIES))
+    type = fields.String(load_default="prospect", validate=validate.OneOf(domain.TYPES))
+    grade = fields.String(load_default="C", validate=validate.OneOf(domain.GRADES))
+    source = fields.String(allow_none=True, validate=validate.OneOf(domain.SOURCES))
+    employees = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    annual_revenue = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    first_contact_date = fields.Date(allow_none=True)
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+                       load_default=list, validate=validate.Length(max=30))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    owner = fields.String(validate=validate.Length(min=1, max=80))
+    deal_amount = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    deal_product = fields.String(allow_none=True, validate=validate.Length(max=200))
+    signed_date = fields.Date(allow_none=True)
+
+
+class CustomerUpdateSchema(CustomerInputSchema):
+    """Every field optional; defaults do not apply to a partial update."""
+
+    type = fields.String(validate=validate.OneOf(domain.TYPES))
+    grade = fields.String(validate=validate.OneOf(domain.GRADES))
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+                       validate=validate.Length(max=30))
+
+
+class CustomerSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    contact_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    industry = fields.String()
+    type = fields.String()
+    grade = fields.String()
+    source = fields.String(allow_none=True)
+    employees = fields.Integer(allow_none=True)
+    annual_revenue = fields.Float(allow_none=True)
+    first_contact_date = fields.Date(allow_none=True)
+    tags = fields.List(fields.String())
+    notes = fields.String(allow_none=True)
+    owner = fields.String()
+    deal_amount = fields.Float(allow_none=True)
+    deal_product = fields.String(allow_none=True)
+    signed_date = fields.Date(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    last_activity_at = fields.AwareDateTime()
+    next_followup_due_at = fields.AwareDateTime(allow_none=True)
+    status = fields.String(validate=validate.OneOf(domain.STATUSES))
+    value_tier = fields.String(validate=validate.OneOf(domain.VALUE_TIERS))
+
+
+class CustomerFilterSchema(PageSchema):
+    type = fields.String(validate=validate.OneOf(domain.TYPES))
+    grade = fields.String(validate=validate.OneOf(domain.GRADES))
+    industry = fields.String(validate=validate.OneOf(domain.INDUSTRIES))
+    status = fields.String(validate=validate.OneOf(domain.STATUSES))
+    owner = fields.String()
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class FieldChangeSchema(Schema):
+    field = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class HistoryEntrySchema(Schema):
+    at = fields.AwareDateTime()
+    by = fields.String()
+    action = fields.String()
+    changes = fields.List(fields.Nested(FieldChangeSchema))
+
+
+class FollowupInputSchema(StrictSchema):
+    at = fields.AwareDateTime(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    feedback = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    outcome = fields.String(required=True, validate=validate.OneOf(domain.OUTCOMES))
+    next_action = fields.String(allow_none=True, validate=validate.Length(max=300))
+    next_followup_at = fields.AwareDateTime(allow_none=True)
+    owner = fields.String(validate=validate.Length(min=1, max=80))
+
+
+class FollowupSchema(Schema):
+    id = fields.Integer()
+    customer_id = fields.String()
+    at = fields.AwareDateTime()
+    channel = fields.String()
+    subject = fields.String()
+    content = fields.String(allow_none=True)
+    feedback = fields.String(allow_none=True)
+    outcome = fields.String()
+    next_action = fields.String(allow_none=True)
+    next_followup_at = fields.AwareDateTime(allow_none=True)
+    owner = fields.String()
+    created_at = fields.AwareDateTime()
+    created_by = fields.String()
+
+
+class FollowupPlanSchema(StrictSchema):
+    A = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+    B = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+    C = fields.Integer(required=True, validate=validate.Range(min=1, max=365))

@@ -1,0 +1,65 @@
+"""The ``customers`` Nameko service: thin entrypoints over :mod:`services.customer.customers`."""
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from services.common.context import CallContextProvider
+from services.common.errors import EXPECTED_ERRORS
+from services.common.outbox import UnitOfWorkProvider
+from services.customer import customers, models
+
+OVERDUE_SWEEP_SECONDS = 60
+
+
+class CustomerService:
+    name = "customers"
+
+    context = CallContextProvider()
+    uow = UnitOfWorkProvider("customer", models)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create(self, customer):
+        return customers.create_customer(self.uow, customer)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get(self, customer_id):
+        return customers.get_customer(self.uow, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list(self, query=None):
+        return customers.list_customers(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update(self, customer_id, changes):
+        return customers.update_customer(self.uow, customer_id, changes)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def delete(self, customer_id):
+        customers.delete_customer(self.uow, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def history(self, customer_id):
+        return customers.customer_history(self.uow, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def log_followup(self, customer_id, followup):
+        return customers.log_followup(self.uow, customer_id, followup)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_followups(self, customer_id, query=None):
+        return customers.list_followups(self.uow, customer_id, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def followup_plan(self):
+        return customers.followup_plan(self.uow.session)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def set_followup_plan(self, plan):
+        return customers.set_followup_plan(self.uow, plan)
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @timer(interval=OVERDUE_SWEEP_SECONDS)
+    def remind_overdue_followups(self):
+        customers.remind_overdue_followups(self.uow)
