@@ -1,0 +1,75 @@
+from flask import Blueprint
+
+from gateway.api.endpoint import endpoint, json_body, query_args, rpc
+from services.customer.schemas import (
+    CustomerFilterSchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
+    FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
+)
+from services.common.schemas import PageSchema
+
+blueprint = Blueprint("customers", __name__)
+
+
+@endpoint(blueprint, "/customers", "POST", "Create a customer; its id is assigned.",
+          "customers.write", body=CustomerInputSchema, response=CustomerSchema, status=201,
+          errors=(409, 422))
+def create_customer():
+    return rpc("customers", "create", json_body())
+
+
+@endpoint(blueprint, "/customers", "GET", "List customers.", "customers.read",
+          query=CustomerFilterSchema, response=CustomerSchema, paged=True, errors=(422,))
+def list_customers():
+    return rpc("customers", "list", query_args())
+
+
+@endpoint(blueprint, "/customers/<customer_id>", "GET", "One customer.", "customers.read",
+          response=CustomerSchema, errors=(404,))
+def get_customer(customer_id):
+    return rpc("customers", "get", customer_id)
+
+
+@endpoint(blueprint, "/customers/<customer_id>", "PATCH", "Change some fields.",
+          "customers.write", body=CustomerUpdateSchema, response=CustomerSchema,
+          errors=(404, 409, 422))
+def update_customer(customer_id):
+    return rpc("customers", "update", customer_id, json_body())
+
+
+@endpoint(blueprint, "/customers/<customer_id>", "DELETE", "Delete a customer.",
+          "customers.delete", status=204, errors=(404,))
+def delete_customer(customer_id):
+    rpc("customers", "delete", customer_id)
+
+
+@endpoint(blueprint, "/customers/<customer_id>/history", "GET", "The change log, newest first.",
+          "customers.read", response=HistoryEntrySchema, many=True, errors=(404,))
+def customer_history(customer_id):
+    return rpc("customers", "history", customer_id)
+
+
+@endpoint(blueprint, "/customers/<customer_id>/followups", "POST", "Log a follow-up.",
+          "followups.write", body=FollowupInputSchema, response=FollowupSchema, status=201,
+          errors=(404, 422))
+def log_followup(customer_id):
+    return rpc("customers", "log_followup", customer_id, json_body())
+
+
+@endpoint(blueprint, "/customers/<customer_id>/followups", "GET", "A customer's follow-ups.",
+          "followups.read", query=PageSchema, response=FollowupSchema, paged=True,
+          errors=(404,))
+def list_followups(customer_id):
+    return rpc("customers", "list_followups", customer_id, query_args())
+
+
+@endpoint(blueprint, "/followup-plan", "GET", "Follow-up interval in days per grade.",
+          "followups.read", response=FollowupPlanSchema)
+def get_followup_plan():
+    return rpc("customers", "followup_plan")
+
+
+@endpoint(blueprint, "/followup-plan", "PUT", "Change the follow-up intervals.",
+          "followups.plan", body=FollowupPlanSchema, response=FollowupPlanSchema,
+          errors=(422,))
+def set_followup_plan():
+    return rpc("customers", "set_followup_plan", json_body())

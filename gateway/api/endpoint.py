@@ -1,0 +1,94 @@
+"""Declaring an endpoint once: route, permission, schemas and status for the OpenAPI
+document, with authentication and the RPC context handled in one place."""
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+
+from gateway import auth
+from gateway.permissions import PERMISSIONS, is_allowed
+from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID
+from services.common.errors import BadRequest, Forbidden, Unauthorized
+
+
+@dataclass(frozen=True)
+class EndpointDoc:
+    summary: str
+    permission: str | None
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    status: int = 200
+    many: bool = False
+    paged: bool = False
+    errors: tuple = field(default=())
+    content_types: tuple = ("application/json",)
+
+
+def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | None = None,
+             **doc):
+    """Register ``view`` on ``blueprint``; it returns a JSON-able value, a Response or None."""
+    if permission is not None and permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission}")
+    description = EndpointDoc(summary=summary, permission=permission, **doc)
+
+    def decorator(view):
+        @wraps(view)
+        def handle(**kwargs):
+            if permission is not None:
+                require(permission)
+            result = view(**kwargs)
+            if result is None:
+                return current_app.response_class(status=description.status)
+            if isinstance(result, current_app.response_class):
+                return result
+            return jsonify(result), description.status
+
+        handle.doc = description
+        blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[method])
+        return handle
+
+    return decorator
+
+
+def current_claims() -> dict:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/login.")
+    return auth.read_token(current_app.extensions["deskflow"].jwt_secret, token.strip())
+
+
+def require(permission: str) -> dict:
+    claims = current_claims()
+    g.user = claims
+    if not is_allowed(claims["role"], permission):
+        raise Forbidden(f"Role '{claims['role']}' may not do this.",
+                        {"permission": permission, "role": claims["role"]})
+    return claims
+
+
+def call_context() -> dict:
+    user = g.get("user") or {}
+    return {REQUEST_ID: g.get("request_id"), ACTOR: user.get("sub"),
+            ACTOR_ROLE: user.get("role")}
+
+
+def rpc(service: str, method: str, *args, **kwargs):
+    """Call a service as the current user, under the current request id."""
+    pool = current_app.extensions["deskflow"].rpc_pool
+    return pool.call(service, method, *args, context=call_context(), **kwargs)
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("The body must be JSON with 'Content-Type: application/json'.")
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", {"received": type(body).__name__})
+    return body
+
+
+def query_args() -> dict:
+    """Query parameters as a dict; a repeated parameter keeps its last value."""
+    return {key: values[-1] for key, values in request.args.lists()}

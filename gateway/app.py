@@ -1,0 +1,103 @@
+"""The gateway's composition root: ``create_app(settings)`` wires everything; nothing is
+built at import time. Served by gunicorn as ``gateway.app:create_app()``."""
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from flask import Flask, g, request
+from sqlalchemy.orm import sessionmaker
+
+from gateway import models
+from gateway.api import auth, customers, meta, users
+from gateway.auth import load_or_create_secret
+from gateway.errors import register_error_handlers
+from gateway.metrics import HTTP_LATENCY, observe_rpc
+from gateway.rpc import RpcPool
+from gateway.users import UserStore
+from services.common.clock import SystemClock
+from services.common.config import Settings, load_settings
+from services.common.context import CallContext
+from services.common.db import make_engine
+from services.common.errors import register_remote_errors
+from services.common.logs import configure_logging, set_request_id
+from services.common.outbox import OutboxRelay, UnitOfWork
+
+API_PREFIX = "/api/v1"
+API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint)
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+READINESS_TIMEOUT_SECONDS = 3
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GatewayState:
+    """What the views need, kept in ``app.extensions["deskflow"]``."""
+
+    settings: Settings
+    jwt_secret: str
+    rpc_pool: RpcPool
+    ready_pool: RpcPool
+    users: UserStore
+    relay: OutboxRelay
+    scrape_collectors: list = field(default_factory=list)
+    openapi: dict | None = None
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    register_remote_errors()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["deskflow"] = _build_state(settings)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    register_error_handlers(app)
+    for blueprint in API_BLUEPRINTS:
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    app.register_blueprint(meta.api_blueprint, url_prefix=API_PREFIX)
+    app.register_blueprint(meta.blueprint)
+    return app
+
+
+def _build_state(settings: Settings) -> GatewayState:
+    engine = make_engine(settings.database_url("gateway"))
+    session_factory = sessionmaker(engine, expire_on_commit=False)
+    clock = SystemClock()
+    relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock)
+    threading.Thread(target=relay.relay_forever, args=(settings.outbox_relay_seconds, time.sleep),
+                     name="outbox-relay", daemon=True).start()
+
+    def unit_of_work(context: dict) -> UnitOfWork:
+        return UnitOfWork(session_factory, models, "gateway", CallContext.from_data(context), clock)
+
+    return GatewayState(
+        settings=settings,
+        jwt_secret=settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt-secret"),
+        rpc_pool=RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout,
+                         observe=observe_rpc),
+        ready_pool=RpcPool(settings.amqp_uri, 1, READINESS_TIMEOUT_SECONDS),
+        users=UserStore(unit_of_work, relay),
+        relay=relay,
+    )
+
+
+def _start_request():
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+    set_request_id(g.request_id)
+
+
+def _finish_request(response):
+    route = request.url_rule.rule if request.url_rule else "<unmatched>"
+    HTTP_LATENCY.labels(route, request.method, str(response.status_code)).observe(
+        time.perf_counter() - g.get("started", time.perf_counter()))
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    log.info("%s %s %s", request.method, request.path, response.status_code)
+    set_request_id(None)
+    return response

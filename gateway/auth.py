@@ -1,0 +1,84 @@
+"""Passwords, tokens and the login throttle: plain functions, no Flask."""
+import re
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.common.errors import Unauthorized, ValidationFailed
+
+MIN_PASSWORD_LENGTH = 8
+TOKEN_ALGORITHM = "HS256"
+MAX_FAILED_LOGINS = 5
+FAILED_LOGIN_WINDOW = timedelta(minutes=15)
+_hasher = PasswordHasher()
+
+
+def password_problems(password: str) -> list[str]:
+    """What keeps ``password`` from meeting the rule of SPEC §6 (empty when it does)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"At least {MIN_PASSWORD_LENGTH} characters.")
+    if not re.search(r"[A-Za-z]", password):
+        problems.append("At least one letter.")
+    if not re.search(r"\d", password):
+        problems.append("At least one digit.")
+    if not re.search(r"[^A-Za-z0-9]", password):
+        problems.append("At least one special character.")
+    return problems
+
+
+def check_password_rule(password: str) -> None:
+    problems = password_problems(password)
+    if problems:
+        raise ValidationFailed("The password is too weak.", {"fields": {"password": problems}})
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    """A random password that meets the rule."""
+    return f"{secrets.token_urlsafe(12)}-7a"
+
+
+def issue_token(secret: str, username: str, role: str, now: datetime, ttl_seconds: int) -> str:
+    claims = {"sub": username, "role": role, "iat": int(now.timestamp()),
+              "exp": int(now.timestamp()) + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def read_token(secret: str, token: str) -> dict:
+    try:
+        return jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM],
+                          options={"require": ["sub", "role", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired; log in again.") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("The token is not valid; log in again.") from None
+
+
+def too_many_failures(recent_failures: int) -> bool:
+    return recent_failures >= MAX_FAILED_LOGINS
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The token-signing secret kept in ``path`` (made on first use, readable by us only)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

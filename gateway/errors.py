@@ -1,0 +1,44 @@
+"""One table from error to HTTP response: ``{"error": {"code", "message", "details"}}``."""
+import logging
+
+from flask import jsonify
+from nameko.exceptions import RemoteError
+from werkzeug.exceptions import HTTPException
+
+from services.common.errors import DeskflowError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def from_deskflow_error(exc: DeskflowError):
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+def from_http_exception(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    details = {"allowed_methods": sorted(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+    return error_response(exc.code or 500, code, exc.description or exc.name, details)
+
+
+def from_remote_error(exc: RemoteError):
+    log.error("a service failed: %s", exc)
+    return error_response(500, "internal_error", "A service failed; the error has been logged.",
+                          {"service_error": exc.exc_type})
+
+
+def from_unexpected(exc: Exception):
+    log.exception("unexpected error")
+    return error_response(500, "internal_error", "Unexpected error; it has been logged.")
+
+
+def register_error_handlers(app):
+    app.register_error_handler(DeskflowError, from_deskflow_error)
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(RemoteError, from_remote_error)
+    app.register_error_handler(Exception, from_unexpected)

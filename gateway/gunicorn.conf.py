@@ -1,0 +1,31 @@
+"""gunicorn settings for the gateway (``gunicorn -c gateway/gunicorn.conf.py``).
+
+Threaded workers: each request holds one pooled RPC client while it waits for a service.
+With more than one worker, metrics are gathered across processes through
+``PROMETHEUS_MULTIPROC_DIR``.
+"""
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import multiprocess
+
+bind = f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}"
+workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
+threads = int(os.environ.get("GATEWAY_THREADS", "16"))
+worker_class = "gthread"
+wsgi_app = "gateway.app:create_app()"
+accesslog = None
+timeout = 60
+graceful_timeout = 10
+
+if workers > 1:
+    metrics_dir = Path(os.environ.get("DATA_DIR", "var")) / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,36 @@
+"""HTTP schemas of the gateway's own resources (users and logins)."""
+from marshmallow import Schema, fields, validate
+
+from gateway.permissions import ROLES
+from services.common.schemas import StrictSchema
+
+
+class LoginSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    role = fields.String()
+
+
+class UserInputSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{2,80}$", error="2-80 letters, digits, '_', '.' or '-'."))
+    password = fields.String(required=True, validate=validate.Length(max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    display_name = fields.String(allow_none=True, validate=validate.Length(max=120))
+    email = fields.Email(allow_none=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    role = fields.String()
+    active = fields.Boolean()
+    created_at = fields.AwareDateTime()
