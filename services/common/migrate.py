@@ -36,6 +36,7 @@ def installed_databases() -> list[str]:
 def alembic_config(name: str, url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "alembic"))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(versions_dir(name)))
     config.attributes["database_url"] = url or load_settings().database_url(name)
     config.attributes["models_module"] = f"{PACKAGES[name]}.models"

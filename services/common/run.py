@@ -4,7 +4,11 @@ Patches the standard library for eventlet before anything else is imported, make
 wait through eventlet rather than block the whole process, and lets RPC replies and events
 wait out a broker restart instead of killing the container.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

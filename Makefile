@@ -1,0 +1,42 @@
+# deskflow — `make run` starts everything; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+export PSYCOPG_WAIT_FUNC := wait_select
+
+.PHONY: run test install broker postgres migrate seed bench rebuild-reports clean-test-leftovers
+
+run: install broker  ## install, migrate, start the services and the gateway on :8000
+	$(PY) scripts/run.py
+
+test: install  ## install, start RabbitMQ and PostgreSQL if needed, run the whole suite
+	bash scripts/ensure-broker.sh --management
+	bash scripts/ensure-postgres.sh
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip check
+	@touch $@
+
+broker:
+	bash scripts/ensure-broker.sh
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+migrate: install
+	$(PY) -m services.common.migrate upgrade
+
+seed: install  ## load demo data through the running gateway
+	$(PY) scripts/seed.py
+
+bench: install broker postgres  ## gateway vs direct RPC, printed side by side
+	$(PY) bench/customers.py
+
+clean-test-leftovers: install  ## drop vhosts and databases left by killed test runs
+	$(PY) -m tests.support.cleanup

@@ -1,0 +1,141 @@
+"""The real processes, started as ``make run`` starts them (``scripts/run.py``), on a
+throwaway vhost, fresh databases and a free port; and a small HTTP client for them."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from services.common.migrate import installed_databases
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "Admin#12345"
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Api:
+    """``requests`` bound to the gateway's base URL and, once logged in, a token."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+class Stack:
+    def __init__(self, base_url: str, env: dict, process: subprocess.Popen, log_path: Path):
+        self.base_url = base_url
+        self.env = env
+        self.process = process
+        self.log_path = log_path
+        self.amqp_uri = env["AMQP_URI"]
+        self._tokens = {}
+
+    def anonymous(self) -> Api:
+        return Api(self.base_url)
+
+    def login(self, username: str, password: str) -> Api:
+        response = self.anonymous().post("/api/v1/auth/login",
+                                         json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return Api(self.base_url, response.json()["access_token"])
+
+    def admin(self) -> Api:
+        if "admin" not in self._tokens:
+            self._tokens["admin"] = self.login("admin", ADMIN_PASSWORD)
+        return self._tokens["admin"]
+
+    def user(self, role: str, username: str | None = None) -> Api:
+        """A logged-in client for a new user with ``role``."""
+        username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+        password = "Passw0rd!" + uuid.uuid4().hex[:4]
+        response = self.admin().post("/api/v1/users", json={
+            "username": username, "password": password, "role": role,
+            "email": f"{username}@example.com"})
+        assert response.status_code == 201, response.text
+        api = self.login(username, password)
+        api.username = username
+        return api
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgres",
+                **extra_env) -> Stack:
+    vhost = f"deskflow_e2e_{uuid.uuid4().hex[:8]}"
+    rabbit_manager.create_vhost(vhost)
+    rabbit_manager.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
+    port = free_port()
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+           "DATA_DIR": str(workdir / "data"), "GATEWAY_PORT": str(port),
+           "ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(ROOT),
+           "OUTBOX_RELAY_SECONDS": "0.5", "DESKFLOW_TEST_VHOST": vhost, **extra_env}
+    if backend == "postgres":
+        for name in installed_databases():
+            env[f"{name.upper()}_DATABASE_URL"] = databases.fresh(name)
+    log_path = workdir / "stack.log"
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run.py")], cwd=ROOT,
+                               env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    stack = Stack(f"http://127.0.0.1:{port}", env, process, log_path)
+    _wait_until_ready(stack)
+    return stack
+
+
+def _wait_until_ready(stack: Stack):
+    deadline = time.time() + STARTUP_SECONDS
+    while time.time() < deadline:
+        if stack.process.poll() is not None:
+            raise RuntimeError(f"the stack exited:\n{stack.logs()[-5000:]}")
+        try:
+            if requests.get(stack.base_url + "/readyz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    stack.stop()
+    raise RuntimeError(f"the stack was not ready in {STARTUP_SECONDS}s:\n{stack.logs()[-5000:]}")
+
+
+def stop_stack(stack: Stack, rabbit_manager):
+    stack.stop()
+    rabbit_manager.delete_vhost(stack.env["DESKFLOW_TEST_VHOST"])
