@@ -1,0 +1,99 @@
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from services.common.errors import ValidationFailed
+from services.customer import domain
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("year, industry, sequence, expected", [
+    (2026, "TECH", 1, "2026-TECH-001"),
+    (2026, "MFG", 42, "2026-MFG-042"),
+    (2027, "FIN", 999, "2027-FIN-999"),
+    (2027, "FIN", 1000, "2027-FIN-1000"),
+])
+def test_customer_id_is_year_industry_and_padded_sequence(year, industry, sequence, expected):
+    assert domain.customer_id(year, industry, sequence) == expected
+
+
+@pytest.mark.parametrize("raw", ["Acme Ltd", "  acme   ltd ", "ＡＣＭＥ　Ｌｔｄ", "ACME\tLTD"])
+def test_names_fold_case_spaces_and_width(raw):
+    assert domain.normalise_name(raw) == "acme ltd"
+
+
+def test_different_names_stay_different():
+    assert domain.normalise_name("Acme Ltd") != domain.normalise_name("Acme Co")
+
+
+@pytest.mark.parametrize("raw", ["13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678",
+                                 "0086 13812345678", "１３８１２３４５６７８"])
+def test_phones_keep_only_the_national_digits(raw):
+    assert domain.normalise_phone(raw) == "13812345678"
+
+
+def test_landline_keeps_its_area_code():
+    assert domain.normalise_phone("010-8888 6666") == "01088886666"
+
+
+@pytest.mark.parametrize("raw", [None, "", "  -  "])
+def test_missing_phone_has_no_key(raw):
+    assert domain.normalise_phone(raw) is None
+
+
+def test_deal_needs_amount_product_and_signing_date():
+    with pytest.raises(ValidationFailed) as error:
+        domain.check_conversion({"type": "deal", "deal_amount": Decimal("10")})
+    assert set(error.value.details["fields"]) == {"deal_product", "signed_date"}
+
+
+def test_complete_deal_and_other_types_pass():
+    domain.check_conversion({"type": "deal", "deal_amount": 1, "deal_product": "X",
+                             "signed_date": "2026-01-01"})
+    domain.check_conversion({"type": "intent"})
+
+
+@pytest.mark.parametrize("last_activity, expected", [
+    (datetime(2026, 11, 1, tzinfo=timezone.utc), "active"),
+    (datetime(2026, 8, 25, 12, 0, tzinfo=timezone.utc), "active"),   # exactly 3 months
+    (datetime(2026, 8, 25, 11, 59, tzinfo=timezone.utc), "dormant"),
+    (datetime(2026, 5, 25, 12, 0, tzinfo=timezone.utc), "dormant"),  # exactly 6 months
+    (datetime(2026, 5, 25, 11, 59, tzinfo=timezone.utc), "churned"),
+    (datetime(2024, 1, 1, tzinfo=timezone.utc), "churned"),
+])
+def test_lifecycle_status_by_months_since_last_contact(last_activity, expected):
+    assert domain.lifecycle_status(last_activity, NOW) == expected
+
+
+def test_months_before_clamps_to_the_end_of_a_shorter_month():
+    moment = datetime(2026, 5, 31, 9, 0, tzinfo=timezone.utc)
+    assert domain.months_before(moment, 3) == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)
+    assert domain.months_before(datetime(2026, 1, 15, tzinfo=timezone.utc), 3).year == 2025
+
+
+@pytest.mark.parametrize("amount, tier", [
+    (None, "potential"), (0, "potential"), (99999.99, "potential"), (100000, "mid"),
+    (499999, "mid"), (500000, "high"), ("2000000.50", "high"),
+])
+def test_value_tier_thresholds(amount, tier):
+    assert domain.value_tier(amount) == tier
+
+
+def test_field_changes_list_each_changed_field_with_before_and_after():
+    changes = domain.field_changes({"phone": "1", "grade": "A", "notes": None},
+                                   {"phone": "2", "grade": "A", "notes": "x"})
+    assert changes == [{"field": "phone", "before": "1", "after": "2"},
+                       {"field": "notes", "before": None, "after": "x"}]
+    assert domain.contact_changed(changes)
+    assert not domain.contact_changed(changes[1:])
+
+
+@pytest.mark.parametrize("grade, days", [("A", 7), ("B", 14), ("C", 30)])
+def test_followup_plan_by_grade(grade, days):
+    assert (domain.next_followup_due(grade, NOW) - NOW).days == days
+
+
+def test_followup_plan_is_configurable():
+    assert (domain.next_followup_due("A", NOW, {"A": 3, "B": 1, "C": 1}) - NOW).days == 3

@@ -1,0 +1,51 @@
+import pytest
+from flask import Flask
+from nameko.exceptions import RemoteError
+from werkzeug.exceptions import MethodNotAllowed, NotFound as HttpNotFound
+
+from gateway.errors import register_error_handlers
+from services.common import errors
+
+
+@pytest.mark.parametrize("error, status, code", [
+    (errors.BadRequest("x"), 400, "bad_request"),
+    (errors.Unauthorized("x"), 401, "unauthorized"),
+    (errors.Forbidden("x"), 403, "forbidden"),
+    (errors.NotFound("x"), 404, "not_found"),
+    (errors.Conflict("x"), 409, "conflict"),
+    (errors.Duplicate("x", {"existing_id": "2026-TECH-001"}), 409, "duplicate"),
+    (errors.InvalidTransition("x", {"allowed": ["done"]}), 409, "invalid_transition"),
+    (errors.ValidationFailed("x", {"fields": {"name": ["bad"]}}), 422, "validation_failed"),
+    (errors.TooManyRequests("x"), 429, "rate_limited"),
+    (errors.Unavailable("x"), 503, "unavailable"),
+    (HttpNotFound(), 404, "not_found"),
+    (MethodNotAllowed(valid_methods=["GET"]), 405, "method_not_allowed"),
+    (RemoteError("KeyError", "boom"), 500, "internal_error"),
+    (RuntimeError("boom"), 500, "internal_error"),
+])
+def test_each_error_maps_to_one_status_and_body(error, status, code):
+    app = Flask(__name__)
+    register_error_handlers(app)
+
+    @app.get("/")
+    def fail():
+        raise error
+
+    response = app.test_client().get("/")
+    assert response.status_code == status
+    body = response.get_json()["error"]
+    assert body["code"] == code
+    assert set(body) == {"code", "message", "details"}
+    if isinstance(error, errors.DeskflowError):
+        assert body["details"] == error.details
+
+
+def test_typed_errors_survive_nameko_serialisation():
+    from nameko.exceptions import deserialize, serialize
+
+    errors.register_remote_errors()
+    original = errors.Duplicate("already there", {"existing_id": "2026-TECH-001"})
+    revived = deserialize(serialize(original))
+    assert isinstance(revived, errors.Duplicate)
+    assert (revived.message, revived.details, revived.status) == (
+        "already there", {"existing_id": "2026-TECH-001"}, 409)

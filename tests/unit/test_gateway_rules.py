@@ -1,0 +1,82 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from gateway import auth
+from gateway.permissions import PERMISSIONS, ROLES, is_allowed
+from services.common.errors import Unauthorized, ValidationFailed
+from services.common.logs import mask
+
+NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("password, ok", [
+    ("Secret#123", True), ("abc!1234", True), ("short#1", False), ("NoDigits!!", False),
+    ("12345678!", False), ("NoSpecial123", False), ("密码很长的密码1!a", True),
+])
+def test_password_rule(password, ok):
+    assert (auth.password_problems(password) == []) is ok
+
+
+def test_weak_password_is_a_422_naming_the_field():
+    with pytest.raises(ValidationFailed) as error:
+        auth.check_password_rule("weak")
+    assert "password" in error.value.details["fields"]
+
+
+def test_generated_passwords_meet_the_rule():
+    assert all(auth.password_problems(auth.generate_password()) == [] for _ in range(50))
+
+
+def test_password_hash_is_argon2_and_verifies():
+    hashed = auth.hash_password("Secret#123")
+    assert hashed.startswith("$argon2")
+    assert auth.verify_password(hashed, "Secret#123")
+    assert not auth.verify_password(hashed, "Secret#124")
+    assert not auth.verify_password("not-a-hash", "Secret#123")
+
+
+def test_token_round_trip_and_tampering():
+    token = auth.issue_token("k" * 32, "alice", "sales", datetime.now(timezone.utc), 60)
+    claims = auth.read_token("k" * 32, token)
+    assert (claims["sub"], claims["role"]) == ("alice", "sales")
+    with pytest.raises(Unauthorized):
+        auth.read_token("other-secret-of-sufficient-length", token)
+
+
+def test_expired_token_is_refused():
+    token = auth.issue_token("k" * 32, "alice", "sales", datetime(2000, 1, 1, tzinfo=timezone.utc), 60)
+    with pytest.raises(Unauthorized, match="expired"):
+        auth.read_token("k" * 32, token)
+
+
+def test_login_throttle_after_five_failures():
+    assert not auth.too_many_failures(4)
+    assert auth.too_many_failures(5)
+
+
+# SPEC §6: admin everything; sales create/edit customers, follow-ups and tickets but not
+# delete; support works tickets and reads customers and follow-ups.
+EXPECTED = {
+    "admin": set(PERMISSIONS),
+    "sales": {"customers.read", "customers.write", "followups.read", "followups.write",
+              "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read"},
+    "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
+                "notifications.own"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("permission", sorted(PERMISSIONS))
+def test_permission_table(role, permission):
+    assert is_allowed(role, permission) is (permission in EXPECTED[role])
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("call 13812345678 now", "call 138****5678 now"),
+    ("+86 13812345678", "+86 138****5678"),
+    ("mail alice@example.com", "mail a***@example.com"),
+    ("order 2026-TECH-001 ok", "order 2026-TECH-001 ok"),
+])
+def test_personal_data_is_masked_in_logs(text, masked):
+    assert mask(text) == masked
