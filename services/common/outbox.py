@@ -9,6 +9,7 @@ between commit and publish, a broker outage): the safe path. An event may theref
 published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
 """
 import logging
+from datetime import timedelta
 
 import eventlet
 from kombu import Exchange, Queue
@@ -125,14 +126,12 @@ class OutboxRelay:
     def relay_pending(self) -> int:
         """Publish unsent rows older than the grace period; return how many were sent."""
         outbox = self.outbox
-        cutoff = self.clock.now().timestamp() - RELAY_GRACE_SECONDS
+        cutoff = self.clock.now() - timedelta(seconds=RELAY_GRACE_SECONDS)
         with self.session_factory() as session:
-            rows = session.scalars(
-                select(outbox).where(outbox.sent_at.is_(None)).order_by(outbox.created_at)
-                .limit(RELAY_BATCH)
+            due = session.scalars(
+                select(outbox).where(outbox.sent_at.is_(None), outbox.created_at <= cutoff)
+                .order_by(outbox.created_at).limit(RELAY_BATCH)
             ).all()
-            session.rollback()
-        due = [row for row in rows if row.created_at.timestamp() <= cutoff]
         if due:
             self.publish(due)
         return len(due)

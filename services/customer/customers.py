@@ -1,5 +1,6 @@
 """The customer service's use cases: each takes a unit of work, applies the domain rules,
 writes the change, its change-log entry and its event in one transaction, and commits."""
+from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
 from sqlalchemy import or_, select
@@ -59,10 +60,11 @@ def _refuse_duplicates(session, name_key: str | None, phone_key: str | None, own
         )
 
 
-def _commit_unique(uow, name_key, phone_key, own_id=None):
-    """Commit; a duplicate that slipped in concurrently becomes the same 409."""
+@contextmanager
+def _duplicates_refused(uow, name_key, phone_key, own_id=None):
+    """A duplicate that slipped in concurrently hits a unique index; make it the same 409."""
     try:
-        uow.commit()
+        yield
     except IntegrityError:
         uow.rollback()
         _refuse_duplicates(uow.session, name_key, phone_key, own_id)
@@ -99,11 +101,11 @@ def create_customer(uow, payload: dict) -> dict:
         **data,
     )
     session.add(customer)
-    session.flush()
     shown = present(customer, now)
     _record_change(uow, customer.id, "created", domain.field_changes({}, _editable_snapshot(customer, now)))
     uow.emit("customer.created", {"customer": shown})
-    _commit_unique(uow, name_key, phone_key)
+    with _duplicates_refused(uow, name_key, phone_key):
+        uow.commit()
     return shown
 
 
@@ -166,7 +168,8 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
     shown = present(customer, now)
     uow.emit("customer.updated", {"customer": shown, "changes": changes,
                                   "contact_changed": domain.contact_changed(changes)})
-    _commit_unique(uow, name_key, phone_key, own_id=customer.id)
+    with _duplicates_refused(uow, name_key, phone_key, own_id=customer.id):
+        uow.commit()
     return shown
 
 
