@@ -134,14 +134,13 @@ def test_a_racing_duplicate_is_refused_by_the_database(container_factory, config
 def test_unsent_outbox_rows_are_relayed(container_factory, config, service):
     """A crash between commit and publish leaves a row unsent; the relay publishes it."""
     created = call(config, "create", {"name": "Crashed Before Publish", "industry": "OTHER"})
-    engine = create_engine(database_url(config))
-    with engine.begin() as connection:
-        connection.execute(Outbox.__table__.update().values(sent_at=None))
     Listener.received = []
     listener = container_factory(Listener, config)
     listener.start()
+    engine = create_engine(database_url(config))
     with entrypoint_waiter(listener, "on_created", timeout=15):
-        pass
+        with engine.begin() as connection:
+            connection.execute(Outbox.__table__.update().values(sent_at=None))
     assert Listener.received[0]["data"]["customer"]["id"] == created["id"]
 
     def all_sent():
