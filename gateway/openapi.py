@@ -50,6 +50,8 @@ def _operation(doc, path_arguments) -> dict:
         roles = ", ".join(sorted(PERMISSIONS[doc.permission]))
         operation["description"] = f"Roles: {roles}."
         operation["security"] = [{"bearer": []}]
+        operation["x-permission"] = doc.permission
+        operation["x-roles"] = sorted(PERMISSIONS[doc.permission])
     parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                   for name in sorted(path_arguments)]
     if doc.query:

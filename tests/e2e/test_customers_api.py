@@ -1,0 +1,166 @@
+"""The customer archive through the HTTP API, against the real processes on PostgreSQL."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_twenty_parallel_creations_get_twenty_consecutive_ids(stack):
+    api = stack.admin()
+
+    def create(n):
+        return api.post("/api/v1/customers", json={"name": f"Parallel Edu {n}", "industry": "EDU"})
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(create, range(20)))
+    assert [r.status_code for r in responses] == [201] * 20
+    ids = [r.json()["id"] for r in responses]
+    sequences = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
+    assert len(set(ids)) == 20
+    assert sequences == list(range(sequences[0], sequences[0] + 20))
+    assert all(i.split("-")[1] == "EDU" for i in ids)
+
+
+def test_duplicate_name_or_phone_is_refused_with_the_existing_id(stack):
+    api = stack.admin()
+    first = api.post("/api/v1/customers", json={"name": "Huaxin Trading Co", "industry": "RETAIL",
+                                                "phone": "13712345678"}).json()
+    by_name = api.post("/api/v1/customers", json={"name": " HUAXIN  trading co ", "industry": "RETAIL"})
+    by_phone = api.post("/api/v1/customers", json={"name": "Another", "industry": "TECH",
+                                                   "phone": "+86 137-1234-5678"})
+    for response in (by_name, by_phone):
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert error["code"] == "duplicate"
+        assert error["details"]["existing_id"] == first["id"]
+        assert first["id"] in error["message"]
+
+
+def test_customer_lifecycle_change_log_and_follow_ups(stack):
+    sales = stack.user("sales")
+    created = sales.post("/api/v1/customers", json={
+        "name": "Lifecycle Manufacturing", "industry": "MFG", "grade": "A", "source": "exhibition",
+        "contact_name": "Wang Wei", "email": "wang@example.com", "tags": ["ERP"]})
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert (customer["owner"], customer["status"], customer["value_tier"]) == (
+        sales.username, "active", "potential")
+
+    refused = sales.patch(f"/api/v1/customers/{customer['id']}", json={"type": "deal"})
+    assert refused.status_code == 422
+    assert set(refused.json()["error"]["details"]["fields"]) == {"deal_amount", "deal_product",
+                                                                 "signed_date"}
+    converted = sales.patch(f"/api/v1/customers/{customer['id']}", json={
+        "type": "deal", "deal_amount": 520000, "deal_product": "MES", "signed_date": "2026-11-20",
+        "phone": "13600001111"})
+    assert converted.status_code == 200, converted.text
+    assert converted.json()["value_tier"] == "high"
+
+    history = sales.get(f"/api/v1/customers/{customer['id']}/history").json()
+    assert [entry["action"] for entry in history] == ["updated", "created"]
+    assert history[0]["by"] == sales.username
+    assert {"field": "type", "before": "prospect", "after": "deal"} in history[0]["changes"]
+    assert {"field": "phone", "before": None, "after": "13600001111"} in history[0]["changes"]
+
+    followup = sales.post(f"/api/v1/customers/{customer['id']}/followups", json={
+        "at": "2026-11-24T10:30:00+08:00", "channel": "visit", "subject": "Kick-off",
+        "content": "Walked the plant", "feedback": "Happy", "outcome": "positive",
+        "next_action": "Send plan"})
+    assert followup.status_code == 201, followup.text
+    listed = sales.get(f"/api/v1/customers/{customer['id']}/followups").json()
+    assert listed["total"] == 1 and listed["items"][0]["subject"] == "Kick-off"
+
+
+def test_lists_filter_and_page(stack):
+    api = stack.admin()
+    for n in range(3):
+        api.post("/api/v1/customers", json={"name": f"Filter Gov {n}", "industry": "GOV",
+                                            "grade": "B", "type": "intent"})
+    page = api.get("/api/v1/customers", params={"industry": "GOV", "grade": "B", "type": "intent",
+                                                "status": "active", "per_page": 2}).json()
+    assert page["total"] >= 3 and len(page["items"]) == 2 and page["per_page"] == 2
+    assert all(item["industry"] == "GOV" for item in page["items"])
+    found = api.get("/api/v1/customers", params={"q": "Filter Gov 1"}).json()
+    assert [item["name"] for item in found["items"]] == ["Filter Gov 1"]
+    too_big = api.get("/api/v1/customers", params={"per_page": 500})
+    assert too_big.status_code == 422
+    assert "per_page" in too_big.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"industry": "TECH"}, {"name"}),
+    ({"name": "X", "industry": "SPACE"}, {"industry"}),
+    ({"name": "X", "industry": "TECH", "email": "not-an-email", "grade": "Z"}, {"email", "grade"}),
+    ({"name": "X", "industry": "TECH", "unknown": 1}, {"unknown"}),
+    ({"name": "X", "industry": "TECH", "deal_amount": "lots"}, {"deal_amount"}),
+])
+def test_invalid_fields_are_422_naming_each_field(stack, body, fields):
+    response = stack.admin().post("/api/v1/customers", json=body)
+    assert response.status_code == 422
+    assert set(response.json()["error"]["details"]["fields"]) == fields
+
+
+def test_malformed_requests_get_clear_errors_not_500(stack):
+    api = stack.admin()
+    malformed = api.post("/api/v1/customers", data="{bad json",
+                         headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    assert api.post("/api/v1/customers", json=[1, 2]).status_code == 400
+    assert api.get("/api/v1/no-such-thing").status_code == 404
+    assert api.get("/api/v1/customers/2026-TECH-999999").status_code == 404
+    assert api.put("/api/v1/customers").status_code == 405
+    for response in (malformed, api.get("/api/v1/no-such-thing")):
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_request_id_is_returned_and_reaches_the_service_logs(stack):
+    response = stack.admin().post("/api/v1/customers", json={"name": "Traced Co", "industry": "SVC"},
+                                  headers={"X-Request-ID": "trace-e2e-42"})
+    assert response.headers["X-Request-ID"] == "trace-e2e-42"
+    generated = stack.anonymous().get("/healthz").headers["X-Request-ID"]
+    assert len(generated) == 32
+    duplicate = stack.admin().post("/api/v1/customers", json={"name": "Traced Co", "industry": "SVC"},
+                                   headers={"X-Request-ID": "trace-e2e-43"})
+    assert duplicate.status_code == 409
+    logs = stack.logs()
+    assert "[trace-e2e-42]" in logs  # the gateway's line
+    assert "[trace-e2e-43] (expected) error handling worker <WorkerContext [customers.create]" in logs
+
+
+def test_login_failures_are_401_then_429(stack):
+    anonymous = stack.anonymous()
+    stack.user("support", username="throttled")
+    statuses = [anonymous.post("/api/v1/auth/login", json={"username": "throttled",
+                                                          "password": "Wrong#pass1"}).status_code
+                for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+
+
+def test_weak_password_and_duplicate_user(stack):
+    admin = stack.admin()
+    weak = admin.post("/api/v1/users", json={"username": "weakling", "password": "password",
+                                             "role": "sales"})
+    assert weak.status_code == 422
+    assert "password" in weak.json()["error"]["details"]["fields"]
+    stack.user("sales", username="twice")
+    again = admin.post("/api/v1/users", json={"username": "twice", "password": "Abcdef#123",
+                                              "role": "sales"})
+    assert again.status_code == 409
+    users = admin.get("/api/v1/users").json()
+    assert all("password" not in user and "password_hash" not in user for user in users)
+
+
+def test_operations_endpoints(stack):
+    anonymous = stack.anonymous()
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+    ready = anonymous.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["customers"] == "ok"
+    stack.admin().get("/api/v1/customers")
+    metrics = anonymous.get("/metrics").text
+    assert 'deskflow_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/api/v1/customers",status="200"}' in metrics
+    assert 'deskflow_rpc_duration_seconds_count{method="list",outcome="ok",service="customers"}' in metrics
+    spec = anonymous.get("/api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/customers/{customer_id}/history" in spec["paths"]
+    assert "CustomerInput" in spec["components"]["schemas"]
