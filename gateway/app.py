@@ -11,11 +11,12 @@ from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
 from gateway import models
-from gateway.api import auth, customers, meta, users
+from gateway.api import auth, customers, meta, notifications, sla, tickets, users
 from gateway.auth import load_or_create_secret
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
 from gateway.rpc import RpcPool
+from gateway.ticket_metrics import TicketMetricsCollector
 from gateway.users import UserStore
 from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
@@ -26,7 +27,8 @@ from services.common.logs import configure_logging, set_request_id
 from services.common.outbox import OutboxRelay, UnitOfWork
 
 API_PREFIX = "/api/v1"
-API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint)
+API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,
+                  sla.blueprint, notifications.blueprint)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT_SECONDS = 3
 
@@ -53,7 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_remote_errors()
     app = Flask(__name__)
     app.json.sort_keys = False
-    app.extensions["deskflow"] = _build_state(settings)
+    state = app.extensions["deskflow"] = _build_state(settings)
+    state.scrape_collectors.append(TicketMetricsCollector(state.rpc_pool))
     app.before_request(_start_request)
     app.after_request(_finish_request)
     register_error_handlers(app)

@@ -1,9 +1,13 @@
 """The ``customers`` Nameko service: thin entrypoints over :mod:`services.customer.customers`."""
+from datetime import datetime
+
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
+from services.common.events import parse_envelope
 from services.common.outbox import UnitOfWorkProvider
 from services.customer import customers, models
 
@@ -63,3 +67,14 @@ class CustomerService:
     @timer(interval=OVERDUE_SWEEP_SECONDS)
     def remind_overdue_followups(self):
         customers.remind_overdue_followups(self.uow)
+
+    @consume_event("tickets", "ticket.created")
+    @consume_event("tickets", "ticket.transitioned")
+    @consume_event("tickets", "ticket.commented")
+    def ticket_activity(self, payload):
+        """Ticket activity is contact: it keeps the customer's lifecycle status fresh."""
+        envelope = parse_envelope(payload)
+        if self.uow.claim("customers.ticket_activity", envelope["id"]):
+            customers.record_activity(self.uow, envelope["data"]["ticket"]["customer_id"],
+                                      datetime.fromisoformat(envelope["occurred_at"]))
+        self.uow.commit()

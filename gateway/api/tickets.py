@@ -1,0 +1,78 @@
+from flask import Blueprint
+
+from gateway.api.endpoint import endpoint, json_body, query_args, rpc
+from services.ticket.schemas import (
+    CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema,
+    RatingSchema, TicketFilterSchema, TicketInputSchema, TicketSchema, TicketUpdateSchema,
+    TransitionInputSchema,
+)
+
+blueprint = Blueprint("tickets", __name__)
+
+
+@endpoint(blueprint, "/tickets", "POST", "Open a ticket for a customer; it starts pending.",
+          "tickets.write", body=TicketInputSchema, response=TicketSchema, status=201,
+          errors=(422, 503))
+def create_ticket():
+    return rpc("tickets", "create", json_body())
+
+
+@endpoint(blueprint, "/tickets", "GET", "List tickets.", "tickets.read",
+          query=TicketFilterSchema, response=TicketSchema, paged=True, errors=(422,))
+def list_tickets():
+    return rpc("tickets", "list", query_args())
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>", "GET", "One ticket with its SLA clocks.",
+          "tickets.read", response=TicketSchema, errors=(404,))
+def get_ticket(ticket_id):
+    return rpc("tickets", "get", ticket_id)
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>", "PATCH", "Change owner, priority, title or description.",
+          "tickets.write", body=TicketUpdateSchema, response=TicketSchema, errors=(404, 422))
+def update_ticket(ticket_id):
+    return rpc("tickets", "update", ticket_id, json_body())
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/transitions", "POST",
+          "Move the ticket: pending → in_progress → done → closed, or done → in_progress.",
+          "tickets.write", body=TransitionInputSchema, response=TicketSchema,
+          errors=(404, 409, 422))
+def transition_ticket(ticket_id):
+    return rpc("tickets", "transition", ticket_id, json_body())
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/comments", "POST",
+          "Comment; a public comment is a response and a progress update.", "tickets.write",
+          body=CommentInputSchema, response=CommentSchema, status=201, errors=(404, 422))
+def comment_ticket(ticket_id):
+    return rpc("tickets", "comment", ticket_id, json_body())
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/history", "GET",
+          "Transitions, comments, holds and the rating, oldest first.", "tickets.read",
+          response=HistoryEntrySchema, many=True, errors=(404,))
+def ticket_history(ticket_id):
+    return rpc("tickets", "history", ticket_id)
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/hold", "POST",
+          "Put an in_progress ticket on hold; its resolution and update clocks pause.",
+          "tickets.write", body=HoldInputSchema, response=TicketSchema, errors=(404, 409, 422))
+def hold_ticket(ticket_id):
+    return rpc("tickets", "hold", ticket_id, json_body())
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/resume", "POST",
+          "End the hold; the held time is credited to the clocks.", "tickets.write",
+          response=TicketSchema, errors=(404, 409))
+def resume_ticket(ticket_id):
+    return rpc("tickets", "resume", ticket_id)
+
+
+@endpoint(blueprint, "/tickets/<ticket_id>/rating", "POST",
+          "Rate a done or closed ticket once (score 1–5, nps_score 0–10).", "tickets.write",
+          body=RatingInputSchema, response=RatingSchema, status=201, errors=(404, 409, 422))
+def rate_ticket(ticket_id):
+    return rpc("tickets", "rate", ticket_id, json_body())

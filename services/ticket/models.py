@@ -1,0 +1,135 @@
+"""The ticket service's tables (its own database)."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.common.db import (
+    OutboxMixin, ProcessedEventMixin, SequenceCounterMixin, UTCDateTime, service_metadata,
+)
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class SequenceCounter(SequenceCounterMixin, Base):
+    pass
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    service_type: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    priority: Mapped[str] = mapped_column(String(10), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    solution: Mapped[str | None] = mapped_column(Text)
+    expected_resolution_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The policy's business calendar when the ticket was created (None: around the clock).
+    sla_calendar: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    clocks: Mapped[list["SlaClock"]] = relationship(
+        back_populates="ticket", order_by="SlaClock.cycle", lazy="selectin")
+    rating: Mapped["Rating | None"] = relationship(lazy="selectin")
+
+
+class SlaClock(Base):
+    """One cycle of one SLA clock of a ticket; ``next_check_at`` drives the sweep."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (UniqueConstraint("ticket_id", "clock", "cycle"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))
+    clock: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(Integer)
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    elapsed_seconds: Mapped[float | None] = mapped_column(Float)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="clocks")
+
+
+class Transition(Base):
+    __tablename__ = "ticket_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(80))
+
+
+class Comment(Base):
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(80))
+
+
+class Hold(Base):
+    __tablename__ = "ticket_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(String(80))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Rating(Base):
+    """满意度: one per ticket (the primary key refuses a second)."""
+
+    __tablename__ = "ticket_ratings"
+
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(80))
+
+
+class SlaPolicy(Base):
+    """The current SLA policy document (a single row, id 1)."""
+
+    __tablename__ = "sla_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,118 @@
+"""The ``tickets`` Nameko service: thin entrypoints over :mod:`services.ticket.tickets`."""
+import eventlet
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import Timer
+
+from services.common.config import settings_from
+from services.common.context import CallContextProvider
+from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
+from services.common.outbox import UnitOfWorkProvider
+from services.ticket import models, tickets
+
+
+class CustomerLookup(RpcProxy):
+    """``self.find_customer(customer_id)``: ``customers.get`` with a timeout; an unknown or
+    deleted customer is a 422 naming ``customer_id``, a silent service a 503."""
+
+    def __init__(self, **kwargs):
+        super().__init__("customers", **kwargs)
+
+    def setup(self):
+        self.timeout = settings_from(self.container.config).rpc_timeout
+
+    def get_dependency(self, worker_ctx):
+        customers = super().get_dependency(worker_ctx)
+
+        def find_customer(customer_id: str) -> dict:
+            try:
+                with eventlet.Timeout(self.timeout, RpcTimeout("customers.get")):
+                    return customers.get(customer_id)
+            except NotFound:
+                raise ValidationFailed("Some fields are invalid.", {"fields": {
+                    "customer_id": [f"No customer {customer_id}."]}}) from None
+            except (RpcTimeout, UnknownService) as exc:
+                raise Unavailable("The customer service did not answer; retry shortly.",
+                                  {"reason": type(exc).__name__}) from None
+
+        return find_customer
+
+
+class SweepTimer(Timer):
+    """A timer whose interval is the container's ``SLA_SWEEP_SECONDS`` setting."""
+
+    def setup(self):
+        self.interval = settings_from(self.container.config).sla_sweep_seconds
+
+
+sweep_timer = SweepTimer.decorator
+
+
+class TicketService:
+    name = "tickets"
+
+    context = CallContextProvider()
+    uow = UnitOfWorkProvider("ticket", models)
+    find_customer = CustomerLookup()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create(self, ticket):
+        return tickets.create_ticket(self.uow, ticket, self.find_customer)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get(self, ticket_id):
+        return tickets.get_ticket(self.uow, ticket_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list(self, query=None):
+        return tickets.list_tickets(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update(self, ticket_id, changes):
+        return tickets.update_ticket(self.uow, ticket_id, changes)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def transition(self, ticket_id, transition):
+        return tickets.transition_ticket(self.uow, ticket_id, transition)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def comment(self, ticket_id, comment):
+        return tickets.add_comment(self.uow, ticket_id, comment)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def hold(self, ticket_id, hold):
+        return tickets.hold_ticket(self.uow, ticket_id, hold)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def resume(self, ticket_id):
+        return tickets.resume_ticket(self.uow, ticket_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def rate(self, ticket_id, rating):
+        return tickets.rate_ticket(self.uow, ticket_id, rating)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def history(self, ticket_id):
+        return tickets.ticket_history(self.uow, ticket_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def sla_policy(self):
+        return tickets.current_policy(self.uow.session)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def set_sla_policy(self, policy):
+        return tickets.set_policy(self.uow, policy)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def metrics(self):
+        return tickets.metrics(self.uow)
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @sweep_timer(interval=None)
+    def sweep_sla_clocks(self):
+        """Every ``SLA_SWEEP_SECONDS``: emit due warnings and breaches, batch after batch."""
+        while tickets.sweep(self.uow) == tickets.SWEEP_BATCH:
+            pass
