@@ -1,0 +1,144 @@
+"""The notification rules, free of Nameko, HTTP and SQL: who hears of which event, how
+retries back off, how a burst of emails is gathered into a digest, how webhooks are signed."""
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# Every event of the contract (docs/events.md), by source: webhooks may subscribe to any.
+CONTRACT = {
+    "customers": ("customer.created", "customer.updated", "customer.deleted",
+                  "followup.logged", "followup.overdue", "followup.plan_changed"),
+    "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
+                "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
+                "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped"),
+    "gateway": ("user.created",),
+}
+EVENT_TYPES = tuple(event_type for types in CONTRACT.values() for event_type in types)
+
+# Kinds of notice; the texts for each live in :mod:`services.notification.templates`.
+TICKET_ASSIGNED = "ticket_assigned"
+SLA_WARNING = "sla_warning"
+SLA_BREACHED = "sla_breached"
+RATING_REQUEST = "rating_request"
+CONTACT_CHANGED = "contact_changed"
+FOLLOWUP_OVERDUE = "followup_overdue"
+CONTACT_FIELDS = ("phone", "email", "contact_name")
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str
+    kind: str
+    params: dict
+
+
+def _ticket_params(ticket: dict) -> dict:
+    return {"ticket_id": ticket["id"], "title": ticket.get("title") or "",
+            "customer_id": ticket.get("customer_id") or "", "priority": ticket.get("priority") or ""}
+
+
+def _customer_params(customer: dict) -> dict:
+    return {"customer_id": customer["id"], "customer_name": customer.get("name") or ""}
+
+
+def _sla_params(data: dict) -> dict:
+    return {**_ticket_params(data["ticket"]), "clock": data["clock"], "due_at": data["due_at"]}
+
+
+def _assigned(data, _admins):
+    return [(data["ticket"].get("owner"), TICKET_ASSIGNED, _ticket_params(data["ticket"]))]
+
+
+def _sla_warning(data, _admins):
+    return [(data["ticket"].get("owner"), SLA_WARNING, _sla_params(data))]
+
+
+def _sla_breached(data, admins):
+    params = _sla_params(data)
+    return [(name, SLA_BREACHED, params) for name in [data["ticket"].get("owner"), *admins]]
+
+
+def _transitioned(data, _admins):
+    if data.get("to") != "done":
+        return []
+    return [(data["ticket"].get("owner"), RATING_REQUEST, _ticket_params(data["ticket"]))]
+
+
+def _customer_updated(data, _admins):
+    changes = [change for change in data.get("changes", []) if change["field"] in CONTACT_FIELDS]
+    if not data.get("contact_changed") or not changes:
+        return []
+    params = {**_customer_params(data["customer"]), "changes": changes}
+    return [(data["customer"].get("owner"), CONTACT_CHANGED, params)]
+
+
+def _followup_overdue(data, _admins):
+    params = {**_customer_params(data["customer"]), "due_at": data["due_at"]}
+    return [(data["customer"].get("owner"), FOLLOWUP_OVERDUE, params)]
+
+
+TRIGGERS = {
+    "ticket.created": _assigned,
+    "ticket.assigned": _assigned,
+    "ticket.sla_warning": _sla_warning,
+    "ticket.sla_breached": _sla_breached,
+    "ticket.transitioned": _transitioned,
+    "customer.updated": _customer_updated,
+    "followup.overdue": _followup_overdue,
+}
+# Nobody needs telling what they just did themselves.
+SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED})
+
+
+def notices_for(event_type: str, data: dict, admins: list[str], actor: str | None) -> list[Notice]:
+    """The notices an event gives rise to: one per recipient at most."""
+    trigger = TRIGGERS.get(event_type)
+    notices, seen = [], set()
+    for recipient, kind, params in (trigger(data, admins) if trigger else []):
+        if not recipient or recipient in seen or (kind in SKIP_ACTOR and recipient == actor):
+            continue
+        seen.add(recipient)
+        notices.append(Notice(recipient, kind, params))
+    return notices
+
+
+def retry_delay(attempts: int, base_seconds: float, max_attempts: int) -> float | None:
+    """Seconds to wait after the ``attempts``-th failed try; None once the tries are used up.
+
+    Exponential: base, 2×base, 4×base … (30 s base and 6 tries span about 15 minutes)."""
+    if attempts >= max_attempts:
+        return None
+    return base_seconds * 2 ** (attempts - 1)
+
+
+@dataclass(frozen=True)
+class PendingEmail:
+    id: str
+    created_at: datetime
+    held: bool
+
+
+@dataclass(frozen=True)
+class EmailPlan:
+    send: list
+    hold: list
+    hold_until: datetime | None = None
+
+
+def plan_emails(due: list[PendingEmail], last_sent_at: datetime | None, now: datetime,
+                window_seconds: float) -> EmailPlan:
+    """What to do with one recipient's due emails of one event type: at most one email per
+    window; what comes within the window waits and leaves as one digest when it ends."""
+    window = timedelta(seconds=window_seconds)
+    due = sorted(due, key=lambda email: (email.created_at, email.id))
+    if last_sent_at is not None and now < last_sent_at + window:
+        return EmailPlan(send=[], hold=due, hold_until=last_sent_at + window)
+    if len(due) <= 1 or any(email.held for email in due):
+        return EmailPlan(send=due, hold=[])
+    return EmailPlan(send=due[:1], hold=due[1:], hold_until=now + window)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Deskflow-Signature`` header: HMAC-SHA256 of the raw body with the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

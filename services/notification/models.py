@@ -1,0 +1,92 @@
+"""The notification service's tables (its own database)."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import OutboxMixin, ProcessedEventMixin, UTCDateTime, service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class Recipient(Base):
+    """A user as learnt from ``user.created`` events: who the admins are and where to mail."""
+
+    __tablename__ = "recipients"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxEntry(Base):
+    """One notice in a user's in-app inbox; rendered in the reader's language on reading."""
+
+    __tablename__ = "inbox_entries"
+    __table_args__ = (UniqueConstraint("username", "event_id"),
+                      Index("ix_inbox_entries_username_read_at", "username", "read_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(Base):
+    """A subscription: signed POSTs of the listed event types to ``url``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500))
+    event_types: Mapped[list] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Delivery(Base):
+    """One event to one target over one channel. The unique key (channel, target, event id)
+    makes a redelivered event produce no second delivery; the row is also the retry state
+    and the delivery log."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("channel", "target", "event_id"),
+                      Index("ix_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_deliveries_channel_target", "channel", "target", "event_type"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    # The recipient's username (email) or the webhook id (webhook).
+    target: Mapped[str] = mapped_column(String(80))
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(80))
+    # Email: {"to", "kind", "params"}; webhook: the event envelope.
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # An email that waited for its recipient's rate window; it leaves in a digest.
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

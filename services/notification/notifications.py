@@ -1,0 +1,161 @@
+"""The notification service's use cases: turning events into inbox entries and delivery
+rows (one transaction per event, deduplicated on its id), and the inbox, webhook and
+delivery-log queries behind the HTTP API."""
+import logging
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services.common.db import count
+from services.common.errors import NotFound
+from services.common.events import parse_envelope
+from services.common.schemas import load_or_422, page_of
+from services.notification import domain, templates
+from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
+from services.notification.schemas import (
+    EVENT_DATA_SCHEMAS, DeliveryFilterSchema, DeliverySchema, InboxFilterSchema,
+    NotificationSchema, WebhookInputSchema, WebhookSchema,
+)
+
+CONSUMER = "notifications"
+log = logging.getLogger(__name__)
+
+
+def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
+    """Record what ``payload`` asks for; False when it was handled before (a redelivery).
+
+    ``first_admin`` (``ADMIN_USERNAME``) counts as an admin even if its ``user.created``
+    never reached us: the gateway creates it before this service's queues exist."""
+    envelope = parse_envelope(payload)
+    event_type = envelope["type"]
+    schema = EVENT_DATA_SCHEMAS.get(event_type)
+    data = load_or_422(schema(), envelope["data"]) if schema else envelope["data"]
+    if not uow.claim(CONSUMER, envelope["id"]):
+        return False
+    if event_type == "user.created":
+        learn_recipient(uow, data["user"])
+    admins = [first_admin, *uow.session.scalars(select(Recipient.username).where(
+        Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]
+    for notice in domain.notices_for(event_type, data, admins, uow.context.actor):
+        _notify(uow, envelope, notice, email_enabled)
+    _queue_webhooks(uow, envelope)
+    try:
+        uow.commit()
+    except IntegrityError:  # the same event, handled concurrently by another worker
+        uow.rollback()
+        log.info("event %s was already handled", envelope["id"])
+        return False
+    return True
+
+
+def learn_recipient(uow, user: dict) -> None:
+    uow.session.merge(Recipient(username=user["username"], display_name=user.get("display_name"),
+                                email=user.get("email"), role=user["role"],
+                                active=user.get("active", True), updated_at=uow.now()))
+
+
+def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool) -> None:
+    session, now = uow.session, uow.now()
+    session.add(InboxEntry(username=notice.recipient, event_id=envelope["id"],
+                           event_type=envelope["type"], kind=notice.kind, params=notice.params,
+                           created_at=now))
+    recipient = session.get(Recipient, notice.recipient)
+    if email_enabled and recipient is not None and recipient.email and recipient.active:
+        payload = {"to": recipient.email, "kind": notice.kind, "params": notice.params}
+        session.add(_delivery("email", notice.recipient, envelope, payload, now))
+
+
+def _queue_webhooks(uow, envelope: dict) -> None:
+    hooks = uow.session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)))
+    for hook in hooks:
+        if envelope["type"] in hook.event_types:
+            row = _delivery("webhook", str(hook.id), envelope, envelope, uow.now())
+            row.webhook_id = hook.id
+            uow.session.add(row)
+
+
+def _delivery(channel: str, target: str, envelope: dict, payload: dict, now) -> Delivery:
+    return Delivery(id=str(uuid.uuid4()), channel=channel, target=target,
+                    event_id=envelope["id"], event_type=envelope["type"], payload=payload,
+                    status="pending", attempts=0, next_attempt_at=now, held=False,
+                    created_at=now)
+
+
+def _present_entry(entry: InboxEntry, lang: str) -> dict:
+    title, body = templates.render(entry.kind, entry.params, lang)
+    return NotificationSchema().dump({
+        "id": entry.id, "kind": entry.kind, "event_type": entry.event_type,
+        "event_id": entry.event_id, "title": title, "body": body, "params": entry.params,
+        "read": entry.read_at is not None, "created_at": entry.created_at,
+        "read_at": entry.read_at})
+
+
+def inbox(uow, query: dict) -> dict:
+    """The caller's own notices, newest first."""
+    filters = load_or_422(InboxFilterSchema(), query)
+    page, per_page = filters["page"], filters["per_page"]
+    statement = select(InboxEntry).where(InboxEntry.username == uow.context.actor)
+    if "unread" in filters:
+        read_at = InboxEntry.read_at
+        statement = statement.where(read_at.is_(None) if filters["unread"] else read_at.isnot(None))
+    rows = uow.session.scalars(statement.order_by(InboxEntry.id.desc())
+                               .offset((page - 1) * per_page).limit(per_page))
+    items = [_present_entry(row, filters["lang"]) for row in rows]
+    return page_of(items, count(uow.session, statement), page, per_page)
+
+
+def mark_read(uow, entry_id: int, lang: str = "en") -> dict:
+    """Mark one of the caller's notices read; another user's is as good as absent (404)."""
+    entry = uow.session.get(InboxEntry, entry_id)
+    if entry is None or entry.username != uow.context.actor:
+        raise NotFound(f"Notification {entry_id} does not exist.", {"id": entry_id})
+    if entry.read_at is None:
+        entry.read_at = uow.now()
+        uow.commit()
+    return _present_entry(entry, lang)
+
+
+def create_webhook(uow, payload: dict) -> dict:
+    data = load_or_422(WebhookInputSchema(), payload)
+    data["event_types"] = sorted(set(data["event_types"]))
+    hook = Webhook(created_at=uow.now(), created_by=uow.context.actor, **data)
+    uow.session.add(hook)
+    uow.commit()
+    return WebhookSchema().dump(hook)
+
+
+def list_webhooks(uow) -> list[dict]:
+    hooks = uow.session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None))
+                                .order_by(Webhook.id))
+    return WebhookSchema(many=True).dump(hooks)
+
+
+def _live_webhook(session, webhook_id: int) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.deleted_at is not None:
+        raise NotFound(f"Webhook {webhook_id} does not exist.", {"id": webhook_id})
+    return hook
+
+
+def delete_webhook(uow, webhook_id: int) -> None:
+    """Stop deliveries to it; its delivery log stays."""
+    _live_webhook(uow.session, webhook_id).deleted_at = uow.now()
+    uow.commit()
+
+
+def deliveries(uow, query: dict, webhook_id: int | None = None) -> dict:
+    """The delivery log, newest first: all of it, or one webhook's."""
+    filters = load_or_422(DeliveryFilterSchema(), query)
+    statement = select(Delivery)
+    if webhook_id is not None:
+        _live_webhook(uow.session, webhook_id)
+        statement = statement.where(Delivery.webhook_id == webhook_id)
+    for name in ("status", "channel"):
+        if name in filters:
+            statement = statement.where(getattr(Delivery, name) == filters[name])
+    page, per_page = filters["page"], filters["per_page"]
+    rows = uow.session.scalars(statement.order_by(Delivery.created_at.desc(), Delivery.id)
+                               .offset((page - 1) * per_page).limit(per_page))
+    return page_of(DeliverySchema(many=True).dump(rows), count(uow.session, statement),
+                   page, per_page)

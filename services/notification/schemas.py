@@ -1,0 +1,138 @@
+"""Marshmallow schemas of the notification service: HTTP/RPC input and output, and the
+parts of incoming events its rules read."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from services.common.schemas import PageSchema, StrictSchema
+from services.notification.domain import EVENT_TYPES
+from services.notification.templates import LANGUAGES
+
+CHANNELS = ("email", "webhook")
+STATUSES = ("pending", "sent", "failed")
+
+
+class InboxFilterSchema(PageSchema):
+    unread = fields.Boolean()
+    lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    event_type = fields.String()
+    event_id = fields.String()
+    title = fields.String()
+    body = fields.String()
+    params = fields.Dict()
+    read = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    read_at = fields.AwareDateTime(allow_none=True)
+
+
+class WebhookInputSchema(StrictSchema):
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
+                     validate=validate.Length(max=500))
+    event_types = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
+                              required=True, validate=validate.Length(min=1))
+    secret = fields.String(required=True, validate=validate.Length(min=16, max=200))
+
+
+class WebhookSchema(Schema):
+    """A subscription as shown: never its secret."""
+
+    id = fields.Integer()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+    created_by = fields.String()
+
+
+class DeliveryFilterSchema(PageSchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+
+
+class DeliverySchema(Schema):
+    id = fields.String()
+    channel = fields.String()
+    target = fields.String()
+    webhook_id = fields.Integer(allow_none=True)
+    event_id = fields.String()
+    event_type = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.AwareDateTime()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+# What the rules read from incoming events; other fields are ignored (and webhooks still
+# receive the envelope exactly as published).
+class _EventPart(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class TicketPartSchema(_EventPart):
+    id = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+
+
+class CustomerPartSchema(_EventPart):
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True)
+
+
+class ChangePartSchema(_EventPart):
+    field = fields.String(required=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class UserPartSchema(_EventPart):
+    username = fields.String(required=True)
+    display_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    role = fields.String(required=True)
+    active = fields.Boolean(load_default=True)
+
+
+class TicketEventSchema(_EventPart):
+    ticket = fields.Nested(TicketPartSchema, required=True)
+    to = fields.String()
+
+
+class SlaEventSchema(TicketEventSchema):
+    clock = fields.String(required=True)
+    due_at = fields.String(required=True)
+
+
+class CustomerUpdatedSchema(_EventPart):
+    customer = fields.Nested(CustomerPartSchema, required=True)
+    changes = fields.List(fields.Nested(ChangePartSchema), load_default=list)
+    contact_changed = fields.Boolean(load_default=False)
+
+
+class FollowupOverdueSchema(_EventPart):
+    customer = fields.Nested(CustomerPartSchema, required=True)
+    due_at = fields.String(required=True)
+
+
+class UserCreatedSchema(_EventPart):
+    user = fields.Nested(UserPartSchema, required=True)
+
+
+EVENT_DATA_SCHEMAS = {
+    "ticket.created": TicketEventSchema,
+    "ticket.assigned": TicketEventSchema,
+    "ticket.transitioned": TicketEventSchema,
+    "ticket.sla_warning": SlaEventSchema,
+    "ticket.sla_breached": SlaEventSchema,
+    "customer.updated": CustomerUpdatedSchema,
+    "followup.overdue": FollowupOverdueSchema,
+    "user.created": UserCreatedSchema,
+}

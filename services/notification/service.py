@@ -1,0 +1,60 @@
+"""The ``notifications`` Nameko service: thin entrypoints over
+:mod:`services.notification.notifications`; the sending happens in
+:mod:`services.notification.delivery`."""
+from nameko.rpc import rpc
+
+from services.common.consumers import consume_event
+from services.common.context import CallContextProvider
+from services.common.errors import EXPECTED_ERRORS
+from services.common.outbox import UnitOfWorkProvider
+from services.notification import domain, models, notifications
+from services.notification.delivery import DeliveryWorkerProvider
+
+
+def consume_contract(method):
+    """Handle every event type of the contract with ``method`` (one queue per type)."""
+    for source, event_types in domain.CONTRACT.items():
+        for event_type in event_types:
+            method = consume_event(source, event_type)(method)
+    return method
+
+
+class NotificationService:
+    name = "notifications"
+
+    context = CallContextProvider()
+    uow = UnitOfWorkProvider("notification", models)
+    delivery = DeliveryWorkerProvider()
+
+    @consume_contract
+    def handle_event(self, payload):
+        notifications.handle_event(self.uow, payload, self.delivery.email_enabled,
+                                   self.delivery.first_admin)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def inbox(self, query=None):
+        return notifications.inbox(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def mark_read(self, entry_id, lang="en"):
+        return notifications.mark_read(self.uow, entry_id, lang)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_webhook(self, webhook):
+        return notifications.create_webhook(self.uow, webhook)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_webhooks(self):
+        return notifications.list_webhooks(self.uow)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def delete_webhook(self, webhook_id):
+        notifications.delete_webhook(self.uow, webhook_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def deliveries(self, query=None, webhook_id=None):
+        return notifications.deliveries(self.uow, query or {}, webhook_id)
+
+    @rpc
+    def ping(self):
+        return "pong"

@@ -1,0 +1,107 @@
+"""Every text a notice is shown in, per kind and language (``en``, ``zh``), in one place.
+
+Each message names the ticket or customer id and its title or name, and says what to do.
+"""
+LANGUAGES = ("en", "zh")
+
+TEXTS = {
+    "ticket_assigned": {
+        "en": ("Ticket {ticket_id} is assigned to you",
+               "Ticket {ticket_id} \"{title}\" (customer {customer_id}, priority {priority}) "
+               "is now yours. Open it and respond before its first-response deadline."),
+        "zh": ("工单 {ticket_id} 已分配给您",
+               "工单 {ticket_id}「{title}」（客户 {customer_id}，优先级 {priority}）已由您负责。"
+               "请在首次响应时限前打开并响应。"),
+    },
+    "sla_warning": {
+        "en": ("SLA warning: ticket {ticket_id}",
+               "Ticket {ticket_id} \"{title}\" has used 80% of its {clock} time; it is due at "
+               "{due_at}. Act on it now to meet the deadline."),
+        "zh": ("SLA 预警：工单 {ticket_id}",
+               "工单 {ticket_id}「{title}」的{clock}时限已用去 80%，截止时间 {due_at}。"
+               "请立即处理，以免超时。"),
+    },
+    "sla_breached": {
+        "en": ("SLA breached: ticket {ticket_id}",
+               "Ticket {ticket_id} \"{title}\" missed its {clock} deadline ({due_at}). "
+               "Escalate: handle it at once or reassign it."),
+        "zh": ("SLA 已超时：工单 {ticket_id}",
+               "工单 {ticket_id}「{title}」已超过{clock}时限（{due_at}）。"
+               "请升级处理：立即处理或转派他人。"),
+    },
+    "rating_request": {
+        "en": ("Ticket {ticket_id} is done: ask for a rating",
+               "Ticket {ticket_id} \"{title}\" for customer {customer_id} is done. Ask the "
+               "customer for a satisfaction rating (1-5) and record it on the ticket."),
+        "zh": ("工单 {ticket_id} 已完成：请邀请评价",
+               "客户 {customer_id} 的工单 {ticket_id}「{title}」已完成。"
+               "请邀请客户进行满意度评价（1-5 分）并录入工单。"),
+    },
+    "contact_changed": {
+        "en": ("Contact details of customer {customer_id} changed",
+               "The contact details of {customer_name} ({customer_id}) changed: {changes}. "
+               "Check them before you next get in touch."),
+        "zh": ("客户 {customer_id} 的联系方式已变更",
+               "客户 {customer_name}（{customer_id}）的联系方式已变更：{changes}。"
+               "请在下次联系前核对。"),
+    },
+    "followup_overdue": {
+        "en": ("Follow-up overdue: customer {customer_id}",
+               "The follow-up of {customer_name} ({customer_id}) was due at {due_at}. "
+               "Contact the customer and log the follow-up."),
+        "zh": ("跟进已逾期：客户 {customer_id}",
+               "客户 {customer_name}（{customer_id}）的跟进应于 {due_at} 完成。"
+               "请联系客户并登记跟进记录。"),
+    },
+}
+
+CLOCKS = {
+    "first_response": {"en": "first-response", "zh": "首次响应"},
+    "resolution": {"en": "resolution", "zh": "解决"},
+    "update": {"en": "progress-update", "zh": "进度更新"},
+}
+FIELDS = {
+    "phone": {"en": "phone", "zh": "联系电话"},
+    "email": {"en": "email", "zh": "邮箱"},
+    "contact_name": {"en": "contact name", "zh": "联系人"},
+}
+DIGEST = {
+    "en": ("{count} notifications: {first}", "You have {count} new notifications:"),
+    "zh": ("{count} 条通知：{first}", "您有 {count} 条新通知："),
+}
+ARROW = " → "
+
+
+def _changes(changes: list[dict], lang: str) -> str:
+    separator = "; " if lang == "en" else "；"
+    return separator.join(
+        f"{FIELDS.get(change['field'], {}).get(lang, change['field'])} "
+        f"{change.get('before') or '-'}{ARROW}{change.get('after') or '-'}"
+        for change in changes)
+
+
+def render(kind: str, params: dict, lang: str = "en") -> tuple[str, str]:
+    """The (title, body) of a notice in ``lang``."""
+    title, body = TEXTS[kind][lang]
+    values = dict(params)
+    if "clock" in values:
+        values["clock"] = CLOCKS.get(values["clock"], {}).get(lang, values["clock"])
+    if "changes" in values:
+        values["changes"] = _changes(values["changes"], lang)
+    return title.format(**values), body.format(**values)
+
+
+def render_email(notices: list[tuple[str, dict]]) -> tuple[str, str]:
+    """One email for one notice or a digest of several, English first, then Chinese."""
+    if len(notices) == 1:
+        kind, params = notices[0]
+        texts = [render(kind, params, lang) for lang in LANGUAGES]
+        return " / ".join(title for title, _ in texts), "\n\n".join(body for _, body in texts)
+    subjects, sections = [], []
+    for lang in LANGUAGES:
+        subject, heading = DIGEST[lang]
+        first = render(*notices[0], lang)[0]
+        subjects.append(subject.format(count=len(notices), first=first))
+        lines = [f"- {title}: {body}" for title, body in (render(k, p, lang) for k, p in notices)]
+        sections.append("\n".join([heading.format(count=len(notices)), *lines]))
+    return " / ".join(subjects), "\n\n".join(sections)

@@ -1,0 +1,273 @@
+"""The notification service in a real container, on a real RabbitMQ vhost, PostgreSQL, a
+real SMTP server and real HTTP receivers. Events are the shapes of docs/events.md, published
+as the ticket, customer and gateway services publish them."""
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from nameko.amqp.publish import Publisher
+from nameko.events import get_event_exchange
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+
+from services.common.clock import ManualClock
+from services.common.events import make_envelope
+from services.notification.service import NotificationService
+from tests.support.receiver import WebhookReceiver
+from tests.support.smtp import SmtpServer
+
+SECRET = "s3cret-signing-key-0123"
+FAST_DELIVERY = {"NOTIFY_RETRY_BASE_SECONDS": 0.05, "NOTIFY_MAX_ATTEMPTS": 5,
+                 "NOTIFY_POLL_SECONDS": 0.05, "NOTIFY_HTTP_TIMEOUT_SECONDS": 1}
+
+
+def event(event_type: str, data: dict, source: str = "tickets") -> dict:
+    return make_envelope(event_type, data, source, uuid.uuid4().hex,
+                         datetime.now(timezone.utc))
+
+
+def publish(amqp_uri: str, envelope: dict, actor: str | None = None) -> None:
+    """Publish as a service's outbox does: ``<source>.events``, routing key = event type."""
+    exchange = get_event_exchange(envelope["source"], {})
+    headers = {"nameko.actor": actor} if actor else {}
+    Publisher(amqp_uri, declare=[exchange]).publish(
+        envelope, exchange=exchange, routing_key=envelope["type"], headers=headers)
+
+
+def ticket(owner: str, number: int = 1, title: str = "Printer jams") -> dict:
+    return {"id": f"2026-TECH-001-{number:03d}", "customer_id": "2026-TECH-001",
+            "title": title, "owner": owner, "priority": "high", "state": "pending"}
+
+
+def user_created(username: str, role: str = "support") -> dict:
+    return event("user.created", {"user": {"username": username, "display_name": username,
+                                           "email": f"{username}@example.com", "role": role,
+                                           "active": True}}, source="gateway")
+
+
+def wait_for(check, timeout: float = 20, interval: float = 0.05):
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"still not true after {timeout}s: {check}")
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory):
+    server = SmtpServer(tmp_path_factory.mktemp("mail")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receivers():
+    started = []
+
+    def start(**options):
+        started.append(WebhookReceiver(SECRET, **options).start())
+        return started[-1]
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+@pytest.fixture
+def service(container_factory, make_config, smtp):
+    def start(clock=None, **options):
+        config = make_config("notification", clock=clock, SMTP_URL=smtp.url)
+        config.update({**FAST_DELIVERY, **options})
+        container = container_factory(NotificationService, config)
+        container.start()
+        return container
+
+    return start
+
+
+def handle(container, envelope, actor=None):
+    with entrypoint_hook(container, "handle_event", context_data={"actor": actor}) as hook:
+        hook(envelope)
+
+
+def call(container, method, *args, actor="admin"):
+    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
+        return hook(*args)
+
+
+def subscribe(container, receiver, *event_types):
+    return call(container, "create_webhook", {"url": receiver.url, "secret": SECRET,
+                                               "event_types": list(event_types)})
+
+
+def test_an_assigned_ticket_reaches_the_owner_by_inbox_and_email(service, smtp):
+    container, owner = service(), name("alice")
+    handle(container, user_created(owner))
+    handle(container, event("ticket.created", {"ticket": ticket(owner)}), actor="admin")
+
+    inbox = call(container, "inbox", {"unread": "true"}, actor=owner)
+    assert inbox["total"] == 1
+    entry = inbox["items"][0]
+    assert entry["kind"] == "ticket_assigned" and not entry["read"]
+    assert "2026-TECH-001-001" in entry["title"] and "Printer jams" in entry["body"]
+    chinese = call(container, "inbox", {"lang": "zh"}, actor=owner)["items"][0]
+    assert chinese["title"] == "工单 2026-TECH-001-001 已分配给您"
+
+    (mail,) = wait_for(lambda: smtp.messages(f"{owner}@example.com"))
+    assert "2026-TECH-001-001" in mail["Subject"] and "已分配给您" in mail["Subject"]
+    assert "Printer jams" in mail.get_content() and "请在首次响应时限前" in mail.get_content()
+
+
+def test_the_actor_is_not_told_of_their_own_assignment(service):
+    container, owner = service(), name("bob")
+    handle(container, event("ticket.created", {"ticket": ticket(owner)}), actor=owner)
+    assert call(container, "inbox", {}, actor=owner)["total"] == 0
+
+
+def test_each_user_reads_and_marks_only_their_own_inbox(service):
+    container, owner, other = service(), name("carol"), name("dave")
+    handle(container, event("ticket.assigned", {"ticket": ticket(owner), "previous_owner": other}))
+    entry_id = call(container, "inbox", {}, actor=owner)["items"][0]["id"]
+
+    assert call(container, "inbox", {}, actor=other)["total"] == 0
+    with pytest.raises(Exception) as refused:
+        call(container, "mark_read", entry_id, actor=other)
+    assert type(refused.value).__name__ == "NotFound"
+
+    assert call(container, "mark_read", entry_id, actor=owner)["read"] is True
+    assert call(container, "inbox", {"unread": "true"}, actor=owner)["total"] == 0
+    assert call(container, "inbox", {"unread": "false"}, actor=owner)["total"] == 1
+
+
+def test_a_breach_reaches_the_owner_and_every_admin(service):
+    container, owner, boss = service(), name("erin"), name("boss")
+    handle(container, user_created(boss, role="admin"))
+    handle(container, user_created(name("sales"), role="sales"))
+    breach = {"ticket": ticket(owner), "clock": "resolution", "due_at": "2026-11-25T16:00:00+00:00",
+              "target_seconds": 7200, "elapsed_seconds": 7201}
+    handle(container, event("ticket.sla_breached", breach))
+
+    for user in (owner, boss, "admin"):  # "admin": the configured first admin
+        (entry,) = call(container, "inbox", {}, actor=user)["items"]
+        assert entry["kind"] == "sla_breached"
+        assert "resolution deadline (2026-11-25T16:00:00+00:00)" in entry["body"]
+
+
+@pytest.mark.parametrize("envelope, kind, words", [
+    (event("ticket.transitioned", {"ticket": ticket("frank"), "from": "in_progress",
+                                   "to": "done", "note": "", "by": "x", "at": "2026"}),
+     "rating_request", "satisfaction rating"),
+    (event("customer.updated", {"customer": {"id": "2026-FIN-002", "name": "Acme", "owner": "frank"},
+                                "changes": [{"field": "phone", "before": "13800000000",
+                                             "after": "13900000000"}],
+                                "contact_changed": True}, source="customers"),
+     "contact_changed", "phone 13800000000 → 13900000000"),
+    (event("followup.overdue", {"customer": {"id": "2026-FIN-002", "name": "Acme", "owner": "frank"},
+                                "due_at": "2026-11-20T09:00:00+00:00"}, source="customers"),
+     "followup_overdue", "was due at 2026-11-20T09:00:00+00:00"),
+])
+def test_other_triggers_tell_the_owner(service, envelope, kind, words):
+    container = service()
+    handle(container, envelope, actor="someone-else")
+    (entry,) = call(container, "inbox", {}, actor="frank")["items"]
+    assert entry["kind"] == kind and words in entry["body"]
+
+
+def test_events_that_concern_nobody_leave_the_inbox_empty(service):
+    container = service()
+    handle(container, event("ticket.transitioned", {"ticket": ticket("gina"), "from": "pending",
+                                                    "to": "in_progress", "note": "", "by": "x",
+                                                    "at": "2026"}))
+    handle(container, event("customer.updated", {
+        "customer": {"id": "2026-FIN-003", "name": "Acme", "owner": "gina"},
+        "changes": [{"field": "notes", "before": "a", "after": "b"}], "contact_changed": False},
+        source="customers"))
+    assert call(container, "inbox", {}, actor="gina")["total"] == 0
+
+
+def test_the_same_envelope_delivered_twice_is_notified_once(service, smtp, receivers, rabbit_config):
+    container, owner, hook = service(), name("hank"), receivers()
+    handle(container, user_created(owner))
+    subscribe(container, hook, "ticket.created")
+    envelope = event("ticket.created", {"ticket": ticket(owner)})
+
+    handled = []
+    with entrypoint_waiter(container, "handle_event",
+                           callback=lambda *_: handled.append(1) or len(handled) == 2):
+        publish(rabbit_config["AMQP_URI"], envelope, actor="admin")
+        publish(rabbit_config["AMQP_URI"], envelope, actor="admin")
+
+    assert call(container, "inbox", {}, actor=owner)["total"] == 1
+    wait_for(lambda: smtp.messages(f"{owner}@example.com") and hook.accepted())
+    wait_for(lambda: all(row["status"] == "sent"
+                         for row in call(container, "deliveries", {})["items"]))
+    assert len(smtp.messages(f"{owner}@example.com")) == 1
+    (received,) = hook.requests
+    assert received.signature_valid and received.envelope == envelope
+    assert received.event_type == "ticket.created"
+    assert call(container, "deliveries", {})["total"] == 2  # one email, one webhook
+
+
+def test_a_receiver_failing_three_times_gets_the_event_exactly_once(service, receivers):
+    container, hook = service(), receivers(fail_times=3)
+    webhook = subscribe(container, hook, "ticket.sla_warning")
+    handle(container, event("ticket.sla_warning", {
+        "ticket": ticket("ivy"), "clock": "first_response", "due_at": "2026-11-25T15:00:00+00:00",
+        "target_seconds": 600, "elapsed_seconds": 480}))
+
+    wait_for(hook.accepted)
+    (delivery,) = wait_for(lambda: [row for row in call(container, "deliveries", {}, webhook["id"])
+                                    ["items"] if row["status"] == "sent"])
+    assert [received.status for received in hook.requests] == [500, 500, 500, 200]
+    assert {received.delivery_id for received in hook.requests} == {delivery["id"]}
+    assert all(received.signature_valid for received in hook.requests)
+    assert delivery["attempts"] == 4 and delivery["last_error"] is None
+
+
+def test_a_dead_receiver_is_given_up_after_the_last_attempt(service, receivers):
+    container, hook = service(), receivers(fail_times=100)
+    subscribe(container, hook, "ticket.created")
+    handle(container, event("ticket.created", {"ticket": ticket("jack")}))
+
+    (failed,) = wait_for(lambda: call(container, "deliveries", {"status": "failed"})["items"])
+    assert failed["attempts"] == 5 and "HTTP 500" in failed["last_error"]
+    assert len(hook.requests) == 5
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(service, receivers):
+    container, slow, fast = service(), receivers(hold=True), receivers()
+    subscribe(container, slow, "ticket.created")
+    subscribe(container, fast, "ticket.created")
+    handle(container, event("ticket.created", {"ticket": ticket("kim")}))
+
+    wait_for(fast.accepted)
+    assert slow.requests == []  # still waiting for its answer
+    slow.released.set()
+    wait_for(slow.accepted)
+
+
+def test_a_burst_becomes_one_email_and_one_digest(service, smtp):
+    clock = ManualClock()
+    container, owner = service(clock=clock), name("lena")
+    handle(container, user_created(owner))
+    for number in range(1, 21):
+        handle(container, event("ticket.created", {"ticket": ticket(owner, number)}))
+    first = wait_for(lambda: smtp.messages(f"{owner}@example.com"))
+    assert call(container, "inbox", {}, actor=owner)["total"] == 20
+
+    clock.advance(61)  # the rate window ends: the held emails leave as one digest
+    single, digest = wait_for(lambda: len(smtp.messages(f"{owner}@example.com")) == 2
+                              and smtp.messages(f"{owner}@example.com"))
+    assert single["Subject"] == first[0]["Subject"] and "2026-TECH-001-001" in single["Subject"]
+    assert digest["Subject"].startswith("19 notifications")
+    body = digest.get_content()
+    for number in range(2, 21):
+        assert body.count(f"2026-TECH-001-{number:03d} is assigned") == 1
+    assert "您有 19 条新通知" in body

@@ -1,0 +1,78 @@
+"""A real HTTP server that receives webhook deliveries and checks their signatures.
+
+It can fail the first N deliveries (HTTP 500) and can hold requests until released, to
+stand in for a broken or a slow receiver. Runs in a (green) thread of the test process.
+"""
+import hashlib
+import hmac
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery_id: str
+    event_type: str
+    envelope: dict
+    signature_valid: bool
+    status: int
+
+
+class WebhookReceiver:
+    def __init__(self, secret: str, fail_times: int = 0, hold: bool = False):
+        self.secret = secret
+        self.fail_times = fail_times
+        self.released = threading.Event()
+        if not hold:
+            self.released.set()
+        self.requests: list[Received] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def start(self) -> "WebhookReceiver":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def expected_signature(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+
+    def accepted(self) -> list[Received]:
+        """Deliveries answered with 200: what the receiver's owner actually got."""
+        return [received for received in self.requests if received.status == 200]
+
+    def _answer(self, headers, body: bytes) -> int:
+        valid = hmac.compare_digest(headers.get("X-Deskflow-Signature", ""),
+                                    self.expected_signature(body))
+        with self.lock:
+            failing = valid and len(self.requests) < self.fail_times
+            status = 401 if not valid else 500 if failing else 200
+            self.requests.append(Received(headers.get("X-Deskflow-Delivery", ""),
+                                          headers.get("X-Deskflow-Event", ""),
+                                          json.loads(body), valid, status))
+        return status
+
+    def _handler_class(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.released.wait()
+                status = receiver._answer(self.headers, body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
