@@ -1,0 +1,141 @@
+"""The notification rules and texts, without I/O."""
+import hashlib
+import hmac
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from string import Formatter
+
+import pytest
+
+from services.notification import domain, templates
+from services.notification.domain import PendingEmail, plan_emails
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+TICKET = {"id": "2026-TECH-001-001", "title": "Printer jams", "owner": "amy",
+          "customer_id": "2026-TECH-001", "priority": "high"}
+CUSTOMER = {"id": "2026-TECH-001", "name": "Acme", "owner": "amy"}
+SLA = {"ticket": TICKET, "clock": "first_response", "due_at": "2026-11-25T10:00:00+00:00"}
+
+
+def test_the_contract_lists_exactly_the_documented_event_types():
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", (ROOT / "docs/events.md").read_text(),
+                                re.MULTILINE))
+    assert set(domain.EVENT_TYPES) == documented
+
+
+@pytest.mark.parametrize("event_type, data, admins, expected", [
+    ("ticket.created", {"ticket": TICKET}, ["root"], [("amy", "ticket_assigned")]),
+    ("ticket.assigned", {"ticket": TICKET}, [], [("amy", "ticket_assigned")]),
+    ("ticket.created", {"ticket": {**TICKET, "owner": None}}, [], []),
+    ("ticket.sla_warning", SLA, ["root"], [("amy", "sla_warning")]),
+    ("ticket.sla_breached", SLA, ["root", "amy", "root", "zed"],
+     [("amy", "sla_breached"), ("root", "sla_breached"), ("zed", "sla_breached")]),
+    ("ticket.transitioned", {"ticket": TICKET, "to": "done"}, [], [("amy", "rating_request")]),
+    ("ticket.transitioned", {"ticket": TICKET, "to": "closed"}, [], []),
+    ("customer.updated", {"customer": CUSTOMER, "contact_changed": True,
+                          "changes": [{"field": "email", "before": None, "after": "a@b.cn"}]},
+     [], [("amy", "contact_changed")]),
+    ("customer.updated", {"customer": CUSTOMER, "contact_changed": False,
+                          "changes": [{"field": "grade", "before": "A", "after": "B"}]}, [], []),
+    ("followup.overdue", {"customer": CUSTOMER, "due_at": "2026-11-20T00:00:00+00:00"}, [],
+     [("amy", "followup_overdue")]),
+    ("ticket.commented", {"ticket": TICKET}, ["root"], []),
+])
+def test_who_hears_of_which_event(event_type, data, admins, expected):
+    notices = domain.notices_for(event_type, data, admins, actor="someone")
+    assert [(notice.recipient, notice.kind) for notice in notices] == expected
+
+
+def test_the_actor_is_not_told_what_they_did_but_hears_of_breaches():
+    assert domain.notices_for("ticket.created", {"ticket": TICKET}, [], actor="amy") == []
+    breached = domain.notices_for("ticket.sla_breached", SLA, [], actor="amy")
+    assert [notice.recipient for notice in breached] == ["amy"]
+
+
+def test_retries_back_off_exponentially_and_stop():
+    delays = [domain.retry_delay(attempt, 30, 6) for attempt in range(1, 7)]
+    assert delays == [30, 60, 120, 240, 480, None]
+    assert sum(delays[:-1]) == 930  # 15.5 minutes from the first try to the sixth
+
+
+def emails(*ages_and_held):
+    return [PendingEmail(f"e{index}", T0 + timedelta(seconds=age), held)
+            for index, (age, held) in enumerate(ages_and_held)]
+
+
+def test_a_lone_email_goes_out_at_once():
+    plan = plan_emails(emails((0, False)), None, T0, 60)
+    assert [email.id for email in plan.send] == ["e0"] and plan.hold == []
+
+
+def test_a_burst_sends_the_first_and_holds_the_rest_for_the_window():
+    plan = plan_emails(emails((2, False), (0, False), (1, False)), None, T0 + timedelta(seconds=3), 60)
+    assert [email.id for email in plan.send] == ["e1"]
+    assert [email.id for email in plan.hold] == ["e2", "e0"]
+    assert plan.hold_until == T0 + timedelta(seconds=63)
+
+
+def test_within_the_window_everything_waits_for_its_end():
+    last_sent = T0 - timedelta(seconds=10)
+    plan = plan_emails(emails((0, False)), last_sent, T0, 60)
+    assert plan.send == [] and plan.hold_until == T0 + timedelta(seconds=50)
+
+
+def test_after_the_window_the_held_emails_leave_together():
+    plan = plan_emails(emails((0, True), (1, True), (50, False)), T0, T0 + timedelta(seconds=60), 60)
+    assert [email.id for email in plan.send] == ["e0", "e1", "e2"] and plan.hold == []
+
+
+def test_the_signature_is_the_hmac_sha256_of_the_raw_body():
+    body = b'{"id":"1"}'
+    expected = hmac.new(b"key", body, hashlib.sha256).hexdigest()
+    assert domain.signature("key", body) == f"sha256={expected}"
+
+
+@pytest.mark.parametrize("kind", sorted(templates.TEXTS))
+def test_both_languages_use_the_same_placeholders(kind):
+    def names(lang):
+        return {name for text in templates.TEXTS[kind][lang]
+                for _, name, _, _ in Formatter().parse(text) if name}
+
+    assert set(templates.TEXTS[kind]) == set(templates.LANGUAGES)
+    assert names("en") == names("zh")
+
+
+@pytest.mark.parametrize("event_type, data", [
+    ("ticket.created", {"ticket": TICKET}),
+    ("ticket.sla_warning", SLA),
+    ("ticket.sla_breached", SLA),
+    ("ticket.transitioned", {"ticket": TICKET, "to": "done"}),
+    ("customer.updated", {"customer": CUSTOMER, "contact_changed": True,
+                          "changes": [{"field": "phone", "before": "1", "after": "2"}]}),
+    ("followup.overdue", {"customer": CUSTOMER, "due_at": "2026-11-20T00:00:00+00:00"}),
+])
+@pytest.mark.parametrize("lang", templates.LANGUAGES)
+def test_every_message_names_its_ticket_or_customer(event_type, data, lang):
+    (notice,) = domain.notices_for(event_type, data, [], actor=None)
+    title, body = templates.render(notice.kind, notice.params, lang)
+    subject_id = notice.params.get("ticket_id") or notice.params["customer_id"]
+    assert subject_id in title and subject_id in body
+    assert (TICKET["title"] if "ticket_id" in notice.params else CUSTOMER["name"]) in body
+
+
+def test_clock_and_field_names_are_translated():
+    _, body = templates.render("sla_warning", {**SLA, "ticket_id": "T-1", "title": "x"}, "zh")
+    assert "首次响应时限" in body
+    _, body = templates.render("contact_changed", {"customer_id": "C-1", "customer_name": "Acme",
+                                                   "changes": [{"field": "contact_name",
+                                                                "before": "王", "after": "李"}]}, "zh")
+    assert "联系人 王 → 李" in body
+
+
+def test_an_email_is_bilingual_and_a_digest_lists_every_notice():
+    notices = [("ticket_assigned", {"ticket_id": f"T-{n}", "title": "Printer jams",
+                                    "customer_id": "C-1", "priority": "high"}) for n in range(3)]
+    subject, body = templates.render_email(notices[:1])
+    assert subject == "Ticket T-0 is assigned to you / 工单 T-0 已分配给您"
+    subject, body = templates.render_email(notices)
+    assert subject.startswith("3 notifications: Ticket T-0") and "3 条通知" in subject
+    assert all(body.count(f"T-{n}") == 4 for n in range(3))  # title and body, in each language
