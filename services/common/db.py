@@ -4,14 +4,17 @@ sequences that stay unique under concurrency.
 Each service has its own ``DeclarativeBase`` and its own database; the mixins here give each
 of them the same three kernel tables (outbox, processed events, sequence counters).
 """
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, DateTime, Integer, MetaData, String, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SQLITE_BUSY_TIMEOUT_MS = 15000
+SQLITE_LOCK_WAIT_SECONDS = 15
+SQLITE_LOCK_POLL_SECONDS = 0.005
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -48,12 +51,12 @@ class UTCDateTime(TypeDecorator):
 
 
 def make_engine(url: str):
-    """An engine for ``url``. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``
-    transactions, so two writers (or two processes) queue instead of failing."""
+    """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
+    writers (or two processes) queue instead of failing."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite_connection)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -62,9 +65,24 @@ def _configure_sqlite_connection(dbapi_connection, _record):
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection):
+    """Take SQLite's write lock, waiting for it in short sleeps rather than in SQLite's
+    busy handler: under eventlet the sleep is green, so the greenlet holding the lock can
+    finish, where a busy handler would block the whole process and deadlock it."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(SQLITE_LOCK_POLL_SECONDS)
 
 
 class OutboxMixin:
