@@ -20,7 +20,8 @@ def clock():
 
 @pytest.fixture
 def services(runner_factory, make_config, clock):
-    config = make_config("customer", "ticket", clock=clock)
+    """Both services; the sweep timer is slow, so tests sweep when they choose to."""
+    config = make_config("customer", "ticket", clock=clock, SLA_SWEEP_SECONDS="3600")
     runner = runner_factory(config, CustomerService, TicketService)
     runner.start()
     return runner

@@ -1,0 +1,173 @@
+"""SLA clocks in a real container: a moved clock drives warnings and breaches through the
+outbox, holds and business calendars, and two sweepers on one database emit each alert once."""
+import time
+from collections import Counter
+from datetime import datetime
+
+import eventlet
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.clock import ManualClock
+from services.common.db import make_engine
+from services.customer.service import CustomerService
+from services.ticket.models import Outbox
+from services.ticket.service import TicketService
+from tests.integration.test_ticket_service import (  # noqa: F401 (fixtures)
+    START, call, clock, customer, new_ticket, services,
+)
+
+SHANGHAI_WEEK = {"timezone": "Asia/Shanghai", "holidays": ["2026-11-09"],
+                 "hours": {day: ["09:00", "18:30"] for day in ("mon", "tue", "wed", "thu", "fri")}}
+
+
+def alerts(runner) -> list[tuple[str, str, str]]:
+    """(type, ticket id, clock) of every SLA alert in the ticket service's outbox."""
+    settings = runner.service_map["tickets"].config["DESKFLOW_SETTINGS"]
+    engine = make_engine(settings.database_url("ticket"))
+    try:
+        with Session(engine) as session:
+            rows = session.scalars(select(Outbox).where(Outbox.event_type.in_(
+                ("ticket.sla_warning", "ticket.sla_breached")))).all()
+    finally:
+        engine.dispose()
+    return [(row.event_type, row.envelope["data"]["ticket"]["id"], row.envelope["data"]["clock"])
+            for row in rows]
+
+
+def sweep(runner):
+    call(runner, "tickets", "sweep_sla_clocks")
+
+
+def test_warning_then_breach_with_a_moved_clock(services, customer, clock):
+    ticket = new_ticket(services, customer, category="complaint")
+    clock.advance(479)
+    sweep(services)
+    assert alerts(services) == []
+    clock.advance(1)
+    sweep(services)
+    sweep(services)
+    assert alerts(services) == [("ticket.sla_warning", ticket["id"], "first_response")]
+    shown = call(services, "tickets", "get", ticket["id"])
+    assert shown["sla"]["first_response"]["status"] == "warning" and not shown["escalated"]
+    clock.advance(120)
+    sweep(services)
+    shown = call(services, "tickets", "get", ticket["id"])
+    assert shown["sla"]["first_response"]["status"] == "breached" and shown["escalated"]
+    assert Counter(kind for kind, _, _ in alerts(services)) == {
+        "ticket.sla_warning": 1, "ticket.sla_breached": 1}
+    listed = call(services, "tickets", "list", {"breached": "true"})
+    assert [item["id"] for item in listed["items"]] == [ticket["id"]]
+    assert call(services, "tickets", "list", {"breached": "false"})["total"] == 0
+    figures = call(services, "tickets", "metrics")
+    assert figures["sla_breaches"]["first_response"] == 1
+    assert figures["tickets_by_state"]["pending"] == 1
+
+
+def test_answering_in_time_meets_the_clock_and_is_measured(services, customer, clock):
+    ticket = new_ticket(services, customer, category="complaint")
+    clock.advance(200)
+    call(services, "tickets", "comment", ticket["id"], {"body": "On it", "public": False})
+    assert call(services, "tickets", "get", ticket["id"])["sla"]["first_response"]["status"] == "running"
+    shown = call(services, "tickets", "comment", ticket["id"], {"body": "We are on it"})
+    shown = call(services, "tickets", "get", ticket["id"])
+    assert shown["sla"]["first_response"]["status"] == "met"
+    assert shown["sla"]["update"]["cycle"] == 2  # the public comment was a progress update
+    clock.advance(10000)
+    sweep(services)
+    assert alerts(services) == []
+    histogram = call(services, "tickets", "metrics")["first_response_seconds"]
+    assert histogram["count"] == 1 and histogram["sum"] == 200
+    assert dict(map(tuple, histogram["buckets"]))[300] == 1
+
+
+def test_a_held_ticket_never_breaches_for_the_time_it_waited(services, customer, clock):
+    ticket = new_ticket(services, customer, priority="high")  # resolution target: 2 h
+    call(services, "tickets", "transition", ticket["id"], {"to": "in_progress"})
+    clock.advance(1000)
+    call(services, "tickets", "hold", ticket["id"], {"reason": "waiting for the customer"})
+    clock.advance(30 * 3600)
+    sweep(services)
+    held = call(services, "tickets", "get", ticket["id"])
+    assert held["sla"]["resolution"]["status"] == "paused" and held["on_hold"]
+    assert alerts(services) == []
+    resumed = call(services, "tickets", "resume", ticket["id"])
+    assert resumed["sla"]["resolution"]["remaining_seconds"] == 7200 - 1000
+    clock.advance(7200 * 0.8 - 1000 - 1)
+    sweep(services)
+    assert alerts(services) == []
+    clock.advance(1)
+    sweep(services)
+    assert alerts(services) == [("ticket.sla_warning", ticket["id"], "resolution")]
+    kinds = [entry["kind"] for entry in call(services, "tickets", "history", ticket["id"])]
+    assert kinds == ["transition", "transition", "hold", "resume"]
+
+
+def test_a_calendar_policy_counts_working_time_only(services, customer, clock):
+    policy = {**call(services, "tickets", "sla_policy"), "calendar": SHANGHAI_WEEK}
+    call(services, "tickets", "set_sla_policy", policy)
+    clock.set(datetime.fromisoformat("2026-11-06T17:30:00+08:00"))  # Friday evening
+    ticket = new_ticket(services, customer, priority="high")
+    resolution = ticket["sla"]["resolution"]
+    assert datetime.fromisoformat(resolution["due_at"]) == datetime.fromisoformat(
+        "2026-11-10T10:00:00+08:00")  # the weekend and Monday's holiday do not count
+    clock.set(datetime.fromisoformat("2026-11-09T23:00:00+08:00"))  # 77.5 h later, 1 h worked
+    sweep(services)
+    assert call(services, "tickets", "get", ticket["id"])["sla"]["resolution"]["status"] == "running"
+    assert alerts(services) == []
+    clock.set(datetime.fromisoformat("2026-11-10T09:36:00+08:00"))  # 96 minutes worked: 80 %
+    sweep(services)
+    assert sorted(alerts(services)) == [("ticket.sla_warning", ticket["id"], "first_response"),
+                                        ("ticket.sla_warning", ticket["id"], "resolution")]
+
+
+def test_a_policy_change_applies_to_tickets_created_afterwards(services, customer):
+    before = new_ticket(services, customer, category="complaint")
+    policy = call(services, "tickets", "sla_policy")
+    policy["first_response"]["complaint"] = 60
+    assert call(services, "tickets", "set_sla_policy", policy)["first_response"]["complaint"] == 60
+    after = new_ticket(services, customer, category="complaint")
+    assert before["sla"]["first_response"]["target_seconds"] == 600
+    assert after["sla"]["first_response"]["target_seconds"] == 60
+    assert call(services, "tickets", "get", before["id"])["sla"]["first_response"]["target_seconds"] == 600
+
+
+def test_ticket_activity_counts_for_the_customer_status(services, customer, clock):
+    clock.advance(120 * 86400)
+    assert call(services, "customers", "get", customer["id"])["status"] == "dormant"
+    new_ticket(services, customer)
+    deadline = time.monotonic() + 20
+    while call(services, "customers", "get", customer["id"])["status"] != "active":
+        assert time.monotonic() < deadline, "the ticket never counted as activity"
+        eventlet.sleep(0.1)
+
+
+TICKETS = 150
+
+
+def test_two_sweepers_emit_each_alert_once(container_factory, make_config):
+    """Two ticket containers on one database and vhost, sweeping every 50 ms, race for the
+    same due clocks: each warning and breach leaves the outbox exactly once."""
+    clock = ManualClock(START)
+    config = make_config("customer", "ticket", clock=clock, SLA_SWEEP_SECONDS="0.05")
+    customers = container_factory(CustomerService, config)
+    sweepers = [container_factory(TicketService, config) for _ in range(2)]
+    for container in (customers, *sweepers):
+        container.start()
+
+    class Runner:  # what ``call`` and ``alerts`` need
+        service_map = {"customers": customers, "tickets": sweepers[0]}
+
+    customer = call(Runner, "customers", "create", {"name": "Racing Ltd", "industry": "MFG"})
+    tickets = {new_ticket(Runner, customer, category="complaint")["id"] for _ in range(TICKETS)}
+    clock.advance(700)  # every first-response clock owes its warning and its breach
+    deadline = time.monotonic() + 60
+    while len(alerts(Runner)) < 2 * TICKETS:
+        assert time.monotonic() < deadline, f"only {len(alerts(Runner))} alerts"
+        eventlet.sleep(0.2)
+    eventlet.sleep(0.5)  # ten more sweeps by each container
+    found = alerts(Runner)
+    assert len(found) == 2 * TICKETS
+    assert Counter(found) == {(kind, ticket_id, "first_response"): 1 for ticket_id in tickets
+                              for kind in ("ticket.sla_warning", "ticket.sla_breached")}
