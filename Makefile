@@ -35,7 +35,8 @@ migrate: install
 seed: install  ## load demo data through the running gateway
 	$(PY) scripts/seed.py
 
-bench: install broker postgres  ## gateway vs direct RPC, printed side by side
+bench: install postgres  ## gateway vs direct RPC, printed side by side
+	bash scripts/ensure-broker.sh --management
 	$(PY) bench/customers.py
 
 clean-test-leftovers: install  ## drop vhosts and databases left by killed test runs
