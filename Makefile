@@ -39,5 +39,8 @@ bench: install postgres  ## gateway vs direct RPC, printed side by side
 	bash scripts/ensure-broker.sh --management
 	$(PY) bench/customers.py
 
+rebuild-reports: install  ## replay the reporting event log into empty aggregates
+	$(PY) -m services.reporting.rebuild
+
 clean-test-leftovers: install  ## drop vhosts and databases left by killed test runs
 	$(PY) -m tests.support.cleanup

@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
 from gateway import models
-from gateway.api import auth, customers, meta, notifications, sla, tickets, users
+from gateway.api import auth, customers, meta, notifications, reports, sla, tickets, users
 from gateway.auth import load_or_create_secret
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
@@ -28,7 +28,7 @@ from services.common.outbox import OutboxRelay, UnitOfWork
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,
-                  sla.blueprint, notifications.blueprint)
+                  sla.blueprint, notifications.blueprint, reports.blueprint)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT_SECONDS = 3
 

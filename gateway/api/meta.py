@@ -9,7 +9,7 @@ blueprint = Blueprint("meta", __name__)
 api_blueprint = Blueprint("openapi", __name__)
 
 # The Nameko services the gateway needs; each answers ``ping``.
-READY_SERVICES = ("customers", "tickets", "notifications")
+READY_SERVICES = ("customers", "tickets", "notifications", "reporting")
 
 
 @blueprint.get("/healthz")

@@ -1,0 +1,28 @@
+"""Reports (SPEC §5): the summary of a date range and the same figures as a file."""
+import base64
+
+from flask import Blueprint, Response
+
+from gateway.api.endpoint import endpoint, query_args, rpc
+from services.reporting.exports import CONTENT_TYPES
+from services.reporting.schemas import ExportQuerySchema, SummaryQuerySchema, SummarySchema
+
+blueprint = Blueprint("reports", __name__)
+
+
+@endpoint(blueprint, "/reports/summary", "GET",
+          "Figures of a date range (inclusive, UTC days; default the last 30 days).",
+          "reports.read", query=SummaryQuerySchema, response=SummarySchema, errors=(422,))
+def report_summary():
+    return rpc("reporting", "summary", query_args())
+
+
+@endpoint(blueprint, "/reports/export", "GET",
+          "The summary as CSV, an Excel workbook with charts or a PDF report (lang=en|zh).",
+          "reports.read", query=ExportQuerySchema, errors=(422,),
+          content_types=tuple(CONTENT_TYPES.values()))
+def report_export():
+    built = rpc("reporting", "export", query_args())
+    return Response(base64.b64decode(built["content"]), content_type=built["content_type"],
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{built["filename"]}"'})

@@ -1,0 +1,382 @@
+"""Reporting rules in plain Python: how each consumed event changes the pre-aggregated
+figures, and how those figures become the summary. Nothing here knows about Nameko, Flask
+or SQL.
+
+The read model keeps
+- *daily counters* ``(day, metric, dimension, value) → n``: everything "in the range";
+- *daily duration histograms* ``(day, clock, bucket) → n`` for the median and p90 times;
+- *current counters* ``(dimension, value) → n``: customers by type/grade/…, tickets by state;
+- a small *current state* per customer and per ticket, so a later event knows what changed.
+
+An :class:`Aggregator` applies events to those states and accumulates the counter deltas in
+memory; the store writes them with additive upserts. Live consumption uses one aggregator per
+event, the rebuild and the benchmark one per batch: the same rules either way.
+"""
+import math
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+
+# The vocabularies of the event contract (SPEC §2 and §3); unknown values are still counted.
+CUSTOMER_TYPES = ("prospect", "intent", "deal", "churned")
+GRADES = ("A", "B", "C")
+INDUSTRIES = ("TECH", "MFG", "RETAIL", "SVC", "FIN", "EDU", "GOV", "OTHER")
+SOURCES = ("exhibition", "referral", "online", "visit", "other")
+OUTCOMES = ("positive", "neutral", "negative")
+TICKET_STATES = ("pending", "in_progress", "done", "closed")
+SERVICE_TYPES = ("presales", "insales", "aftersales", "value_added")
+CATEGORIES = ("inquiry", "complaint", "suggestion", "need", "cooperation")
+PRIORITIES = ("high", "medium", "low")
+CLOCKS = ("first_response", "resolution", "update")
+TIMED_CLOCKS = ("first_response", "resolution")
+OPEN_STATES = ("pending", "in_progress")
+PRE_DEAL_TYPES = ("prospect", "intent")
+UNKNOWN = "unknown"
+NO_SOURCE = "unspecified"
+ALL = "all"
+
+# Ageing buckets of the backlog: (label, lower bound in days, upper bound in days or None).
+AGEING = (("0-1d", 0, 1), ("1-3d", 1, 3), ("3-7d", 3, 7), ("7d+", 7, None))
+
+# Durations are kept in whole seconds, exactly below EXACT_BELOW_SECONDS and above it in
+# buckets 2 % wide (bounded: about 120 buckets per decade, whatever the volume).
+EXACT_BELOW_SECONDS = 100
+BUCKET_GROWTH = 1.02
+
+DEFAULT_RANGE_DAYS = 30
+RATE_PLACES = 4
+
+
+def day_of(moment: datetime) -> date:
+    """The UTC calendar day of an aware moment: the reports' days are UTC days."""
+    return moment.astimezone(timezone.utc).date()
+
+
+# --- durations -----------------------------------------------------------------------------
+
+def _bucket_edge(index: int) -> int:
+    return math.floor(EXACT_BELOW_SECONDS * BUCKET_GROWTH ** index)
+
+
+def duration_bucket(seconds: float) -> int:
+    """The bucket (its lower edge, in whole seconds) a duration is counted in.
+
+    Exact below 100 s; above, the edge is at most 2 % below the duration.
+    """
+    whole = max(0, int(seconds))
+    if whole < EXACT_BELOW_SECONDS:
+        return whole
+    index = int(math.log(whole / EXACT_BELOW_SECONDS) / math.log(BUCKET_GROWTH))
+    while _bucket_edge(index + 1) <= whole:
+        index += 1
+    while _bucket_edge(index) > whole:
+        index -= 1
+    return _bucket_edge(index)
+
+
+def quantile(histogram: list[tuple[int, int]], fraction: float) -> int | None:
+    """Nearest-rank quantile of ``[(value, count)]``: the smallest value with at least
+    ``ceil(fraction × total)`` values at or below it. None when the histogram is empty."""
+    total = sum(count for _, count in histogram)
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for value, count in sorted(histogram):
+        seen += count
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: rank never exceeds the total")
+
+
+# --- current state -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CustomerState:
+    type: str
+    grade: str
+    industry: str
+    source: str | None
+    updated_at: datetime | None
+    deleted: bool = False
+
+    def dimensions(self) -> list[tuple[str, str]]:
+        """The current counters this customer adds one to."""
+        if self.deleted:
+            return []
+        return [("customer.type", self.type), ("customer.grade", self.grade),
+                ("customer.industry", self.industry),
+                ("customer.source", self.source or NO_SOURCE)]
+
+    @property
+    def pre_deal(self) -> bool:
+        return not self.deleted and self.type in PRE_DEAL_TYPES
+
+
+@dataclass(frozen=True)
+class TicketState:
+    customer_id: str
+    state: str
+    service_type: str
+    category: str
+    priority: str
+    created_at: datetime
+    updated_at: datetime | None
+    # Per timed clock, its duration and where it is counted: {clock: [iso day, bucket, seconds]}.
+    times: dict = field(default_factory=dict)
+
+
+def customer_state(snapshot: dict, deleted: bool = False) -> CustomerState:
+    return CustomerState(type=snapshot["type"], grade=snapshot["grade"],
+                         industry=snapshot["industry"], source=snapshot.get("source"),
+                         updated_at=snapshot.get("updated_at"), deleted=deleted)
+
+
+def ticket_state(snapshot: dict, times: dict | None = None) -> TicketState:
+    return TicketState(customer_id=snapshot["customer_id"], state=snapshot["state"],
+                       service_type=snapshot["service_type"], category=snapshot["category"],
+                       priority=snapshot["priority"], created_at=snapshot["created_at"],
+                       updated_at=snapshot.get("updated_at"), times=dict(times or {}))
+
+
+def is_stale(snapshot: dict, known) -> bool:
+    """A snapshot older than what we already hold (events may arrive out of order)."""
+    if known is None or known.updated_at is None or snapshot.get("updated_at") is None:
+        return False
+    return snapshot["updated_at"] < known.updated_at
+
+
+# --- the aggregator ------------------------------------------------------------------------
+
+@dataclass
+class Aggregator:
+    """Applies events to the current states it was given and accumulates counter deltas.
+
+    ``customers``/``tickets`` map ids to the states known before these events (absent: never
+    seen). After applying, ``dirty_*`` name the states to write back.
+    """
+
+    customers: dict = field(default_factory=dict)
+    tickets: dict = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)      # (day, metric, dimension, value)
+    durations: Counter = field(default_factory=Counter)   # (day, clock, bucket)
+    current: Counter = field(default_factory=Counter)     # (dimension, value)
+    dirty_customers: set = field(default_factory=set)
+    dirty_tickets: set = field(default_factory=set)
+
+    def apply(self, event_type: str, occurred_at: datetime, data: dict) -> None:
+        """Apply one validated event (see :func:`services.reporting.schemas.load_event`)."""
+        if event_type.startswith("customer."):
+            self._customer_changed(data["customer"], day_of(occurred_at),
+                                   deleted=event_type == "customer.deleted")
+        elif event_type == "followup.logged":
+            followup = data["followup"]
+            self._count(followup["at"], "followups", "outcome", followup["outcome"])
+        elif event_type.startswith("ticket."):
+            self._ticket_event(event_type, data)
+
+    # customers
+
+    def _customer_changed(self, snapshot: dict, day: date, deleted: bool) -> None:
+        customer_id = snapshot["id"]
+        before = self.customers.get(customer_id)
+        if is_stale(snapshot, before) or (before is not None and before.deleted):
+            return
+        after = customer_state(snapshot, deleted)
+        if before is None and not deleted:
+            self._count(snapshot["created_at"], "customers.created", ALL, ALL)
+        self._move_current(before.dimensions() if before else [], after.dimensions())
+        self._track_pre_deal(before, after, day)
+        self.customers[customer_id] = after
+        self.dirty_customers.add(customer_id)
+
+    def _track_pre_deal(self, before: CustomerState | None, after: CustomerState, day: date):
+        """Counts the spells as prospect/intent and the conversions that end them."""
+        was = before is not None and before.pre_deal
+        if after.pre_deal and not was:
+            self.counts[(day, "pre_deal.entered", ALL, ALL)] += 1
+        elif was and not after.pre_deal:
+            self.counts[(day, "pre_deal.left", ALL, ALL)] += 1
+            if after.type == "deal" and not after.deleted:
+                self.counts[(day, "customers.converted", ALL, ALL)] += 1
+
+    # tickets
+
+    def _ticket_event(self, event_type: str, data: dict) -> None:
+        snapshot = data["ticket"]
+        ticket = self._ticket_seen(snapshot)
+        if event_type == "ticket.rated":
+            self._rated(ticket, data["rating"])
+        elif event_type == "ticket.sla_breached":
+            self._count(data["due_at"], "sla.breached", "clock", data["clock"])
+        elif event_type == "ticket.sla_stopped":
+            self._clock_stopped(snapshot["id"], data)
+
+    def _ticket_seen(self, snapshot: dict) -> TicketState:
+        """Refresh the ticket's current state from the snapshot every ticket event carries."""
+        ticket_id = snapshot["id"]
+        before = self.tickets.get(ticket_id)
+        if before is None:
+            for dimension in ("service_type", "category", "priority"):
+                self._count(snapshot["created_at"], "tickets.created", dimension,
+                            snapshot[dimension])
+            self._count(snapshot["created_at"], "tickets.created", ALL, ALL)
+        elif is_stale(snapshot, before):
+            return before
+        after = ticket_state(snapshot, before.times if before else None)
+        self._move_current([("ticket.state", before.state)] if before else [],
+                           [("ticket.state", after.state)])
+        self.tickets[ticket_id] = after
+        self.dirty_tickets.add(ticket_id)
+        return after
+
+    def _rated(self, ticket: TicketState, rating: dict) -> None:
+        customer = self.customers.get(ticket.customer_id)
+        groups = ((ALL, ALL), ("service_type", ticket.service_type),
+                  ("customer_type", customer.type if customer else UNKNOWN))
+        score, nps_score = rating["score"], rating.get("nps_score")
+        figures = {"ratings.count": 1, "ratings.score_sum": score,
+                   "ratings.satisfied": int(score >= 4)}
+        if nps_score is not None:
+            figures.update({"ratings.nps_count": 1, "ratings.promoters": int(nps_score >= 9),
+                            "ratings.detractors": int(nps_score <= 6)})
+        day = day_of(rating["at"])
+        for dimension, value in groups:
+            for metric, n in figures.items():
+                self.counts[(day, metric, dimension, value)] += n
+
+    def _clock_stopped(self, ticket_id: str, data: dict) -> None:
+        clock, day = data["clock"], day_of(data["stopped_at"])
+        if data["met"]:
+            self.counts[(day, "sla.met", "clock", clock)] += 1
+        if clock not in TIMED_CLOCKS:
+            return
+        # One duration per ticket and clock. A reopened ticket starts a new resolution cycle:
+        # its time is the sum of its cycles, moved to the day it was last resolved.
+        ticket = self.tickets[ticket_id]
+        total = data["elapsed_seconds"]
+        previous = ticket.times.get(clock)
+        if previous is not None:
+            counted_day, counted_bucket, counted_seconds = previous
+            self.durations[(date.fromisoformat(counted_day), clock, counted_bucket)] -= 1
+            total += counted_seconds
+        bucket = duration_bucket(total)
+        self.durations[(day, clock, bucket)] += 1
+        self.tickets[ticket_id] = replace(
+            ticket, times={**ticket.times, clock: [day.isoformat(), bucket, total]})
+        self.dirty_tickets.add(ticket_id)
+
+    # helpers
+
+    def _count(self, moment: datetime, metric: str, dimension: str, value: str) -> None:
+        self.counts[(day_of(moment), metric, dimension, value)] += 1
+
+    def _move_current(self, old: list, new: list) -> None:
+        for key in old:
+            self.current[key] -= 1
+        for key in new:
+            self.current[key] += 1
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+def default_range(today: date) -> tuple[date, date]:
+    """The last 30 days, today included."""
+    return today - timedelta(days=DEFAULT_RANGE_DAYS - 1), today
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(part / whole, RATE_PLACES) if whole else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the store read for a range: the inputs of :func:`summarise`."""
+
+    start: date
+    end: date
+    current: dict          # {(dimension, value): n}
+    counts: dict           # {(metric, dimension, value): n} summed over the range
+    pre_deal_at_start: int  # customers that were prospect/intent when the range began
+    durations: dict        # {clock: [(bucket, n)]} summed over the range
+    ageing: dict           # {label: n} of the open tickets
+
+
+def _by(source: dict, prefix_key, keys: tuple) -> dict:
+    """``{value: n}`` for one dimension, every known key present, unknown ones appended."""
+    values = {key: 0 for key in keys}
+    for key, n in source.items():
+        if key[:-1] == prefix_key:
+            values[key[-1]] = values.get(key[-1], 0) + n
+    return values
+
+
+def _satisfaction(counts: dict, dimension: str, value: str) -> dict:
+    def get(metric):
+        return counts.get((metric, dimension, value), 0)
+
+    n, with_nps = get("ratings.count"), get("ratings.nps_count")
+    return {"count": n, "average": rate(get("ratings.score_sum"), n),
+            "csat": rate(get("ratings.satisfied"), n),
+            "nps": rate(get("ratings.promoters") - get("ratings.detractors"), with_nps)}
+
+
+def _satisfaction_by(counts: dict, dimension: str, keys: tuple) -> dict:
+    values = list(keys) + sorted({key[2] for key in counts if key[0] == "ratings.count"
+                                  and key[1] == dimension and key[2] not in keys})
+    return {value: _satisfaction(counts, dimension, value) for value in values}
+
+
+def _sla(counts: dict) -> dict:
+    result = {}
+    for clock in CLOCKS:
+        met = counts.get(("sla.met", "clock", clock), 0)
+        breached = counts.get(("sla.breached", "clock", clock), 0)
+        result[clock] = {"met": met, "breached": breached, "compliance": rate(met, met + breached)}
+    return result
+
+
+def _times(durations: dict) -> dict:
+    return {f"{clock}_seconds": {"median": quantile(durations.get(clock, []), 0.5),
+                                 "p90": quantile(durations.get(clock, []), 0.9)}
+            for clock in TIMED_CLOCKS}
+
+
+def summarise(figures: Figures) -> dict:
+    """The summary of SPEC §5 / issue 5, from the figures of one range."""
+    counts, current = figures.counts, figures.current
+    by_type = _by(current, ("customer.type",), CUSTOMER_TYPES)
+    followups = _by(counts, ("followups", "outcome"), OUTCOMES)
+    pre_deal = figures.pre_deal_at_start + counts.get(("pre_deal.entered", ALL, ALL), 0)
+    by_state = _by(current, ("ticket.state",), TICKET_STATES)
+    return {
+        "range": {"from": figures.start.isoformat(), "to": figures.end.isoformat()},
+        "customers": {
+            "total": sum(by_type.values()),
+            "new": counts.get(("customers.created", ALL, ALL), 0),
+            "by_type": by_type,
+            "by_grade": _by(current, ("customer.grade",), GRADES),
+            "by_industry": _by(current, ("customer.industry",), INDUSTRIES),
+            "by_source": _by(current, ("customer.source",), SOURCES + (NO_SOURCE,)),
+            "converted": counts.get(("customers.converted", ALL, ALL), 0),
+            "conversion_rate": rate(counts.get(("customers.converted", ALL, ALL), 0), pre_deal),
+        },
+        "followups": {"total": sum(followups.values()), "by_outcome": followups,
+                      "success_rate": rate(followups["positive"], sum(followups.values()))},
+        "tickets": {
+            "created": counts.get(("tickets.created", ALL, ALL), 0),
+            "by_state": by_state,
+            "by_service_type": _by(counts, ("tickets.created", "service_type"), SERVICE_TYPES),
+            "by_category": _by(counts, ("tickets.created", "category"), CATEGORIES),
+            "by_priority": _by(counts, ("tickets.created", "priority"), PRIORITIES),
+        },
+        "satisfaction": {
+            **_satisfaction(counts, ALL, ALL),
+            "by_service_type": _satisfaction_by(counts, "service_type", SERVICE_TYPES),
+            "by_customer_type": _satisfaction_by(counts, "customer_type", CUSTOMER_TYPES),
+        },
+        "sla": _sla(counts),
+        "times": _times(figures.durations),
+        "backlog": {"open": sum(by_state.get(state, 0) for state in OPEN_STATES),
+                    "ageing": {label: figures.ageing.get(label, 0) for label, _, _ in AGEING}},
+    }

@@ -1,0 +1,93 @@
+"""The reporting service's tables (its own database): the log of consumed events and the
+read model built from it (see :mod:`services.reporting.domain`)."""
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import OutboxMixin, UTCDateTime, service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Outbox(OutboxMixin, Base):
+    """Required by the unit of work; the reporting service emits no events of its own."""
+
+
+class EventLog(Base):
+    """Every consumed event, once: the unique id is the deduplication, and the log is what
+    ``python -m services.reporting.rebuild`` replays, in ``seq`` (arrival) order."""
+
+    __tablename__ = "event_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    envelope: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyCount(Base):
+    """``n`` of ``metric`` on ``day`` for one ``dimension = value`` (``all = all`` for the total)."""
+
+    __tablename__ = "daily_counts"
+    __table_args__ = (Index("ix_daily_counts_metric_day", "metric", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyDuration(Base):
+    """How many durations of ``clock`` ended on ``day`` in the bucket starting at ``seconds``."""
+
+    __tablename__ = "daily_durations"
+
+    clock: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CurrentCount(Base):
+    """How many customers or tickets have ``dimension = value`` right now."""
+
+    __tablename__ = "current_counts"
+
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customer_states"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    grade: Mapped[str] = mapped_column(String(10))
+    industry: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+
+
+class TicketRow(Base):
+    __tablename__ = "ticket_states"
+    # The backlog query reads only the open tickets through this index.
+    __table_args__ = (Index("ix_ticket_states_state_created_at", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    service_type: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    times: Mapped[dict] = mapped_column(JSON)

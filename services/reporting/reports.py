@@ -1,0 +1,104 @@
+"""The reporting service's use cases: consume an event into the read model, answer the
+summary, build an export, and rebuild the read model from the event log."""
+import base64
+import logging
+from datetime import datetime
+
+from services.common.events import parse_envelope
+from services.common.schemas import load_or_422
+from services.reporting import domain, exports, schemas, store
+
+log = logging.getLogger(__name__)
+
+REBUILD_BATCH = 2000
+
+
+def _event_of(envelope: dict) -> tuple[str, datetime, dict]:
+    """``(type, occurred_at, data)`` with the data validated and its times parsed."""
+    event_type = envelope["type"]
+    occurred_at = datetime.fromisoformat(envelope["occurred_at"])
+    return event_type, occurred_at, schemas.load_event(event_type, envelope["data"])
+
+
+def _entity_key(data: dict) -> str | None:
+    for kind in ("customer", "ticket"):
+        if kind in data:
+            return f"{kind}:{data[kind]['id']}"
+    return None
+
+
+def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Aggregator:
+    """Apply parsed events, in order, to the read model (the aggregator's deltas are written
+    but not committed)."""
+    customer_ids = {data["customer"]["id"] for _, _, data in events if "customer" in data}
+    ticket_ids = {data["ticket"]["id"] for _, _, data in events if "ticket" in data}
+    customer_ids |= {data["ticket"]["customer_id"] for _, _, data in events if "ticket" in data}
+    customers, tickets = store.load_states(session, customer_ids, ticket_ids)
+    aggregator = domain.Aggregator(customers=customers, tickets=tickets)
+    for event in events:
+        aggregator.apply(*event)
+    store.flush(session, aggregator)
+    return aggregator
+
+
+def consume(uow, payload) -> bool:
+    """Log and apply one delivered event in one transaction; False for a repeat delivery or
+    an event type the read model does not use."""
+    envelope = parse_envelope(payload)
+    if not schemas.is_consumed(envelope["type"]):
+        return False
+    event = _event_of(envelope)
+    session = uow.session
+    key = _entity_key(event[2])
+    if key is not None:
+        store.lock_entity(session, key)
+    if not store.record_event(session, envelope, event[1], uow.now()):
+        uow.rollback()
+        log.info("event %s (%s) already applied; skipped", envelope["id"], envelope["type"])
+        return False
+    apply_events(session, [event])
+    uow.commit()
+    return True
+
+
+def rebuild(session, progress=lambda replayed: None) -> int:
+    """Empty the read model and replay the whole event log into it, in arrival order, in
+    this one transaction (readers keep the old figures until it commits). Returns how many
+    events were replayed."""
+    store.lock_log(session)
+    store.clear_read_model(session)
+    last_seq = replayed = 0
+    while batch := store.logged_events(session, last_seq, REBUILD_BATCH):
+        apply_events(session, [_event_of(row.envelope) for row in batch])
+        last_seq, replayed = batch[-1].seq, replayed + len(batch)
+        progress(replayed)
+    session.commit()
+    return replayed
+
+
+def _range(query: dict, now: datetime) -> tuple:
+    start, end = domain.default_range(domain.day_of(now))
+    return query.get("start", start), query.get("end", end)
+
+
+def summary(uow, query: dict) -> dict:
+    wanted = load_or_422(schemas.SummaryQuerySchema(), query)
+    return _summary(uow, wanted)
+
+
+def _summary(uow, wanted: dict) -> dict:
+    now = uow.now()
+    start, end = _range(wanted, now)
+    figures = store.read_figures(uow.session, start, end, now)
+    uow.session.rollback()
+    return schemas.SummarySchema().dump(domain.summarise(figures))
+
+
+def export(uow, query: dict) -> dict:
+    """The report as a file: ``{filename, content_type, content}`` with the bytes in base64
+    (the files hold figures, not records, so they stay small enough for one RPC reply)."""
+    wanted = load_or_422(schemas.ExportQuerySchema(), query)
+    report = _summary(uow, wanted)
+    built = exports.build(report, wanted["format"], wanted["lang"])
+    return {"filename": built.filename, "content_type": built.content_type,
+            "content": base64.b64encode(built.content).decode("ascii")}

@@ -1,0 +1,201 @@
+"""Marshmallow schemas of the reporting service: the parts of the consumed events it reads
+(docs/events.md), the report queries, and the summary it answers."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.schemas import StrictSchema, load_or_422
+from services.reporting import domain
+
+EXPORT_FORMATS = ("csv", "xlsx", "pdf")
+LANGUAGES = ("en", "zh")
+
+
+# --- consumed events: only the fields the read model uses; the rest is ignored -------------
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class CustomerSnapshotSchema(_Lenient):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    grade = fields.String(required=True)
+    industry = fields.String(required=True)
+    source = fields.String(allow_none=True, load_default=None)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class TicketSnapshotSchema(_Lenient):
+    id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    state = fields.String(required=True)
+    service_type = fields.String(required=True)
+    category = fields.String(required=True)
+    priority = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class FollowupSnapshotSchema(_Lenient):
+    at = fields.AwareDateTime(required=True)
+    outcome = fields.String(required=True)
+
+
+class RatingSnapshotSchema(_Lenient):
+    score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    nps_score = fields.Integer(allow_none=True, load_default=None,
+                               validate=validate.Range(min=0, max=10))
+    at = fields.AwareDateTime(required=True)
+
+
+class CustomerEventSchema(_Lenient):
+    customer = fields.Nested(CustomerSnapshotSchema, required=True)
+
+
+class FollowupEventSchema(_Lenient):
+    followup = fields.Nested(FollowupSnapshotSchema, required=True)
+
+
+class TicketEventSchema(_Lenient):
+    ticket = fields.Nested(TicketSnapshotSchema, required=True)
+
+
+class TicketRatedSchema(TicketEventSchema):
+    rating = fields.Nested(RatingSnapshotSchema, required=True)
+
+
+class SlaBreachedSchema(TicketEventSchema):
+    clock = fields.String(required=True, validate=validate.OneOf(domain.CLOCKS))
+    due_at = fields.AwareDateTime(required=True)
+
+
+class SlaStoppedSchema(TicketEventSchema):
+    clock = fields.String(required=True, validate=validate.OneOf(domain.CLOCKS))
+    stopped_at = fields.AwareDateTime(required=True)
+    elapsed_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+    met = fields.Boolean(required=True)
+
+
+EVENT_SCHEMAS = {
+    "customer.created": CustomerEventSchema,
+    "customer.updated": CustomerEventSchema,
+    "customer.deleted": CustomerEventSchema,
+    "followup.logged": FollowupEventSchema,
+    "ticket.rated": TicketRatedSchema,
+    "ticket.sla_breached": SlaBreachedSchema,
+    "ticket.sla_stopped": SlaStoppedSchema,
+}
+
+
+def is_consumed(event_type: str) -> bool:
+    """Every ticket event carries the ticket, so each one refreshes its current state."""
+    return event_type in EVENT_SCHEMAS or event_type.startswith("ticket.")
+
+
+def load_event(event_type: str, data: dict) -> dict:
+    """The event's data with its times parsed; 422 naming the fields when malformed."""
+    return load_or_422(EVENT_SCHEMAS.get(event_type, TicketEventSchema)(), data)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+class SummaryQuerySchema(StrictSchema):
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "start" in data and "end" in data and data["start"] > data["end"]:
+            raise ValidationError("'from' must not be after 'to'.", "from")
+
+
+class ExportQuerySchema(SummaryQuerySchema):
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+    lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+def counts():
+    return fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class RangeSchema(Schema):
+    from_ = fields.String(data_key="from", attribute="from")
+    to = fields.String()
+
+
+class CustomerFiguresSchema(Schema):
+    total = fields.Integer()
+    new = fields.Integer(metadata={"description": "customers created in the range"})
+    by_type = counts()
+    by_grade = counts()
+    by_industry = counts()
+    by_source = counts()
+    converted = fields.Integer(metadata={"description": "prospect/intent → deal in the range"})
+    conversion_rate = fields.Float(allow_none=True)
+
+
+class FollowupFiguresSchema(Schema):
+    total = fields.Integer()
+    by_outcome = counts()
+    success_rate = fields.Float(allow_none=True)
+
+
+class TicketFiguresSchema(Schema):
+    created = fields.Integer()
+    by_state = counts()
+    by_service_type = counts()
+    by_category = counts()
+    by_priority = counts()
+
+
+class RatingFiguresSchema(Schema):
+    count = fields.Integer()
+    average = fields.Float(allow_none=True)
+    csat = fields.Float(allow_none=True)
+    nps = fields.Float(allow_none=True)
+
+
+class SatisfactionSchema(RatingFiguresSchema):
+    by_service_type = fields.Dict(keys=fields.String(), values=fields.Nested(RatingFiguresSchema))
+    by_customer_type = fields.Dict(keys=fields.String(), values=fields.Nested(RatingFiguresSchema))
+
+
+class ClockFiguresSchema(Schema):
+    met = fields.Integer()
+    breached = fields.Integer()
+    compliance = fields.Float(allow_none=True)
+
+
+class SlaFiguresSchema(Schema):
+    first_response = fields.Nested(ClockFiguresSchema)
+    resolution = fields.Nested(ClockFiguresSchema)
+    update = fields.Nested(ClockFiguresSchema)
+
+
+class QuantilesSchema(Schema):
+    median = fields.Integer(allow_none=True)
+    p90 = fields.Integer(allow_none=True)
+
+
+class TimesSchema(Schema):
+    first_response_seconds = fields.Nested(QuantilesSchema)
+    resolution_seconds = fields.Nested(QuantilesSchema)
+
+
+class BacklogSchema(Schema):
+    open = fields.Integer()
+    ageing = counts()
+
+
+class SummarySchema(Schema):
+    range = fields.Nested(RangeSchema)
+    customers = fields.Nested(CustomerFiguresSchema)
+    followups = fields.Nested(FollowupFiguresSchema)
+    tickets = fields.Nested(TicketFiguresSchema)
+    satisfaction = fields.Nested(SatisfactionSchema)
+    sla = fields.Nested(SlaFiguresSchema)
+    times = fields.Nested(TimesSchema)
+    backlog = fields.Nested(BacklogSchema)

@@ -1,0 +1,40 @@
+"""The ``reporting`` Nameko service: consumes the customer and ticket events into its read
+model and answers reports; thin entrypoints over :mod:`services.reporting.reports`."""
+from nameko.rpc import rpc
+
+from services.common.consumers import consume_event
+from services.common.context import CallContextProvider
+from services.common.errors import EXPECTED_ERRORS
+from services.common.outbox import UnitOfWorkProvider
+from services.reporting import models, reports
+
+
+class ReportingService:
+    name = "reporting"
+
+    context = CallContextProvider()
+    uow = UnitOfWorkProvider("reporting", models)
+
+    @consume_event("customers", "customer.*")
+    def on_customer_event(self, payload):
+        reports.consume(self.uow, payload)
+
+    @consume_event("customers", "followup.logged")
+    def on_followup_logged(self, payload):
+        reports.consume(self.uow, payload)
+
+    @consume_event("tickets", "ticket.*")
+    def on_ticket_event(self, payload):
+        reports.consume(self.uow, payload)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def summary(self, query=None):
+        return reports.summary(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def export(self, query=None):
+        return reports.export(self.uow, query or {})
+
+    @rpc
+    def ping(self):
+        return "pong"

@@ -1,0 +1,323 @@
+"""The reporting service in a real container on a throwaway RabbitMQ vhost and a fresh
+PostgreSQL database: a known history published as the customer and ticket services publish
+it gives exactly the expected summary; a repeat delivery counts once; the rebuild command
+gives the same figures."""
+import base64
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.amqp.publish import Publisher
+from nameko.events import get_event_exchange
+from nameko.testing.services import entrypoint_hook, worker_factory
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.clock import ManualClock
+from services.common.config import settings_from
+from services.common.context import CallContext
+from services.common.db import make_engine
+from services.common.errors import ValidationFailed
+from services.common.outbox import UnitOfWork
+from services.reporting import models, reports
+from services.reporting.models import CurrentCount, DailyCount, EventLog
+from services.reporting.service import ReportingService
+from services.reporting.simulate import EventStream
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+RANGE = {"from": "2026-11-01", "to": "2026-11-20"}
+
+
+def at(day: int, hour: int = 9, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+def customer_history(stream: EventStream) -> None:
+    stream.create_customer("C1", at(2), type="prospect", grade="A", industry="MFG",
+                           source="exhibition")
+    stream.create_customer("C2", at(2), type="intent", grade="B", industry="TECH",
+                           source="referral")
+    stream.create_customer("C3", at(2), type="deal", grade="C", industry="RETAIL",
+                           source="online", deal_amount=600000.0, deal_product="Plan",
+                           signed_date="2026-11-01")
+    stream.create_customer("C4", at(2), type="prospect", grade="C", industry="TECH")
+    stream.convert("C1", at(3))
+    stream.update_customer("C4", at(3, 10), type="churned")
+    stream.log_followup("C1", at(2, 10), "positive")
+    stream.log_followup("C2", at(3), "negative")
+    stream.log_followup("C2", at(4), "positive")
+    stream.log_followup("C3", at(5), "neutral")
+
+
+def ticket_history(stream: EventStream) -> None:
+    stream.create_ticket("C1-001", "C1", at(5), "aftersales", "complaint", "high")
+    stream.transition("C1-001", "in_progress", at(5, 9, 5))
+    stream.stop_clock("C1-001", "first_response", at(5, 9, 5), 300)
+    stream.transition("C1-001", "done", at(5, 11))
+    stream.stop_clock("C1-001", "resolution", at(5, 11), 7200)
+    stream.stop_clock("C1-001", "update", at(5, 11), 7200)
+    stream.rate("C1-001", at(5, 12), score=5, nps_score=10)
+    stream.transition("C1-001", "closed", at(6))
+
+    stream.create_ticket("C2-001", "C2", at(6), "presales", "inquiry", "medium")
+    stream.breach("C2-001", "first_response", at(6, 11))
+    stream.transition("C2-001", "in_progress", at(6, 12))
+    stream.stop_clock("C2-001", "first_response", at(6, 12), 10800, met=False)
+    stream.breach("C2-001", "resolution", at(7, 9))
+    stream.transition("C2-001", "done", at(7, 10))
+    stream.stop_clock("C2-001", "resolution", at(7, 10), 90000, met=False)
+    stream.rate("C2-001", at(7, 11), score=3, nps_score=6)
+    stream.transition("C2-001", "in_progress", at(8, 9))  # reopened: a new resolution cycle
+    stream.transition("C2-001", "done", at(8, 10))
+    stream.stop_clock("C2-001", "resolution", at(8, 10), 3600)
+
+    stream.create_ticket("C3-001", "C3", at(19, 13), "aftersales", "inquiry", "low")
+    stream.create_ticket("C3-002", "C3", at(15, 12), "insales", "need", "medium")
+    stream.transition("C3-002", "in_progress", at(15, 12, 1))
+    stream.stop_clock("C3-002", "first_response", at(15, 12, 1), 60)
+    stream.create_ticket("C4-001", "C4", at(20, month=10), "value_added", "suggestion", "low")
+
+
+def nothing_rated() -> dict:
+    return {"count": 0, "average": None, "csat": None, "nps": None}
+
+
+EXPECTED = {
+    "range": {"from": "2026-11-01", "to": "2026-11-20"},
+    "customers": {
+        "total": 4, "new": 4,
+        "by_type": {"prospect": 0, "intent": 1, "deal": 2, "churned": 1},
+        "by_grade": {"A": 1, "B": 1, "C": 2},
+        "by_industry": {"TECH": 2, "MFG": 1, "RETAIL": 1, "SVC": 0, "FIN": 0, "EDU": 0,
+                        "GOV": 0, "OTHER": 0},
+        "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 0,
+                      "unspecified": 1},
+        "converted": 1,
+        "conversion_rate": 0.3333,  # C1 of C1, C2, C4
+    },
+    "followups": {"total": 4, "by_outcome": {"positive": 2, "neutral": 1, "negative": 1},
+                  "success_rate": 0.5},
+    "tickets": {
+        "created": 4,  # C4-001 was created before the range
+        "by_state": {"pending": 2, "in_progress": 1, "done": 1, "closed": 1},
+        "by_service_type": {"presales": 1, "insales": 1, "aftersales": 2, "value_added": 0},
+        "by_category": {"inquiry": 2, "complaint": 1, "suggestion": 0, "need": 1,
+                        "cooperation": 0},
+        "by_priority": {"high": 1, "medium": 2, "low": 1},
+    },
+    "satisfaction": {
+        "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
+        "by_service_type": {"presales": {"count": 1, "average": 3.0, "csat": 0.0, "nps": -1.0},
+                            "insales": nothing_rated(),
+                            "aftersales": {"count": 1, "average": 5.0, "csat": 1.0, "nps": 1.0},
+                            "value_added": nothing_rated()},
+        "by_customer_type": {"prospect": nothing_rated(),
+                             "intent": {"count": 1, "average": 3.0, "csat": 0.0, "nps": -1.0},
+                             "deal": {"count": 1, "average": 5.0, "csat": 1.0, "nps": 1.0},
+                             "churned": nothing_rated()},
+    },
+    "sla": {"first_response": {"met": 2, "breached": 1, "compliance": 0.6667},
+            "resolution": {"met": 2, "breached": 1, "compliance": 0.6667},
+            "update": {"met": 1, "breached": 0, "compliance": 1.0}},
+    # 60 s is kept exactly; 300 s, 7200 s and 90000 + 3600 s fall in buckets at most 2 % lower.
+    "times": {"first_response_seconds": {"median": 297, "p90": 10706},
+              "resolution_seconds": {"median": 7063, "p90": 92695}},
+    "backlog": {"open": 3, "ageing": {"0-1d": 1, "1-3d": 0, "3-7d": 1, "7d+": 1}},
+}
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def config(make_config, clock):
+    return make_config("reporting", clock=clock)
+
+
+@pytest.fixture
+def service(container_factory, config):
+    container = container_factory(ReportingService, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def database(config):
+    engine = make_engine(settings_from(config).database_url("reporting"))
+    yield sessionmaker(engine)
+    engine.dispose()
+
+
+def call(container, method, *args):
+    with entrypoint_hook(container, method) as hook:
+        return hook(*args)
+
+
+def publish(amqp_uri: str, envelopes: list[dict]) -> None:
+    """Publish as the services' outboxes do: ``<source>.events``, routing key = event type."""
+    exchanges = {source: get_event_exchange(source, {}) for source in ("customers", "tickets")}
+    publisher = Publisher(amqp_uri, declare=list(exchanges.values()))
+    for envelope in envelopes:
+        publisher.publish(envelope, exchange=exchanges[envelope["source"]],
+                          routing_key=envelope["type"])
+
+
+def logged(database) -> int:
+    with database() as session:
+        return session.scalar(select(func.count()).select_from(EventLog))
+
+
+def wait_for_log(database, expected: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while logged(database) < expected:
+        if time.monotonic() > deadline:
+            pytest.fail(f"only {logged(database)} of {expected} events were consumed")
+        time.sleep(0.05)
+
+
+def feed(config, database, stream: EventStream, history) -> None:
+    """Publish one part of a history over the broker and wait until all of it is consumed."""
+    already = len(stream.envelopes)
+    history(stream)
+    publish(config["AMQP_URI"], stream.envelopes[already:])
+    wait_for_log(database, len(stream.envelopes))
+
+
+@pytest.fixture
+def known_history(service, config, database) -> EventStream:
+    stream = EventStream()
+    # Customers first: a rating counts under the customer's type known at that moment.
+    feed(config, database, stream, customer_history)
+    feed(config, database, stream, ticket_history)
+    return stream
+
+
+def test_a_known_history_over_the_broker_gives_exactly_the_expected_summary(service,
+                                                                             known_history):
+    assert call(service, "summary", RANGE) == EXPECTED
+
+
+def test_figures_follow_the_range(service, known_history):
+    one_day = call(service, "summary", {"from": "2026-11-06", "to": "2026-11-06"})
+    assert one_day["tickets"]["created"] == 1
+    assert one_day["sla"]["first_response"] == {"met": 0, "breached": 1, "compliance": 0.0}
+    assert one_day["satisfaction"]["count"] == 0
+    assert one_day["followups"]["total"] == 0
+    after_conversions = call(service, "summary", {"from": "2026-11-04", "to": "2026-11-20"})
+    # Only C2 was still prospect or intent when the range began, and it did not convert.
+    assert after_conversions["customers"]["converted"] == 0
+    assert after_conversions["customers"]["conversion_rate"] == 0.0
+    # Current counts do not depend on the range.
+    assert after_conversions["tickets"]["by_state"] == EXPECTED["tickets"]["by_state"]
+
+
+def test_the_default_range_is_the_last_30_days(service, known_history, clock):
+    assert call(service, "summary", {})["range"] == {"from": "2026-10-22", "to": "2026-11-20"}
+    clock.advance(86400 * 40)
+    later = call(service, "summary")
+    assert later["range"] == {"from": "2026-12-01", "to": "2026-12-30"}
+    assert later["tickets"]["created"] == 0 and later["customers"]["total"] == 4
+    assert later["backlog"]["ageing"] == {"0-1d": 0, "1-3d": 0, "3-7d": 0, "7d+": 3}
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"from": "2026-11-21", "to": "2026-11-20"}, "from"),
+    ({"from": "yesterday"}, "from"),
+    ({"to": "2026-13-01"}, "to"),
+    ({"since": "2026-11-01"}, "since"),
+])
+def test_bad_ranges_are_refused_naming_the_field(service, query, field):
+    with pytest.raises(ValidationFailed) as refused:
+        call(service, "summary", query)
+    assert field in refused.value.details["fields"]
+
+
+def test_a_repeated_delivery_takes_effect_once(service, config, database):
+    stream = EventStream()
+    stream.create_customer("C1", at(2))
+    created = stream.create_ticket("C1-001", "C1", at(5))
+    publish(config["AMQP_URI"], stream.envelopes + [created, created])
+    wait_for_log(database, 2)
+    call(service, "on_ticket_event", created)  # and once more, straight into the handler
+    figures = call(service, "summary", RANGE)
+    assert figures["tickets"]["created"] == 1
+    assert figures["tickets"]["by_state"]["pending"] == 1
+    assert logged(database) == 2
+
+
+def test_rebuild_replays_the_log_into_the_same_figures(service, known_history, database, config):
+    before = call(service, "summary", RANGE)
+    with database() as session:  # damage the aggregates: the rebuild must not build on them
+        session.execute(delete(CurrentCount))
+        session.execute(update(DailyCount).values(n=DailyCount.n + 7))
+        session.commit()
+    assert call(service, "summary", RANGE) != before
+
+    with database() as session:
+        assert reports.rebuild(session) == len(known_history.envelopes)
+    assert call(service, "summary", RANGE) == before == EXPECTED
+
+
+def test_the_rebuild_command_gives_the_same_figures(service, known_history, database, config):
+    with database() as session:
+        session.execute(delete(DailyCount))
+        session.commit()
+    environment = {**os.environ, "PYTHONPATH": ROOT,
+                   "REPORTING_DATABASE_URL": settings_from(config).database_url("reporting")}
+    done = subprocess.run([sys.executable, "-m", "services.reporting.rebuild"], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"from {len(known_history.envelopes)} events" in done.stderr
+    assert call(service, "summary", RANGE) == EXPECTED
+
+
+def test_a_malformed_event_changes_nothing(service, config, database):
+    stream = EventStream()
+    stream.create_ticket("C1-001", "C1", at(5))
+    broken = {**stream.envelopes[0], "data": {"ticket": {"id": "C1-001"}}}
+    with pytest.raises(ValidationFailed):
+        call(service, "on_ticket_event", broken)
+    assert logged(database) == 0
+
+
+def test_handlers_apply_the_rules_through_worker_factory(config, database, clock):
+    """The entrypoints with a real unit of work and no container."""
+    uow = UnitOfWork(database, models, "reporting", CallContext.from_data({}), clock)
+    worker = worker_factory(ReportingService, uow=uow)
+    stream = EventStream()
+    customer_history(stream)
+    handlers = {"customers": worker.on_customer_event, "tickets": worker.on_ticket_event}
+    for envelope in stream.envelopes:
+        if envelope["type"] == "followup.logged":
+            worker.on_followup_logged(envelope)
+        else:
+            handlers[envelope["source"]](envelope)
+    figures = worker.summary(RANGE)
+    assert figures["customers"] == EXPECTED["customers"]
+    assert figures["followups"] == EXPECTED["followups"]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx", "pdf"])
+def test_exports_are_files_of_the_range(service, known_history, file_format):
+    built = call(service, "export", {**RANGE, "format": file_format})
+    assert built["filename"] == f"deskflow-report-2026-11-01_2026-11-20.{file_format}"
+    content = base64.b64decode(built["content"])
+    if file_format == "csv":
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        assert ["Tickets", "Tickets by state", "pending", "Count", "2"] in rows
+    else:
+        assert content[:4] == (b"PK\x03\x04" if file_format == "xlsx" else b"%PDF")
+
+
+def test_an_unknown_export_format_is_refused(service):
+    with pytest.raises(ValidationFailed) as refused:
+        call(service, "export", {"format": "docx"})
+    assert "format" in refused.value.details["fields"]
