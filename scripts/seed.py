@@ -1,7 +1,7 @@
 """Load a realistic demo data set through the running gateway: ``make seed``.
 
 A few hundred customers across industries, grades, types and sources, each with a few
-follow-ups. Deterministic (same data each time); a second run skips what exists (409).
+follow-ups and a few tickets (some worked to done or closed and rated). Deterministic (same data each time); a second run skips what exists (409).
 Options: ``--customers N`` (default 300), ``--base-url``, ``--username``, ``--password``.
 """
 import argparse
@@ -23,6 +23,13 @@ KINDS = {"TECH": "Technology", "MFG": "Manufacturing", "RETAIL": "Retail", "SVC"
 TYPES = ["prospect"] * 4 + ["intent"] * 3 + ["deal"] * 2 + ["churned"]
 SUBJECTS = ["Introduction call", "Product demo", "Price negotiation", "Contract review",
             "Quarterly check-in", "Renewal discussion", "Site visit"]
+TICKET_TITLES = ["Cannot log in", "Invoice is wrong", "Delivery delayed", "Feature request",
+                 "Training needed", "System is slow", "Renewal question"]
+# How far a seeded ticket is worked: nothing yet, started, done, done and closed.
+TICKET_MOVES = [{"to": "in_progress", "note": "Looking into it"},
+                {"to": "done", "solution": "Fixed and confirmed with the customer",
+                 "resolution": "resolved"},
+                {"to": "closed"}]
 WORKERS = 8
 
 
@@ -89,7 +96,26 @@ def seed_customer(session: requests.Session, base_url: str, n: int) -> str:
     for followup in followup_payloads(rng):
         session.post(f"{base_url}/api/v1/customers/{customer_id}/followups", json=followup,
                      timeout=30).raise_for_status()
+    for _ in range(rng.randint(1, 3)):
+        seed_ticket(session, base_url, rng, customer_id)
     return "created"
+
+
+def seed_ticket(session: requests.Session, base_url: str, rng: random.Random, customer_id: str):
+    response = session.post(f"{base_url}/api/v1/tickets", timeout=30, json={
+        "customer_id": customer_id, "title": rng.choice(TICKET_TITLES),
+        "service_type": rng.choice(["presales", "insales", "aftersales", "value_added"]),
+        "category": rng.choice(["inquiry", "complaint", "suggestion", "need", "cooperation"]),
+        "priority": rng.choice(["high", "medium", "medium", "low"])})
+    response.raise_for_status()
+    path = f"{base_url}/api/v1/tickets/{response.json()['id']}"
+    moves = TICKET_MOVES[:rng.randint(0, len(TICKET_MOVES))]
+    for move in moves:
+        session.post(f"{path}/transitions", json=move, timeout=30).raise_for_status()
+    if len(moves) >= 2:
+        session.post(f"{path}/rating", timeout=30, json={
+            "score": rng.choice([3, 4, 4, 5, 5]), "nps_score": rng.randint(5, 10),
+            "comment": "Thanks"}).raise_for_status()
 
 
 def main(argv=None):
