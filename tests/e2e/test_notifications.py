@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
-from tests.integration.test_notification_service import SECRET, event, publish, ticket, wait_for
-from tests.support.receiver import WebhookReceiver
-from tests.support.smtp import SmtpServer
+from tests.integration.test_notification_service import event, publish, ticket, wait_for
+from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
+from tests.support.smtp import smtp  # noqa: F401 (a fixture)
 from tests.support.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -20,32 +20,12 @@ DELIVERY_ENV = {"NOTIFY_RETRY_BASE_SECONDS": "0.1", "NOTIFY_MAX_ATTEMPTS": "5",
 
 
 @pytest.fixture(scope="module")
-def smtp(tmp_path_factory):
-    server = SmtpServer(tmp_path_factory.mktemp("mail")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def notify_stack(rabbit_manager, databases, tmp_path_factory, smtp):
     """A stack of its own, mailing the test SMTP server, with short retry delays."""
     running = start_stack(rabbit_manager, databases, tmp_path_factory.mktemp("notify"),
                           SMTP_URL=smtp.url, **DELIVERY_ENV)
     yield running
     stop_stack(running, rabbit_manager)
-
-
-@pytest.fixture
-def receivers():
-    started = []
-
-    def start(**options):
-        started.append(WebhookReceiver(SECRET, **options).start())
-        return started[-1]
-
-    yield start
-    for receiver in started:
-        receiver.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,10 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
+SECRET = "s3cret-signing-key-0123"
+
 
 @dataclass(frozen=True)
 class Received:
@@ -76,3 +80,17 @@ class WebhookReceiver:
                 pass
 
         return Handler
+
+
+@pytest.fixture
+def receivers():
+    """``receivers(fail_times=3)`` starts a receiver that checks signatures with ``SECRET``."""
+    started = []
+
+    def start(**options):
+        started.append(WebhookReceiver(SECRET, **options).start())
+        return started[-1]
+
+    yield start
+    for receiver in started:
+        receiver.stop()

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.stack import ROOT, free_port
 
 STARTUP_SECONDS = 20
@@ -49,6 +51,14 @@ class SmtpServer:
         found = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                  for path in sorted(self.directory.glob("*.eml"))]
         return [message for message in found if to is None or message["To"] == to]
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory):
+    """A real SMTP server for the tests of one module."""
+    server = SmtpServer(tmp_path_factory.mktemp("mail")).start()
+    yield server
+    server.stop()
 
 
 def serve(port: int, directory: Path) -> None:
