@@ -1,0 +1,247 @@
+"""Reports through the gateway: customers, follow-ups, tickets and ratings made over HTTP
+reach the reporting service as events and give exactly the expected summary and files.
+
+The stack is this module's own, so figures made by other tests do not mix in."""
+import csv
+import io
+import time
+from datetime import datetime, timedelta, timezone
+
+import openpyxl
+import pypdf
+import pytest
+from openpyxl.chart import BarChart, PieChart
+
+from tests.support.stack import start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+SUMMARY = "/api/v1/reports/summary"
+EXPORT = "/api/v1/reports/export"
+CONVERGE_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def reports_stack(rabbit_manager, databases, tmp_path_factory):
+    running = start_stack(rabbit_manager, databases, tmp_path_factory.mktemp("reports"))
+    yield running
+    stop_stack(running, rabbit_manager)
+
+
+def ok(response, status=200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def make_customer(api, name, **fields) -> str:
+    return ok(api.post("/api/v1/customers", json={"name": name, **fields}), 201)["id"]
+
+
+def deal_fields(today) -> dict:
+    return {"type": "deal", "deal_amount": 200000, "deal_product": "Support plan",
+            "signed_date": today.isoformat()}
+
+
+def log_followup(api, customer_id, outcome):
+    moment = datetime.now(timezone.utc) - timedelta(hours=1)
+    ok(api.post(f"/api/v1/customers/{customer_id}/followups", json={
+        "at": moment.isoformat(), "channel": "phone", "subject": "Call",
+        "outcome": outcome}), 201)
+
+
+def open_ticket(api, customer_id, service_type, category, priority) -> str:
+    return ok(api.post("/api/v1/tickets", json={
+        "customer_id": customer_id, "service_type": service_type, "category": category,
+        "priority": priority, "title": "Needs help"}), 201)["id"]
+
+
+def move(api, ticket_id, *states):
+    for state in states:
+        body = {"to": state}
+        if state == "done":
+            body.update(solution="Fixed it", resolution="resolved")
+        ok(api.post(f"/api/v1/tickets/{ticket_id}/transitions", json=body))
+
+
+@pytest.fixture(scope="module")
+def history(reports_stack):
+    """What sales and support do through the API; returns the summary it must give."""
+    admin, sales = reports_stack.admin(), reports_stack.user("sales")
+    support = reports_stack.user("support")
+    today = datetime.now(timezone.utc).date()
+    p1 = make_customer(sales, "Alpha Works", industry="MFG", grade="A", source="exhibition")
+    p2 = make_customer(sales, "Beta Labs", industry="TECH", grade="C")
+    i1 = make_customer(sales, "Gamma Soft", industry="TECH", grade="B", type="intent",
+                       source="referral")
+    d1 = make_customer(sales, "Delta Mart", industry="RETAIL", grade="C", source="online",
+                       **deal_fields(today))
+    x1 = make_customer(sales, "Epsilon Care", industry="SVC", grade="B", source="visit")
+    ok(sales.patch(f"/api/v1/customers/{p1}", json=deal_fields(today)))
+    ok(sales.patch(f"/api/v1/customers/{p2}", json={"type": "churned"}))
+    assert admin.delete(f"/api/v1/customers/{x1}").status_code == 204
+    for customer_id, outcome in ((p1, "positive"), (p2, "negative"), (i1, "positive"),
+                                 (d1, "neutral")):
+        log_followup(sales, customer_id, outcome)
+
+    t1 = open_ticket(support, p1, "aftersales", "complaint", "high")
+    move(support, t1, "in_progress", "done")
+    ok(support.post(f"/api/v1/tickets/{t1}/rating", json={"score": 5, "nps_score": 10}), 201)
+    move(support, t1, "closed")
+    t2 = open_ticket(support, i1, "presales", "inquiry", "medium")
+    move(support, t2, "in_progress", "done")
+    ok(support.post(f"/api/v1/tickets/{t2}/rating", json={"score": 3, "nps_score": 6}), 201)
+    t3 = open_ticket(support, d1, "aftersales", "inquiry", "low")
+    ok(support.post(f"/api/v1/tickets/{t3}/comments", json={"body": "On it", "public": True}),
+       201)
+    t4 = open_ticket(support, d1, "insales", "need", "medium")
+    move(support, t4, "in_progress")
+
+    rated_none = {"count": 0, "average": None, "csat": None, "nps": None}
+    return {
+        "range": {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()},
+        "customers": {
+            "total": 4, "new": 5,
+            "by_type": {"prospect": 0, "intent": 1, "deal": 2, "churned": 1},
+            "by_grade": {"A": 1, "B": 1, "C": 2},
+            "by_industry": {"TECH": 2, "MFG": 1, "RETAIL": 1, "SVC": 0, "FIN": 0, "EDU": 0,
+                            "GOV": 0, "OTHER": 0},
+            "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 0,
+                          "unspecified": 1},
+            "converted": 1,
+            "conversion_rate": 0.25,  # Alpha of Alpha, Beta, Gamma and the deleted Epsilon
+        },
+        "followups": {"total": 4, "by_outcome": {"positive": 2, "neutral": 1, "negative": 1},
+                      "success_rate": 0.5},
+        "tickets": {
+            "created": 4,
+            "by_state": {"pending": 1, "in_progress": 1, "done": 1, "closed": 1},
+            "by_service_type": {"presales": 1, "insales": 1, "aftersales": 2, "value_added": 0},
+            "by_category": {"inquiry": 2, "complaint": 1, "suggestion": 0, "need": 1,
+                            "cooperation": 0},
+            "by_priority": {"high": 1, "medium": 2, "low": 1},
+        },
+        "satisfaction": {
+            "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
+            "by_service_type": {
+                "presales": {"count": 1, "average": 3.0, "csat": 0.0, "nps": -1.0},
+                "insales": rated_none,
+                "aftersales": {"count": 1, "average": 5.0, "csat": 1.0, "nps": 1.0},
+                "value_added": rated_none},
+            "by_customer_type": {
+                "prospect": rated_none,
+                "intent": {"count": 1, "average": 3.0, "csat": 0.0, "nps": -1.0},
+                "deal": {"count": 1, "average": 5.0, "csat": 1.0, "nps": 1.0},
+                "churned": rated_none},
+        },
+        # Four first responses (three moves to in_progress, one public comment), two
+        # resolutions, and six ended update cycles (each move within the open states and the
+        # public comment restart it; done stops it). Nothing is late in a test this short.
+        "sla": {"first_response": {"met": 4, "breached": 0, "compliance": 1.0},
+                "resolution": {"met": 2, "breached": 0, "compliance": 1.0},
+                "update": {"met": 6, "breached": 0, "compliance": 1.0}},
+        "backlog": {"open": 2, "ageing": {"0-1d": 2, "1-3d": 0, "3-7d": 0, "7d+": 0}},
+    }
+
+
+def settled_summary(api, expected: dict) -> dict:
+    """The summary once every event has been consumed (they arrive asynchronously)."""
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    while True:
+        summary = ok(api.get(SUMMARY))
+        timeless = {key: value for key, value in summary.items() if key != "times"}
+        if timeless == expected or time.monotonic() > deadline:
+            return summary
+        time.sleep(0.25)
+
+
+def test_the_summary_is_exactly_what_was_done_through_the_api(reports_stack, history):
+    summary = settled_summary(reports_stack.user("sales"), history)
+    assert {key: value for key, value in summary.items() if key != "times"} == history
+    # Durations are real time here, so only their shape is known: whole seconds, in order.
+    for figures in summary["times"].values():
+        assert 0 <= figures["median"] <= figures["p90"]
+        assert isinstance(figures["p90"], int)
+
+
+def test_ranges_are_checked(reports_stack):
+    api = reports_stack.admin()
+    response = api.get(SUMMARY, params={"from": "2026-11-02", "to": "2026-11-01"})
+    assert response.status_code == 422
+    assert "from" in response.json()["error"]["details"]["fields"]
+    assert api.get(SUMMARY, params={"to": "someday"}).status_code == 422
+    assert api.get(EXPORT, params={"format": "docx"}).status_code == 422
+    explicit = ok(api.get(SUMMARY, params={"from": "2026-01-01", "to": "2026-01-31"}))
+    assert explicit["range"] == {"from": "2026-01-01", "to": "2026-01-31"}
+
+
+def test_reports_are_for_admin_and_sales_only(reports_stack):
+    support = reports_stack.user("support")
+    assert support.get(SUMMARY).status_code == 403
+    assert support.get(EXPORT, params={"format": "csv"}).status_code == 403
+    assert reports_stack.anonymous().get(SUMMARY).status_code == 401
+
+
+def download(api, file_format, lang="en"):
+    response = api.get(EXPORT, params={"format": file_format, "lang": lang})
+    assert response.status_code == 200, response.text
+    return response
+
+
+@pytest.fixture(scope="module")
+def settled(reports_stack, history):
+    api = reports_stack.user("sales")
+    settled_summary(api, history)
+    return api
+
+
+@pytest.mark.parametrize("lang, row", [
+    ("en", ["Tickets", "Tickets by state", "closed", "Count", "1"]),
+    ("zh", ["服务记录", "工单状态分布", "已关闭", "数量", "1"]),
+])
+def test_csv_export(settled, history, lang, row):
+    response = download(settled, "csv", lang)
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    span = f"{history['range']['from']}_{history['range']['to']}"
+    suffix = "-zh" if lang == "zh" else ""
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="deskflow-report-{span}{suffix}.csv"')
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert row in rows
+    assert len(rows[0]) == 5 and all(len(line) == 5 for line in rows)
+
+
+@pytest.mark.parametrize("lang, customers, tickets, heading", [
+    ("en", "Customers", "Tickets", "Customers by type"),
+    ("zh", "客户", "服务记录", "客户类型分布"),
+])
+def test_excel_export_has_a_sheet_per_section_and_native_charts(settled, lang, customers,
+                                                                tickets, heading):
+    response = download(settled, "xlsx", lang)
+    assert response.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert len(workbook.sheetnames) == 8
+    sheet = workbook[customers]
+    assert any(isinstance(chart, PieChart) for chart in sheet._charts)
+    assert any(isinstance(chart, BarChart) for chart in workbook[tickets]._charts)
+    cells = [[cell.value for cell in line] for line in sheet.iter_rows()]
+    assert [heading] in [line[:1] for line in cells]
+    counts = {line[0]: line[1] for line in cells if line and line[1] is not None}
+    deal = "成交" if lang == "zh" else "deal"
+    assert counts[deal] == 2
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ["deskflow report", "Customers by type", "Tickets by state", "Conversion rate",
+            "0.25", "SLA compliance", "deal: 2"]),
+    ("zh", ["数据报表", "客户类型分布", "工单状态分布", "转化率", "0.25", "已关闭", "成交: 2"]),
+])
+def test_pdf_export_has_the_figures_and_charts(settled, lang, words):
+    response = download(settled, "pdf", lang)
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"].endswith('.pdf"')
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for word in words:
+        assert word in text
