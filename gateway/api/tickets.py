@@ -1,6 +1,7 @@
 from flask import Blueprint
 
 from gateway.api.endpoint import endpoint, json_body, query_args, rpc
+from services.ticket.domain import TRANSITIONS
 from services.ticket.schemas import (
     CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema,
     RatingSchema, TicketFilterSchema, TicketInputSchema, TicketSchema, TicketUpdateSchema,
@@ -8,6 +9,7 @@ from services.ticket.schemas import (
 )
 
 blueprint = Blueprint("tickets", __name__)
+MOVES = ", ".join(f"{source} → {target}" for source, target in TRANSITIONS)
 
 
 @endpoint(blueprint, "/tickets", "POST", "Open a ticket for a customer; it starts pending.",
@@ -36,7 +38,7 @@ def update_ticket(ticket_id):
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/transitions", "POST",
-          "Move the ticket: pending → in_progress → done → closed, or done → in_progress.",
+          f"Move the ticket ({MOVES}); any other move is 409 naming the allowed ones.",
           "tickets.write", body=TransitionInputSchema, response=TicketSchema,
           errors=(404, 409, 422))
 def transition_ticket(ticket_id):

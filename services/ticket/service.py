@@ -39,7 +39,11 @@ class CustomerLookup(RpcProxy):
 
 
 class SweepTimer(Timer):
-    """A timer whose interval is the container's ``SLA_SWEEP_SECONDS`` setting."""
+    """A timer whose interval is the container's ``SLA_SWEEP_SECONDS`` setting (a plain
+    ``@timer`` fixes its interval when the class is defined)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=None, **kwargs)
 
     def setup(self):
         self.interval = settings_from(self.container.config).sla_sweep_seconds
@@ -111,7 +115,7 @@ class TicketService:
     def ping(self):
         return "pong"
 
-    @sweep_timer(interval=None)
+    @sweep_timer
     def sweep_sla_clocks(self):
         """Every ``SLA_SWEEP_SECONDS``: emit due warnings and breaches, batch after batch."""
         while tickets.sweep(self.uow) == tickets.SWEEP_BATCH:

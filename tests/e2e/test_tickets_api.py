@@ -4,12 +4,16 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def customer(stack):
+def new_customer(stack, name: str) -> dict:
     response = stack.admin().post("/api/v1/customers", json={
-        "name": "Ticket Flow Co", "industry": "SVC", "owner": "admin"})
+        "name": name, "industry": "SVC", "owner": "admin"})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@pytest.fixture(scope="module")
+def customer(stack):
+    return new_customer(stack, "Ticket Flow Co")
 
 
 def open_ticket(api, customer, **fields):
@@ -20,7 +24,11 @@ def open_ticket(api, customer, **fields):
     return response.json()
 
 
-def test_create_work_reopen_close_and_rate(stack, customer):
+@pytest.mark.parametrize("backend", ["stack", "sqlite_stack"])
+def test_create_work_reopen_close_and_rate(request, backend):
+    """The whole life of a ticket, on PostgreSQL and on the embedded SQLite default."""
+    stack = request.getfixturevalue(backend)
+    customer = new_customer(stack, f"Ticket Life Co ({backend})")
     api = stack.user("support")
     ticket = open_ticket(api, customer)
     assert ticket["id"].startswith(customer["id"] + "-") and ticket["state"] == "pending"
