@@ -145,9 +145,11 @@ def test_a_ticket_is_assigned_and_finished_with_inbox_email_and_signed_webhook(
     assert len({received.delivery_id for received in hook.requests}) == 3
 
 
-def test_an_sla_breach_reaches_the_owner_and_every_admin(notify_stack, smtp, customer):
+def test_an_sla_breach_reaches_the_owner_and_every_admin(notify_stack, smtp, receivers,
+                                                         customer):
     admin, support = notify_stack.admin(), notify_stack.user("support")
-    boss = notify_stack.user("admin")
+    boss, hook = notify_stack.user("admin"), receivers()
+    subscribe(admin, hook, "ticket.sla_warning", "ticket.sla_breached")
     policy = admin.get("/api/v1/sla/policy").json()
     fast = {**policy, "first_response": {**policy["first_response"], "complaint": 2}}
     assert admin.put("/api/v1/sla/policy", json=fast).status_code == 200, "policy refused"
@@ -162,6 +164,11 @@ def test_an_sla_breach_reaches_the_owner_and_every_admin(notify_stack, smtp, cus
         assert "first-response deadline" in breach["body"]
     (mail,) = wait_for(lambda: mails(smtp, boss, created["id"]))
     assert mail["Subject"].startswith(f"SLA breached: ticket {created['id']}")
+    wait_for(lambda: len(hook.accepted()) == 2)
+    assert sorted(received.event_type for received in hook.requests) == [
+        "ticket.sla_breached", "ticket.sla_warning"]
+    assert all(received.signature_valid and received.envelope["data"]["clock"] == "first_response"
+               for received in hook.requests)
 
 
 def test_an_event_published_twice_is_delivered_once(notify_stack, smtp, receivers):

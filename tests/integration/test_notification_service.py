@@ -171,6 +171,14 @@ def test_events_that_concern_nobody_leave_the_inbox_empty(service):
     assert call(container, "inbox", {}, actor="gina")["total"] == 0
 
 
+def test_a_malformed_event_is_refused_naming_the_field(service):
+    container = service()
+    with pytest.raises(Exception) as refused:
+        handle(container, event("ticket.sla_breached", {"ticket": {"title": "no id"}}))
+    assert type(refused.value).__name__ == "ValidationFailed"
+    assert set(refused.value.details["fields"]) == {"ticket", "clock", "due_at"}
+
+
 def test_the_same_envelope_delivered_twice_is_notified_once(service, smtp, receivers, rabbit_config):
     container, owner, hook = service(), name("hank"), receivers()
     handle(container, user_created(owner))
