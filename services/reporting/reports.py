@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 REBUILD_BATCH = 2000
 
 
-def _event_of(envelope: dict) -> tuple[str, datetime, dict]:
+def event_of(envelope: dict) -> tuple[str, datetime, dict]:
     """``(type, occurred_at, data)`` with the data validated and its times parsed."""
     event_type = envelope["type"]
     occurred_at = datetime.fromisoformat(envelope["occurred_at"])
@@ -47,7 +47,7 @@ def consume(uow, payload) -> bool:
     envelope = parse_envelope(payload)
     if not schemas.is_consumed(envelope["type"]):
         return False
-    event = _event_of(envelope)
+    event = event_of(envelope)
     session = uow.session
     key = _entity_key(event[2])
     if key is not None:
@@ -69,7 +69,7 @@ def rebuild(session, progress=lambda replayed: None) -> int:
     store.clear_read_model(session)
     last_seq = replayed = 0
     while batch := store.logged_events(session, last_seq, REBUILD_BATCH):
-        apply_events(session, [_event_of(row.envelope) for row in batch])
+        apply_events(session, [event_of(row.envelope) for row in batch])
         last_seq, replayed = batch[-1].seq, replayed + len(batch)
         progress(replayed)
     session.commit()
