@@ -3,6 +3,7 @@ throwaway RabbitMQ vhost and fresh PostgreSQL databases; time comes from a Manua
 from datetime import datetime, timezone
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from services.common.clock import ManualClock
@@ -54,6 +55,15 @@ def test_ids_follow_the_customer_and_owner_defaults_to_its_owner(services, custo
     assert first["sla"]["first_response"]["remaining_seconds"] == 7200
 
 
+def test_ids_stay_unique_when_created_in_parallel(services, customer):
+    payload = {"customer_id": customer["id"], "service_type": "presales", "category": "need",
+               "title": "Parallel"}
+    with ClusterRpcProxy(services.service_map["tickets"].config, timeout=30) as cluster:
+        replies = [cluster.tickets.create.call_async(payload) for _ in range(30)]
+        ids = [reply.result()["id"] for reply in replies]
+    assert sorted(ids) == [f"{customer['id']}-{n:03d}" for n in range(1, 31)]
+
+
 def test_unknown_or_deleted_customer_is_refused_naming_customer_id(services, customer):
     with pytest.raises(ValidationFailed) as missing:
         new_ticket(services, {"id": "2026-TECH-999"})
@@ -102,7 +112,7 @@ def test_missing_ticket_is_404(services):
 
 
 def test_silent_customer_service_is_503(runner_factory, make_config):
-    config = make_config("ticket", RPC_TIMEOUT="1")
+    config = make_config("ticket", RPC_TIMEOUT="1", SLA_SWEEP_SECONDS="3600")
     runner = runner_factory(config, TicketService)
     runner.start()
     with pytest.raises(Unavailable):
