@@ -1,15 +1,22 @@
-"""Event consumption that loses nothing.
+"""Consuming events and commands without losing any.
 
-Nameko acks a message whose handler raised. :func:`consume_event` instead requeues it when
-the failure is transient (the database or a peer is down) and otherwise publishes it, with
-the reason, to the ``deskflow.dead-letter`` queue before acking, so no message disappears.
+Nameko acks a message whose handler raised. :func:`consume_event` and
+:func:`consume_command` instead requeue it when the failure is transient (the database or a
+peer is down) and otherwise publish it, with the reason, to the ``deskflow.dead-letter``
+queue before acking, so no message disappears.
+
+Commands are how other systems ask for a change over the queue: they publish an envelope
+(``{id, type, data, ...}``) to the topic exchange ``deskflow.commands`` with the command type
+(``customer.upsert``, ``ticket.create``) as routing key.
 """
 import logging
 import traceback
 
 import eventlet
+from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.messaging import Consumer
 from sqlalchemy.exc import OperationalError
 
 from services.common.errors import Unavailable
@@ -19,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, Unavailable)
 REQUEUE_PAUSE_SECONDS = 1.0
+COMMAND_EXCHANGE = Exchange("deskflow.commands", type="topic", durable=True)
 
 
 def dead_letter_publisher(amqp_uri: str) -> Publisher:
@@ -31,7 +39,9 @@ def dead_letter(publisher: Publisher, body, routing_key: str, consumer: str, rea
                                "x-deskflow-consumer": consumer})
 
 
-class ReliableEventHandler(EventHandler):
+class DeadLettering:
+    """Acks success, requeues transient failures, dead-letters the rest with the reason."""
+
     def setup(self):
         super().setup()
         self.dead_letters = dead_letter_publisher(self.container.config["AMQP_URI"])
@@ -45,10 +55,29 @@ class ReliableEventHandler(EventHandler):
         else:
             consumer = f"{self.container.service_name}.{self.method_name}"
             reason = "".join(traceback.format_exception_only(*exc_info[:2])).strip()
-            log.error("dead-lettering %s for %s: %s", self.event_type, consumer, reason)
-            dead_letter(self.dead_letters, message.payload, self.event_type, consumer, reason)
+            routing_key = message.delivery_info.get("routing_key", "")
+            log.error("dead-lettering %s for %s: %s", routing_key, consumer, reason)
+            dead_letter(self.dead_letters, message.payload, routing_key, consumer, reason)
             self.queue_consumer.ack_message(message)
         return result, exc_info
 
 
+class ReliableEventHandler(DeadLettering, EventHandler):
+    pass
+
+
+class CommandHandler(DeadLettering, Consumer):
+    """Consumes ``command_type`` commands from a durable queue of the service's own."""
+
+    def __init__(self, command_type: str, **kwargs):
+        self.command_type = command_type
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self):
+        self.queue = Queue(f"{self.container.service_name}.{self.command_type}",
+                           exchange=COMMAND_EXCHANGE, routing_key=self.command_type, durable=True)
+        super().setup()
+
+
 consume_event = ReliableEventHandler.decorator
+consume_command = CommandHandler.decorator

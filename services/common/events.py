@@ -19,6 +19,13 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+class CommandSchema(EnvelopeSchema):
+    """A command from another system: the envelope, with its origin fields optional."""
+
+    occurred_at = fields.AwareDateTime(load_default=None)
+    source = fields.String(load_default=None)
+
+
 def make_envelope(event_type: str, data: dict, source: str, request_id: str | None,
                   occurred_at: datetime) -> dict:
     return {
@@ -34,4 +41,10 @@ def make_envelope(event_type: str, data: dict, source: str, request_id: str | No
 def parse_envelope(payload) -> dict:
     """Validate an incoming envelope; the ids and times stay in their JSON forms."""
     load_or_422(EnvelopeSchema(), payload)
+    return payload
+
+
+def parse_command(payload) -> dict:
+    """Validate an incoming command; ids stay strings."""
+    load_or_422(CommandSchema(), payload)
     return payload

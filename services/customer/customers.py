@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence
-from services.common.errors import Duplicate, NotFound
+from services.common.errors import Duplicate, NotFound, ValidationFailed
 from services.common.schemas import load_or_422, page_of
 from services.customer import domain
 from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
@@ -229,6 +229,23 @@ def set_followup_plan(uow, payload: dict) -> dict:
     uow.emit("followup.plan_changed", {"plan": plan})
     uow.commit()
     return plan
+
+
+def upsert_customer(uow, command: dict) -> dict | None:
+    """The ``customer.upsert`` command: update the customer with the same normalised name
+    or phone, else create one. A command id is applied once; a repeat returns None."""
+    data = command["data"]
+    if not isinstance(data.get("name"), str):
+        raise ValidationFailed("Some fields are invalid.", {"fields": {"name": ["Required."]}})
+    if not uow.claim("customers.upsert", command["id"]):
+        return None
+    name_key = domain.normalise_name(data["name"])
+    phone_key = domain.normalise_phone(data.get("phone")) if isinstance(data.get("phone"), str) else None
+    matches = [Customer.name_key == name_key] + ([Customer.phone_key == phone_key] if phone_key else [])
+    existing = uow.session.scalars(select(Customer).where(or_(*matches))).first()
+    if existing is None:
+        return create_customer(uow, data)
+    return update_customer(uow, existing.id, data)
 
 
 def record_activity(uow, customer_id: str, at: datetime) -> None:

@@ -4,10 +4,10 @@ from datetime import datetime
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common.consumers import consume_event
+from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
-from services.common.events import parse_envelope
+from services.common.events import parse_command, parse_envelope
 from services.common.outbox import UnitOfWorkProvider
 from services.customer import customers, models
 
@@ -59,6 +59,10 @@ class CustomerService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def set_followup_plan(self, plan):
         return customers.set_followup_plan(self.uow, plan)
+
+    @consume_command("customer.upsert")
+    def upsert_command(self, command):
+        customers.upsert_customer(self.uow, parse_command(command))
 
     @rpc
     def ping(self):

@@ -1,0 +1,71 @@
+"""Other systems upsert customers over the queue; bad commands are dead-lettered with the reason."""
+import uuid
+
+import pytest
+from kombu import Connection
+from nameko.amqp.publish import Publisher
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common.consumers import COMMAND_EXCHANGE
+from services.common.outbox import DEAD_LETTER_QUEUE
+from services.customer.service import CustomerService
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def config(make_config, container_factory):
+    config = make_config("customer")
+    container_factory(CustomerService, config).start()
+    return config
+
+
+def send(config, data, command_id=None):
+    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
+        {"id": command_id or str(uuid.uuid4()), "type": "customer.upsert", "data": data},
+        exchange=COMMAND_EXCHANGE, routing_key="customer.upsert")
+
+
+def find(config, query):
+    with ClusterRpcProxy(config, timeout=10) as rpc:
+        return rpc.customers.list({"q": query})["items"]
+
+
+def dead_letters(config):
+    with Connection(config["AMQP_URI"]) as connection:
+        queue = DEAD_LETTER_QUEUE(connection.default_channel)
+        queue.declare()
+        messages = []
+        while (message := queue.get(no_ack=True)) is not None:
+            messages.append(message)
+        return messages
+
+
+def test_upsert_creates_then_updates_the_same_customer(config):
+    send(config, {"name": "Queue Made Ltd", "industry": "TECH", "phone": "13511112222"})
+    created = wait_until(lambda: find(config, "Queue Made"))[0]
+    send(config, {"name": "QUEUE MADE LTD", "industry": "TECH", "grade": "A"})
+    updated = wait_until(lambda: [c for c in find(config, "queue made") if c["grade"] == "A"])
+    assert [(c["id"], c["name"]) for c in updated] == [(created["id"], "QUEUE MADE LTD")]
+
+
+def test_a_repeated_command_takes_effect_once(config):
+    command_id = str(uuid.uuid4())
+    send(config, {"name": "Once Only Co", "industry": "FIN"}, command_id)
+    wait_until(lambda: find(config, "Once Only"))
+    send(config, {"name": "Once Only Co", "industry": "FIN", "grade": "A"}, command_id)
+    send(config, {"name": "Marker Co", "industry": "FIN"})  # processed after the repeat
+    wait_until(lambda: find(config, "Marker"))
+    assert find(config, "Once Only")[0]["grade"] == "C"
+
+
+def test_invalid_commands_go_to_the_dead_letter_queue_with_the_reason(config):
+    send(config, {"name": "Bad Industry", "industry": "SPACE"})
+    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
+        {"type": "customer.upsert"}, exchange=COMMAND_EXCHANGE, routing_key="customer.upsert")
+    messages = wait_until(lambda: dead_letters(config), timeout=15)
+    while len(messages) < 2:
+        messages += wait_until(lambda: dead_letters(config), timeout=15)
+    reasons = [message.headers["x-deskflow-reason"] for message in messages]
+    assert any("ValidationFailed" in reason for reason in reasons)
+    assert all(message.headers["x-deskflow-consumer"] == "customers.upsert_command" for message in messages)
+    assert find(config, "Bad Industry") == []
