@@ -13,7 +13,8 @@ from services.ticket.models import (
     Comment, Hold, Rating, SequenceCounter, SlaClock, SlaPolicy, Ticket, Transition,
 )
 from services.ticket.schemas import (
-    CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema, RatingSchema,
+    CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema,
+    RatingSchema,
     SlaPolicySchema, TicketFilterSchema, TicketInputSchema, TicketSchema, TicketUpdateSchema,
     TransitionInputSchema,
 )
@@ -308,8 +309,9 @@ def ticket_history(uow, ticket_id: str) -> list[dict]:
         entries.append({"kind": "hold", "at": hold.started_at, "by": hold.started_by,
                         "details": {"reason": hold.reason}})
         if hold.ended_at is not None:
+            held = (hold.ended_at - hold.started_at).total_seconds()
             entries.append({"kind": "resume", "at": hold.ended_at, "by": hold.ended_by,
-                            "details": {"held_seconds": (hold.ended_at - hold.started_at).total_seconds()}})
+                            "details": {"held_seconds": held}})
     if ticket.rating is not None:
         rating = RatingSchema().dump(ticket.rating)
         entries.append({"kind": "rating", "at": ticket.rating.at, "by": ticket.rating.by,

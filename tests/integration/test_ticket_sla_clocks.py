@@ -5,7 +5,6 @@ from collections import Counter
 from datetime import datetime
 
 import eventlet
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -130,7 +129,8 @@ def test_a_policy_change_applies_to_tickets_created_afterwards(services, custome
     after = new_ticket(services, customer, category="complaint")
     assert before["sla"]["first_response"]["target_seconds"] == 600
     assert after["sla"]["first_response"]["target_seconds"] == 60
-    assert call(services, "tickets", "get", before["id"])["sla"]["first_response"]["target_seconds"] == 600
+    still = call(services, "tickets", "get", before["id"])
+    assert still["sla"]["first_response"]["target_seconds"] == 600
 
 
 def test_ticket_activity_counts_for_the_customer_status(services, customer, clock):
