@@ -8,6 +8,8 @@ from services.common.errors import DeskflowError
 blueprint = Blueprint("meta", __name__)
 api_blueprint = Blueprint("openapi", __name__)
 
+# Failures that concern one service; any other means the broker cannot be reached.
+SERVICE_FAILURES = ("UnknownService", "RpcTimeout")
 # The Nameko services the gateway needs; each answers ``ping``.
 READY_SERVICES = ("customers", "tickets", "notifications", "reporting")
 
@@ -17,16 +19,24 @@ def healthz():
     return {"status": "ok"}
 
 
+def _ping(pool, service: str) -> tuple[str, bool]:
+    """The service's state, and whether the failure was the broker's rather than its own."""
+    try:
+        pool.call(service, "ping", context={})
+        return "ok", False
+    except DeskflowError as exc:
+        return exc.message, exc.details.get("reason") not in SERVICE_FAILURES
+
+
 @blueprint.get("/readyz")
 def readyz():
     state = current_app.extensions["deskflow"]
-    checks = {}
+    checks, broker_failure = {}, None
     for service in READY_SERVICES:
-        try:
-            state.ready_pool.call(service, "ping", context={})
-            checks[service] = "ok"
-        except DeskflowError as exc:
-            checks[service] = exc.message
+        if broker_failure is None:  # with the broker down, asking the others only waits longer
+            result, broker_down = _ping(state.ready_pool, service)
+            broker_failure = result if broker_down else None
+        checks[service] = broker_failure or result
     ready = all(result == "ok" for result in checks.values())
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
     response.status_code = 200 if ready else 503
