@@ -28,7 +28,7 @@ def world(databases):
     def worker(actor="alice"):
         unit = UnitOfWork(factory, models, "customers", CallContext("req", actor, "sales"), clock)
         units.append(unit)
-        return worker_factory(CustomerService, uow=unit), unit
+        return worker_factory(CustomerService, uow=unit)
 
     yield worker, clock, factory
     for unit in units:  # what Nameko's worker teardown does
@@ -50,40 +50,40 @@ def ticket_event(customer_id, at):
 
 def test_ticket_activity_counts_once_per_event(world):
     worker, clock, factory = world
-    service, _ = worker()
+    service = worker()
     customer = service.create({"name": "Active Through Tickets", "industry": "TECH"})
     clock.advance(timedelta(days=120).total_seconds())
-    assert worker()[0].get(customer["id"])["status"] == "dormant"
+    assert worker().get(customer["id"])["status"] == "dormant"
     event = ticket_event(customer["id"], clock.now())
     for _ in range(2):  # delivered twice
-        worker()[0].ticket_activity(event)
+        worker().ticket_activity(event)
     with factory() as session:
         claims = session.scalars(select(models.ProcessedEvent)).all()
     assert len(claims) == 1
-    assert worker()[0].get(customer["id"])["status"] == "active"
+    assert worker().get(customer["id"])["status"] == "active"
 
 
 def test_overdue_followups_remind_once_per_due_date(world):
     worker, clock, factory = world
-    created = worker()[0].create({"name": "Grade A Client", "industry": "FIN", "grade": "A"})
+    created = worker().create({"name": "Grade A Client", "industry": "FIN", "grade": "A"})
     clock.advance(timedelta(days=6).total_seconds())
-    worker()[0].remind_overdue_followups()
+    worker().remind_overdue_followups()
     assert "followup.overdue" not in outbox_types(factory)
     clock.advance(timedelta(days=2).total_seconds())  # 8 days: grade A is due every 7
     for _ in range(3):
-        worker()[0].remind_overdue_followups()
+        worker().remind_overdue_followups()
     assert outbox_types(factory).count("followup.overdue") == 1
-    worker()[0].log_followup(created["id"], {"at": clock.now().isoformat(), "channel": "phone",
+    worker().log_followup(created["id"], {"at": clock.now().isoformat(), "channel": "phone",
                                              "subject": "Caught up", "outcome": "neutral"})
     clock.advance(timedelta(days=8).total_seconds())
-    worker()[0].remind_overdue_followups()
+    worker().remind_overdue_followups()
     assert outbox_types(factory).count("followup.overdue") == 2
 
 
 def test_the_followup_plan_is_configurable(world):
     worker, clock, factory = world
-    worker()[0].set_followup_plan({"A": 3, "B": 10, "C": 20})
-    created = worker()[0].create({"name": "Tight Plan", "industry": "SVC", "grade": "A"})
+    worker().set_followup_plan({"A": 3, "B": 10, "C": 20})
+    created = worker().create({"name": "Tight Plan", "industry": "SVC", "grade": "A"})
     due = datetime.fromisoformat(created["next_followup_due_at"])
     assert due - clock.now() == timedelta(days=3)
-    assert worker()[0].followup_plan() == {"A": 3, "B": 10, "C": 20}
+    assert worker().followup_plan() == {"A": 3, "B": 10, "C": 20}
