@@ -36,11 +36,13 @@ def check_command(command) -> None:
 
 
 def exported_metric(name: str) -> bool:
-    base = name
-    for suffix in METRIC_SUFFIXES:
-        if base.endswith(suffix) and base[: -len(suffix)] in SOURCE:
-            base = base[: -len(suffix)]
-    return f'"{base}"' in SOURCE or f'"{base.removeprefix("deskflow_")}"' in SOURCE
+    """The code names ``name`` (less a sample suffix), whole or as the key it is built from
+    (``f"deskflow_ticket_{key}"``)."""
+    base = next((name.removesuffix(suffix) for suffix in METRIC_SUFFIXES if name.endswith(suffix)),
+                name)
+    parts = base.split("_")
+    tails = ["_".join(parts[i:]) for i in range(1, len(parts) - 1)]
+    return f'"{base}"' in SOURCE or any(f'"{tail}"' in SOURCE for tail in tails)
 
 
 def test_compose_services_run_real_modules_with_known_settings():
