@@ -5,8 +5,10 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import Timer
 
 from services.common.config import settings_from
+from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
+from services.common.events import parse_command
 from services.common.outbox import UnitOfWorkProvider
 from services.ticket import models, tickets
 
@@ -29,7 +31,7 @@ class CustomerLookup(RpcProxy):
                 with eventlet.Timeout(self.timeout, RpcTimeout("customers.get")):
                     return customers.get(customer_id)
             except NotFound:
-                raise ValidationFailed("Some fields are invalid.", {"fields": {
+                raise ValidationFailed(f"customer_id: no customer {customer_id}.", {"fields": {
                     "customer_id": [f"No customer {customer_id}."]}}) from None
             except (RpcTimeout, UnknownService) as exc:
                 raise Unavailable("The customer service did not answer; retry shortly.",
@@ -62,6 +64,12 @@ class TicketService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create(self, ticket):
         return tickets.create_ticket(self.uow, ticket, self.find_customer)
+
+    @consume_command("ticket.create")
+    def create_command(self, command):
+        """Another system opens a ticket over the queue (``deskflow.commands``)."""
+        command = parse_command(command)
+        tickets.create_ticket(self.uow, command["data"], self.find_customer, command["id"])
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get(self, ticket_id):

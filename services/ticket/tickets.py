@@ -63,12 +63,16 @@ def set_policy(uow, payload: dict) -> dict:
 
 # --- creating and reading -----------------------------------------------------------------
 
-def create_ticket(uow, payload: dict, find_customer) -> dict:
+def create_ticket(uow, payload: dict, find_customer,
+                  command_id: str | None = None) -> dict | None:
     """``find_customer(customer_id)`` asks the customer service; it runs before the
-    transaction opens, so no database connection waits on another service."""
+    transaction opens, so no database connection waits on another service. A ticket made by
+    a ``ticket.create`` command is made once per ``command_id`` (a repeat returns None)."""
     data = load_or_422(TicketInputSchema(), payload)
     customer = find_customer(data["customer_id"])
     data.setdefault("owner", customer["owner"])
+    if command_id is not None and not uow.claim("tickets.create", command_id):
+        return None
     session, now = uow.session, uow.now()
     policy = current_policy(session)
     sequence = next_sequence(session, SequenceCounter, data["customer_id"])
@@ -132,7 +136,7 @@ def _start_cycle(ticket: Ticket, clock: str, target: int, now: datetime, calenda
 def _alert_data(clock: SlaClock, now: datetime, calendar) -> dict:
     return {"clock": clock.clock, "due_at": sla.moment_at(clock, 1.0, calendar).isoformat(),
             "target_seconds": clock.target_seconds,
-            "elapsed_seconds": round(sla.elapsed(clock, now, calendar), 3)}
+            "elapsed_seconds": round(sla.elapsed(clock, now, calendar))}
 
 
 def _catch_up(uow, ticket: Ticket, clock: SlaClock, now: datetime, calendar) -> int:
@@ -155,7 +159,7 @@ def _stop_clock(uow, ticket: Ticket, name: str, now: datetime, calendar) -> None
     sla.stop(clock, now, calendar)
     uow.emit("ticket.sla_stopped", {
         "ticket": present(ticket, now), "clock": name, "started_at": clock.started_at.isoformat(),
-        "stopped_at": now.isoformat(), "elapsed_seconds": round(clock.elapsed_seconds, 3),
+        "stopped_at": now.isoformat(), "elapsed_seconds": round(clock.elapsed_seconds),
         "target_seconds": clock.target_seconds, "met": clock.breached_at is None})
 
 
@@ -270,7 +274,7 @@ def _end_hold(uow, ticket: Ticket, now: datetime, calendar) -> None:
     hold = uow.session.scalars(select(Hold).where(Hold.ticket_id == ticket.id,
                                                   Hold.ended_at.is_(None))).one()
     hold.ended_at, hold.ended_by = now, uow.context.actor
-    held_seconds = round((now - hold.started_at).total_seconds(), 3)
+    held_seconds = round((now - hold.started_at).total_seconds())
     uow.emit("ticket.resumed", {"ticket": present(ticket, now), "held_seconds": held_seconds})
 
 

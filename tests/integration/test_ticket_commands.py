@@ -1,0 +1,66 @@
+"""Other systems open tickets over the queue: once per command id; invalid commands
+(unknown customer, bad fields) are dead-lettered with the reason."""
+import uuid
+
+import pytest
+from nameko.amqp.publish import Publisher
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common.consumers import COMMAND_EXCHANGE
+from services.customer.service import CustomerService
+from services.ticket.service import TicketService
+from tests.integration.test_customer_commands import dead_letters
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def config(make_config, runner_factory):
+    config = make_config("customer", "ticket", SLA_SWEEP_SECONDS="3600")
+    runner_factory(config, CustomerService, TicketService).start()
+    return config
+
+
+def send(config, data, command_id=None):
+    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
+        {"id": command_id or str(uuid.uuid4()), "type": "ticket.create", "data": data},
+        exchange=COMMAND_EXCHANGE, routing_key="ticket.create")
+
+
+def tickets_of(config, customer_id):
+    with ClusterRpcProxy(config, timeout=10) as rpc:
+        return rpc.tickets.list({"customer_id": customer_id})["items"]
+
+
+@pytest.fixture
+def customer(config):
+    with ClusterRpcProxy(config, timeout=10) as rpc:
+        return rpc.customers.create({"name": "Commanded Co", "industry": "EDU", "owner": "li"})
+
+
+def ticket_data(customer, title):
+    return {"customer_id": customer["id"], "service_type": "aftersales", "category": "need",
+            "title": title}
+
+
+def test_a_command_opens_a_ticket_once(config, customer):
+    command_id = str(uuid.uuid4())
+    send(config, ticket_data(customer, "From the ERP"), command_id)
+    created = wait_until(lambda: tickets_of(config, customer["id"]))
+    assert [(t["title"], t["owner"], t["state"]) for t in created] == [("From the ERP", "li", "pending")]
+    send(config, ticket_data(customer, "From the ERP"), command_id)
+    send(config, ticket_data(customer, "Marker"))  # handled after the repeat
+    wait_until(lambda: len(tickets_of(config, customer["id"])) == 2)
+    assert sorted(t["title"] for t in tickets_of(config, customer["id"])) == ["From the ERP", "Marker"]
+
+
+def test_invalid_commands_are_dead_lettered_with_the_reason(config, customer):
+    send(config, {**ticket_data(customer, "Nobody"), "customer_id": "2026-EDU-404"})
+    send(config, {**ticket_data(customer, "Bad"), "priority": "urgent"})
+    messages = []
+    while len(messages) < 2:
+        messages += wait_until(lambda: dead_letters(config), timeout=15)
+    reasons = [message.headers["x-deskflow-reason"] for message in messages]
+    assert all(reason.startswith("services.common.errors.ValidationFailed") for reason in reasons)
+    assert any("customer_id: no customer 2026-EDU-404" in reason for reason in reasons)
+    assert {m.headers["x-deskflow-consumer"] for m in messages} == {"tickets.create_command"}
+    assert tickets_of(config, customer["id"]) == []
