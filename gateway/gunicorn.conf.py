@@ -18,6 +18,8 @@ wsgi_app = "gateway.app:create_app()"
 accesslog = None
 timeout = 60
 graceful_timeout = 10
+# Several gateways may run on one machine (tests start their own); none uses gunicornc.
+control_socket_disable = True
 
 if workers > 1:
     metrics_dir = Path(os.environ.get("DATA_DIR", "var")) / "prometheus"
