@@ -131,7 +131,7 @@ class DeliveryWorker:
             claimed = {delivery_id for job in jobs for delivery_id in job.ids}
             for row in rows:
                 if row.id in claimed:
-                    row.next_attempt_at = lease_end
+                    row.next_attempt_at, row.last_attempt_at = lease_end, now
             session.commit()
         return jobs
 
@@ -151,12 +151,12 @@ class DeliveryWorker:
             groups[(row.target, row.event_type)].append(row)
         jobs = []
         for (target, event_type), group in groups.items():
-            last_sent = session.scalar(select(func.max(Delivery.sent_at)).where(
+            last_email = session.scalar(select(func.max(Delivery.last_attempt_at)).where(
                 Delivery.channel == "email", Delivery.target == target,
                 Delivery.event_type == event_type))
             by_id = {row.id: row for row in group}
             plan = domain.plan_emails([domain.PendingEmail(row.id, row.created_at, row.held)
-                                       for row in group], last_sent, now,
+                                       for row in group], last_email, now,
                                       self.options.email_window_seconds)
             for email in plan.hold:
                 by_id[email.id].held, by_id[email.id].next_attempt_at = True, plan.hold_until
@@ -225,20 +225,29 @@ class DeliveryWorkerProvider(DependencyProvider):
         return self.worker.mailer is not None
 
     def start(self):
+        self.running = True
         self.container.spawn_managed_thread(self._dispatch_forever)
 
     def _dispatch_forever(self):
-        while True:
+        # A flag, not only the container's kill: a kill landing inside a database call can
+        # surface as an ordinary error, which the loop below would otherwise outlive.
+        while self.running:
             eventlet.sleep(self.options.poll_seconds)
+            if not self.running:
+                break
             try:
                 self.worker.dispatch_due()
             except Exception:
                 log.warning("delivery round failed; retrying", exc_info=True)
 
     def stop(self):
+        self.running = False
         with eventlet.Timeout(self.options.http_timeout_seconds * 2, False):
             self.pool.waitall()
         self.engine.dispose()
+
+    def kill(self):
+        self.running = False
 
     def get_dependency(self, worker_ctx):
         return self

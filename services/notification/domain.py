@@ -126,14 +126,17 @@ class EmailPlan:
     hold_until: datetime | None = None
 
 
-def plan_emails(due: list[PendingEmail], last_sent_at: datetime | None, now: datetime,
+def plan_emails(due: list[PendingEmail], last_email_at: datetime | None, now: datetime,
                 window_seconds: float) -> EmailPlan:
     """What to do with one recipient's due emails of one event type: at most one email per
-    window; what comes within the window waits and leaves as one digest when it ends."""
+    window; what comes within the window waits and leaves as one digest when it ends.
+
+    ``last_email_at`` is when the previous email was handed to the mail server (an attempt
+    counts whether or not it went through, so a failing server is not hammered either)."""
     window = timedelta(seconds=window_seconds)
     due = sorted(due, key=lambda email: (email.created_at, email.id))
-    if last_sent_at is not None and now < last_sent_at + window:
-        return EmailPlan(send=[], hold=due, hold_until=last_sent_at + window)
+    if last_email_at is not None and now < last_email_at + window:
+        return EmailPlan(send=[], hold=due, hold_until=last_email_at + window)
     if len(due) <= 1 or any(email.held for email in due):
         return EmailPlan(send=due, hold=[])
     return EmailPlan(send=due[:1], hold=due[1:], hold_until=now + window)

@@ -88,5 +88,7 @@ class Delivery(Base):
     # An email that waited for its recipient's rate window; it leaves in a digest.
     held: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When it was last handed to its channel; an email in flight counts for the rate window.
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

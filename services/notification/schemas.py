@@ -62,6 +62,7 @@ class DeliverySchema(Schema):
     attempts = fields.Integer()
     next_attempt_at = fields.AwareDateTime()
     last_error = fields.String(allow_none=True)
+    last_attempt_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)
 

@@ -24,6 +24,11 @@ class Received:
     status: int
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a burst of deliveries waits in the backlog rather than timing out
+
+
 class WebhookReceiver:
     def __init__(self, secret: str, fail_times: int = 0, hold: bool = False):
         self.secret = secret
@@ -33,8 +38,7 @@ class WebhookReceiver:
             self.released.set()
         self.requests: list[Received] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def start(self) -> "WebhookReceiver":
