@@ -124,13 +124,12 @@ def list_tickets(uow, query: dict) -> dict:
 
 # --- SLA clock plumbing -------------------------------------------------------------------
 
-def _start_cycle(ticket: Ticket, clock: str, target: int, now: datetime, calendar) -> SlaClock:
+def _start_cycle(ticket: Ticket, clock: str, target: int, now: datetime, calendar) -> None:
     previous = current_cycle(ticket, clock)
     row = SlaClock(clock=clock, cycle=previous.cycle + 1 if previous else 1,
                    target_seconds=target, held_seconds=0.0)
     sla.start(row, now, ticket.on_hold, calendar)
     ticket.clocks.append(row)
-    return row
 
 
 def _alert_data(clock: SlaClock, now: datetime, calendar) -> dict:
@@ -139,16 +138,14 @@ def _alert_data(clock: SlaClock, now: datetime, calendar) -> dict:
             "elapsed_seconds": round(sla.elapsed(clock, now, calendar))}
 
 
-def _catch_up(uow, ticket: Ticket, clock: SlaClock, now: datetime, calendar) -> int:
+def _catch_up(uow, ticket: Ticket, clock: SlaClock, now: datetime, calendar) -> None:
     """Emit the warning and breach this cycle owes at ``now`` (each once); a breach escalates."""
-    alerts = sla.due_alerts(clock, now, calendar)
-    for alert in alerts:
+    for alert in sla.due_alerts(clock, now, calendar):
         sla.mark_alert(clock, alert, now, calendar)
         if alert == sla.BREACH:
             ticket.escalated = True
         uow.emit(f"ticket.{alert}", {"ticket": present(ticket, now),
                                      **_alert_data(clock, now, calendar)})
-    return len(alerts)
 
 
 def _stop_clock(uow, ticket: Ticket, name: str, now: datetime, calendar) -> None:
