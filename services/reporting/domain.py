@@ -4,7 +4,8 @@ or SQL.
 
 The read model keeps
 - *daily counters* ``(day, metric, dimension, value) → n``: everything "in the range";
-- *daily duration histograms* ``(day, clock, bucket) → n`` for the median and p90 times;
+- *duration histograms* ``(clock, day or week, bucket) → n`` for the median and p90 times
+  (weekly sums too, so a long range reads whole weeks instead of each of their days);
 - *current counters* ``(dimension, value) → n``: customers by type/grade/…, tickets by state;
 - a small *current state* per customer and per ticket, so a later event knows what changed.
 
@@ -50,6 +51,23 @@ RATE_PLACES = 4
 def day_of(moment: datetime) -> date:
     """The UTC calendar day of an aware moment: the reports' days are UTC days."""
     return moment.astimezone(timezone.utc).date()
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def split_into_weeks(start: date, end: date) -> tuple[tuple | None, list[tuple]]:
+    """``[start, end]`` as the Mondays of the whole weeks inside it (first, last) or None,
+    and the runs of days left over at either end."""
+    first_monday = start + timedelta(days=(7 - start.weekday()) % 7)
+    last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
+    if first_monday > last_sunday:
+        return None, [(start, end)]
+    edges = [(start, first_monday - timedelta(days=1)), (last_sunday + timedelta(days=1), end)]
+    return ((first_monday, last_sunday - timedelta(days=6)),
+            [(low, high) for low, high in edges if low <= high])
 
 
 # --- durations -----------------------------------------------------------------------------
@@ -108,10 +126,6 @@ class CustomerState:
                 ("customer.industry", self.industry),
                 ("customer.source", self.source or NO_SOURCE)]
 
-    @property
-    def pre_deal(self) -> bool:
-        return not self.deleted and self.type in PRE_DEAL_TYPES
-
 
 @dataclass(frozen=True)
 class TicketState:
@@ -167,8 +181,8 @@ class Aggregator:
     def apply(self, event_type: str, occurred_at: datetime, data: dict) -> None:
         """Apply one validated event (see :func:`services.reporting.schemas.load_event`)."""
         if event_type.startswith("customer."):
-            self._customer_changed(data["customer"], day_of(occurred_at),
-                                   deleted=event_type == "customer.deleted")
+            self._count_pre_deal_moves(event_type, data, day_of(occurred_at))
+            self._customer_changed(data["customer"], deleted=event_type == "customer.deleted")
         elif event_type == "followup.logged":
             followup = data["followup"]
             self._count(followup["at"], "followups", "outcome", followup["outcome"])
@@ -177,7 +191,9 @@ class Aggregator:
 
     # customers
 
-    def _customer_changed(self, snapshot: dict, day: date, deleted: bool) -> None:
+    def _customer_changed(self, snapshot: dict, deleted: bool) -> None:
+        """Converge the customer's current state (and the current counters) on the newest
+        snapshot seen; a deleted customer stays deleted."""
         customer_id = snapshot["id"]
         before = self.customers.get(customer_id)
         if is_stale(snapshot, before) or (before is not None and before.deleted):
@@ -186,18 +202,28 @@ class Aggregator:
         if before is None and not deleted:
             self._count(snapshot["created_at"], "customers.created", ALL, ALL)
         self._move_current(before.dimensions() if before else [], after.dimensions())
-        self._track_pre_deal(before, after, day)
         self.customers[customer_id] = after
         self.dirty_customers.add(customer_id)
 
-    def _track_pre_deal(self, before: CustomerState | None, after: CustomerState, day: date):
-        """Counts the spells as prospect/intent and the conversions that end them."""
-        was = before is not None and before.pre_deal
-        if after.pre_deal and not was:
+    def _count_pre_deal_moves(self, event_type: str, data: dict, day: date) -> None:
+        """Spells as prospect/intent, and the conversions that end them, from each event's
+        own type change, so the counts do not depend on the order events are handled in."""
+        type_now = data["customer"]["type"]
+        if event_type == "customer.created":
+            before, after = None, type_now
+        elif event_type == "customer.deleted":
+            before, after = type_now, None
+        else:
+            change = next((c for c in data["changes"] if c["field"] == "type"), None)
+            if change is None:
+                return
+            before, after = change["before"], change["after"]
+        was, now = before in PRE_DEAL_TYPES, after in PRE_DEAL_TYPES
+        if now and not was:
             self.counts[(day, "pre_deal.entered", ALL, ALL)] += 1
-        elif was and not after.pre_deal:
+        elif was and not now:
             self.counts[(day, "pre_deal.left", ALL, ALL)] += 1
-            if after.type == "deal" and not after.deleted:
+            if after == "deal":
                 self.counts[(day, "customers.converted", ALL, ALL)] += 1
 
     # tickets

@@ -44,13 +44,15 @@ class DailyCount(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-class DailyDuration(Base):
-    """How many durations of ``clock`` ended on ``day`` in the bucket starting at ``seconds``."""
+class DurationHistogram(Base):
+    """How many durations of ``clock`` ended in a period (``day``: that UTC day; ``week``:
+    the week starting on Monday ``start``) within the bucket starting at ``seconds``."""
 
-    __tablename__ = "daily_durations"
+    __tablename__ = "duration_histograms"
 
     clock: Mapped[str] = mapped_column(String(20), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
     seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
 

@@ -49,8 +49,15 @@ class RatingSnapshotSchema(_Lenient):
     at = fields.AwareDateTime(required=True)
 
 
+class FieldChangeSchema(_Lenient):
+    field = fields.String(required=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
 class CustomerEventSchema(_Lenient):
     customer = fields.Nested(CustomerSnapshotSchema, required=True)
+    changes = fields.List(fields.Nested(FieldChangeSchema), load_default=list)
 
 
 class FollowupEventSchema(_Lenient):
@@ -93,9 +100,14 @@ def is_consumed(event_type: str) -> bool:
     return event_type in EVENT_SCHEMAS or event_type.startswith("ticket.")
 
 
+# One instance per schema: building a marshmallow schema costs more than loading with it.
+_EVENT_LOADERS = {event_type: schema() for event_type, schema in EVENT_SCHEMAS.items()}
+_TICKET_LOADER = TicketEventSchema()
+
+
 def load_event(event_type: str, data: dict) -> dict:
     """The event's data with its times parsed; 422 naming the fields when malformed."""
-    return load_or_422(EVENT_SCHEMAS.get(event_type, TicketEventSchema)(), data)
+    return load_or_422(_EVENT_LOADERS.get(event_type, _TICKET_LOADER), data)
 
 
 # --- queries -------------------------------------------------------------------------------

@@ -103,9 +103,12 @@ class EventStream:
             "note": None, "by": "support", "at": _iso(at)}, at)
 
     def stop_clock(self, ticket_id: str, clock: str, at: datetime, elapsed_seconds: float,
-                   met: bool = True) -> dict:
+                   met: bool = True, state: str | None = None) -> dict:
+        """A clock cycle ended; ``state`` moves the ticket in the same change (the ticket
+        service stops clocks inside the transition that stops them)."""
+        changes = {"state": state} if state else {}
         return self._emit("ticket.sla_stopped", {
-            "ticket": self._ticket(ticket_id), "clock": clock,
+            "ticket": self._ticket(ticket_id, at if state else None, **changes), "clock": clock,
             "started_at": _iso(at - timedelta(seconds=elapsed_seconds)), "stopped_at": _iso(at),
             "elapsed_seconds": elapsed_seconds, "target_seconds": SLA_TARGETS[clock],
             "met": met}, at)

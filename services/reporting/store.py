@@ -1,17 +1,18 @@
 """The read model in SQL: the event log, additive upserts of the aggregator's deltas, and the
 range queries behind the summary. Works on PostgreSQL and SQLite."""
+from collections import Counter
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, select, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.reporting import domain
 from services.reporting.models import (
-    CurrentCount, CustomerRow, DailyCount, DailyDuration, EventLog, TicketRow,
+    CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, TicketRow,
 )
 
-UPSERT_CHUNK = 2000
-READ_MODEL = (DailyCount, DailyDuration, CurrentCount, CustomerRow, TicketRow)
+ID_CHUNK = 2000
+READ_MODEL = (DailyCount, DurationHistogram, CurrentCount, CustomerRow, TicketRow)
 
 
 def _dialect_insert(session):
@@ -84,8 +85,8 @@ def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
 
 def _rows_with_ids(session, model, ids) -> list:
     ids, rows = sorted(ids), []
-    for start in range(0, len(ids), UPSERT_CHUNK):
-        rows += session.scalars(select(model).where(model.id.in_(ids[start:start + UPSERT_CHUNK])))
+    for start in range(0, len(ids), ID_CHUNK):
+        rows += session.scalars(select(model).where(model.id.in_(ids[start:start + ID_CHUNK])))
     return rows
 
 
@@ -97,7 +98,8 @@ def flush(session, aggregator: domain.Aggregator) -> None:
     Rows go in key order, so concurrent transactions lock shared counters in the same order
     and cannot deadlock."""
     _add(session, DailyCount, ("day", "metric", "dimension", "value"), aggregator.counts)
-    _add(session, DailyDuration, ("day", "clock", "seconds"), aggregator.durations)
+    _add(session, DurationHistogram, ("clock", "period", "start", "seconds"),
+         _by_day_and_week(aggregator.durations))
     _add(session, CurrentCount, ("dimension", "value"), aggregator.current)
     _replace(session, CustomerRow, [
         {"id": key, **_customer_columns(aggregator.customers[key])}
@@ -105,6 +107,14 @@ def flush(session, aggregator: domain.Aggregator) -> None:
     _replace(session, TicketRow, [
         {"id": key, **_ticket_columns(aggregator.tickets[key])}
         for key in sorted(aggregator.dirty_tickets)])
+
+
+def _by_day_and_week(durations: Counter) -> Counter:
+    periods = Counter()
+    for (day, clock, seconds), n in durations.items():
+        periods[(clock, "day", day, seconds)] += n
+        periods[(clock, "week", domain.week_of(day), seconds)] += n
+    return periods
 
 
 def _customer_columns(state: domain.CustomerState) -> dict:
@@ -121,37 +131,30 @@ def _ticket_columns(state: domain.TicketState) -> dict:
 
 def _add(session, model, key_columns: tuple, deltas) -> None:
     rows = [dict(zip(key_columns, key), n=n) for key, n in sorted(deltas.items()) if n]
+    if not rows:
+        return
     table = model.__table__
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        statement = _dialect_insert(session)(table).values(rows[start:start + UPSERT_CHUNK])
-        session.execute(statement.on_conflict_do_update(
-            index_elements=list(table.primary_key.columns),
-            set_={"n": table.c.n + statement.excluded.n}))
+    statement = _dialect_insert(session)(table)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={"n": table.c.n + statement.excluded.n}), rows)
 
 
 def _replace(session, model, rows: list[dict]) -> None:
+    if not rows:
+        return
     table = model.__table__
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        statement = _dialect_insert(session)(table).values(rows[start:start + UPSERT_CHUNK])
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={name: statement.excluded[name] for name in rows[0] if name != "id"}))
-
-
-def insert_states(session, aggregator: domain.Aggregator) -> None:
-    """Plain inserts of states known to be new: the benchmark's bulk load."""
-    for model, states, columns in ((CustomerRow, aggregator.customers, _customer_columns),
-                                   (TicketRow, aggregator.tickets, _ticket_columns)):
-        rows = [{"id": key, **columns(state)} for key, state in states.items()]
-        for start in range(0, len(rows), UPSERT_CHUNK * 5):
-            session.execute(insert(model), rows[start:start + UPSERT_CHUNK * 5])
+    statement = _dialect_insert(session)(table)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={name: statement.excluded[name] for name in rows[0] if name != "id"}), rows)
 
 
 # --- reading figures -----------------------------------------------------------------------
 
 def read_figures(session, start: date, end: date, now: datetime) -> domain.Figures:
-    """Everything the summary needs, in five queries whose cost grows with the days in the
-    range (and, for the backlog, with the open tickets), not with the history."""
+    """Everything the summary needs, in five queries whose cost grows with the days (and
+    weeks) in the range, and for the backlog with the open tickets, not with the history."""
     return domain.Figures(
         start=start, end=end,
         current={(row.dimension, row.value): row.n
@@ -183,11 +186,17 @@ def _pre_deal_before(session, start: date) -> int:
 
 
 def _range_durations(session, start: date, end: date) -> dict:
+    """Histograms of the range: whole weeks from the weekly rows, the rest from daily ones."""
+    histogram = DurationHistogram
+    weeks, edges = domain.split_into_weeks(start, end)
+    periods = [(histogram.period == "day") & histogram.start.between(low, high)
+               for low, high in edges]
+    if weeks is not None:
+        periods.append((histogram.period == "week") & histogram.start.between(*weeks))
     rows = session.execute(
-        select(DailyDuration.clock, DailyDuration.seconds, func.sum(DailyDuration.n))
-        .where(DailyDuration.clock.in_(domain.TIMED_CLOCKS),
-               DailyDuration.day.between(start, end))
-        .group_by(DailyDuration.clock, DailyDuration.seconds))
+        select(histogram.clock, histogram.seconds, func.sum(histogram.n))
+        .where(histogram.clock.in_(domain.TIMED_CLOCKS), or_(*periods))
+        .group_by(histogram.clock, histogram.seconds))
     histograms = {}
     for clock, seconds, n in rows:
         if n:

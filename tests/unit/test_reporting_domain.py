@@ -219,6 +219,22 @@ def test_quantiles_are_nearest_rank(histogram, fraction, expected):
     assert domain.quantile(histogram, fraction) == expected
 
 
+@pytest.mark.parametrize("start, end, weeks, edges", [
+    # 2026-11-02 is a Monday.
+    ("2026-11-02", "2026-11-08", ("2026-11-02", "2026-11-02"), []),
+    ("2026-11-01", "2026-11-30", ("2026-11-02", "2026-11-23"),
+     [("2026-11-01", "2026-11-01"), ("2026-11-30", "2026-11-30")]),
+    ("2026-11-04", "2026-11-10", None, [("2026-11-04", "2026-11-10")]),
+    ("2026-11-06", "2026-11-06", None, [("2026-11-06", "2026-11-06")]),
+])
+def test_a_range_splits_into_whole_weeks_and_the_days_around_them(start, end, weeks, edges):
+    as_dates = lambda pair: tuple(date.fromisoformat(text) for text in pair)  # noqa: E731
+    found_weeks, found_edges = domain.split_into_weeks(*as_dates((start, end)))
+    assert found_weeks == (as_dates(weeks) if weeks else None)
+    assert found_edges == [as_dates(edge) for edge in edges]
+    assert all(domain.week_of(day) == day for day in (found_weeks or ()))
+
+
 # --- the summary ---------------------------------------------------------------------------
 
 ISSUE_KEYS = {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:53:56.512005
+Create Date: 2026-11-25 15:13:00.180381
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,12 +43,13 @@ def upgrade():
     with op.batch_alter_table('daily_counts', schema=None) as batch_op:
         batch_op.create_index('ix_daily_counts_metric_day', ['metric', 'day'], unique=False)
 
-    op.create_table('daily_durations',
+    op.create_table('duration_histograms',
     sa.Column('clock', sa.String(length=20), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('period', sa.String(length=4), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
     sa.Column('seconds', sa.Integer(), nullable=False),
     sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('clock', 'day', 'seconds', name=op.f('pk_daily_durations'))
+    sa.PrimaryKeyConstraint('clock', 'period', 'start', 'seconds', name=op.f('pk_duration_histograms'))
     )
     op.create_table('event_log',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
@@ -102,7 +103,7 @@ def downgrade():
 
     op.drop_table('outbox')
     op.drop_table('event_log')
-    op.drop_table('daily_durations')
+    op.drop_table('duration_histograms')
     with op.batch_alter_table('daily_counts', schema=None) as batch_op:
         batch_op.drop_index('ix_daily_counts_metric_day')
 
