@@ -17,7 +17,7 @@ def list_notifications():
     return rpc("notifications", "inbox", query_args())
 
 
-@endpoint(blueprint, "/notifications/<int:entry_id>/read", "POST",
+@endpoint(blueprint, "/notifications/<entry_id>/read", "POST",
           "Mark one of the caller's notifications read.", "notifications.own",
           response=NotificationSchema, errors=(404,))
 def mark_read(entry_id):
@@ -38,13 +38,13 @@ def list_webhooks():
     return rpc("notifications", "list_webhooks")
 
 
-@endpoint(blueprint, "/webhooks/<int:webhook_id>", "DELETE", "Remove a subscription.",
+@endpoint(blueprint, "/webhooks/<webhook_id>", "DELETE", "Remove a subscription.",
           "webhooks.manage", status=204, errors=(404,))
 def delete_webhook(webhook_id):
     rpc("notifications", "delete_webhook", webhook_id)
 
 
-@endpoint(blueprint, "/webhooks/<int:webhook_id>/deliveries", "GET",
+@endpoint(blueprint, "/webhooks/<webhook_id>/deliveries", "GET",
           "One subscription's delivery log, newest first.", "webhooks.manage",
           query=DeliveryFilterSchema, response=DeliverySchema, paged=True, errors=(404, 422))
 def webhook_deliveries(webhook_id):

@@ -2,6 +2,7 @@
 rows (one transaction per event, deduplicated on its id), and the inbox, webhook and
 delivery-log queries behind the HTTP API."""
 import logging
+import re
 import uuid
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from services.notification.schemas import (
 )
 
 CONSUMER = "notifications"
+MAX_ID = 2**31 - 1
 log = logging.getLogger(__name__)
 
 
@@ -105,11 +107,19 @@ def inbox(uow, query: dict) -> dict:
     return page_of(items, count(uow.session, statement), page, per_page)
 
 
-def mark_read(uow, entry_id: int, lang: str = "en") -> dict:
+def _get(session, model, record_id, what: str, visible=lambda row: True):
+    """The row with id ``record_id`` (as given in a URL) if ``visible``; 404 otherwise."""
+    number = int(record_id) if re.fullmatch(r"[0-9]{1,10}", str(record_id)) else 0
+    row = session.get(model, number) if 0 < number <= MAX_ID else None
+    if row is None or not visible(row):
+        raise NotFound(f"{what} {record_id} does not exist.", {"id": record_id})
+    return row
+
+
+def mark_read(uow, entry_id, lang: str = "en") -> dict:
     """Mark one of the caller's notices read; another user's is as good as absent (404)."""
-    entry = uow.session.get(InboxEntry, entry_id)
-    if entry is None or entry.username != uow.context.actor:
-        raise NotFound(f"Notification {entry_id} does not exist.", {"id": entry_id})
+    entry = _get(uow.session, InboxEntry, entry_id, "Notification",
+                 lambda row: row.username == uow.context.actor)
     if entry.read_at is None:
         entry.read_at = uow.now()
         uow.commit()
@@ -131,26 +141,23 @@ def list_webhooks(uow) -> list[dict]:
     return WebhookSchema(many=True).dump(hooks)
 
 
-def _live_webhook(session, webhook_id: int) -> Webhook:
-    hook = session.get(Webhook, webhook_id)
-    if hook is None or hook.deleted_at is not None:
-        raise NotFound(f"Webhook {webhook_id} does not exist.", {"id": webhook_id})
-    return hook
+def _live_webhook(session, webhook_id) -> Webhook:
+    return _get(session, Webhook, webhook_id, "Webhook", lambda row: row.deleted_at is None)
 
 
-def delete_webhook(uow, webhook_id: int) -> None:
+def delete_webhook(uow, webhook_id) -> None:
     """Stop deliveries to it; its delivery log stays."""
     _live_webhook(uow.session, webhook_id).deleted_at = uow.now()
     uow.commit()
 
 
-def deliveries(uow, query: dict, webhook_id: int | None = None) -> dict:
+def deliveries(uow, query: dict, webhook_id=None) -> dict:
     """The delivery log, newest first: all of it, or one webhook's."""
     filters = load_or_422(DeliveryFilterSchema(), query)
     statement = select(Delivery)
     if webhook_id is not None:
-        _live_webhook(uow.session, webhook_id)
-        statement = statement.where(Delivery.webhook_id == webhook_id)
+        hook = _live_webhook(uow.session, webhook_id)
+        statement = statement.where(Delivery.webhook_id == hook.id)
     for name in ("status", "channel"):
         if name in filters:
             statement = statement.where(getattr(Delivery, name) == filters[name])

@@ -91,6 +91,7 @@ def test_a_contact_change_reaches_the_owner_and_only_the_owner(notify_stack, smt
     assert new_phone in mail.get_content() and "联系电话" in mail.get_content()
 
     assert other.post(f"/api/v1/notifications/{entry['id']}/read").status_code == 404
+    assert sales.post("/api/v1/notifications/not-a-number/read").status_code == 404
     assert inbox(other) == []
     read = sales.post(f"/api/v1/notifications/{entry['id']}/read")
     assert read.status_code == 200 and read.json()["read"] is True
@@ -114,6 +115,7 @@ def test_webhooks_are_managed_by_admins_only(notify_stack, receivers):
     assert created["id"] in [item["id"] for item in admin.get("/api/v1/webhooks").json()]
     assert admin.delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
     assert admin.delete(f"/api/v1/webhooks/{created['id']}").status_code == 404
+    assert admin.get("/api/v1/webhooks/99999999999/deliveries").status_code == 404
     assert created["id"] not in [item["id"] for item in admin.get("/api/v1/webhooks").json()]
 
 
@@ -200,9 +202,11 @@ def test_a_receiver_failing_three_times_gets_the_event_once(notify_stack, receiv
     assert accepted.envelope["data"]["customer"]["id"] == created.json()["id"]
     assert [received.status for received in hook.requests] == [500, 500, 500, 200]
     assert len({received.delivery_id for received in hook.requests}) == 1
-    log = wait_for(lambda: admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries").json()
-                   ["items"])
-    assert [(row["status"], row["attempts"]) for row in log] == [("sent", 4)]
+    path = f"/api/v1/webhooks/{webhook['id']}/deliveries"
+    log = wait_for(lambda: [row for row in admin.get(path).json()["items"]
+                            if row["status"] == "sent"])
+    assert [(row["attempts"], row["last_error"]) for row in log] == [(4, None)]
+    assert admin.get(path).json()["total"] == 1
 
 
 def test_a_dead_receiver_ends_failed_in_the_delivery_log(notify_stack, receivers, customer):
