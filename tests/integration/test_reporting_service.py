@@ -175,7 +175,7 @@ def logged(database) -> int:
         return session.scalar(select(func.count()).select_from(EventLog))
 
 
-def wait_for_log(database, expected: int, timeout: float = 30) -> None:
+def wait_for_log(database, expected: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while logged(database) < expected:
         if time.monotonic() > deadline:
