@@ -3,7 +3,7 @@ every service and the gateway, restarting any that exits, until Ctrl-C.
 
 ``make run`` calls this; the end-to-end tests start it the same way.
 """
-import importlib.util
+import ctypes
 import os
 import signal
 import subprocess
@@ -14,22 +14,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common.config import load_settings  # noqa: E402
-from services.common.run import SERVICES  # noqa: E402
+from services.common.config import SERVICE_CLASSES, load_settings  # noqa: E402
 
 RESTART_DELAYS = (1, 2, 5, 10, 30)
 CHILD_ENV = {"PSYCOPG_WAIT_FUNC": "wait_select"}
 
 
-def installed_services() -> list[str]:
-    packages = {name: target.split(":")[0].rsplit(".", 1)[0] for name, target in SERVICES.items()}
-    return [name for name, package in packages.items()
-            if importlib.util.find_spec(package) is not None]
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """Run in a child before it starts: the kernel sends it SIGTERM when its parent dies,
+    so a killed supervisor (or test run) leaves no orphaned services behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def commands() -> dict[str, list[str]]:
     python = sys.executable
-    programs = {name: [python, "-m", "services.common.run", name] for name in installed_services()}
+    programs = {name: [python, "-m", "services.common.run", name] for name in SERVICE_CLASSES}
     programs["gateway"] = [python, "-m", "gunicorn", "-c", str(ROOT / "gateway/gunicorn.conf.py")]
     return programs
 
@@ -45,7 +47,8 @@ class Supervisor:
         self.stopping = False
 
     def start(self, name: str):
-        self.processes[name] = subprocess.Popen(self.programs[name], cwd=ROOT, env=self.env)
+        self.processes[name] = subprocess.Popen(self.programs[name], cwd=ROOT, env=self.env,
+                                                preexec_fn=die_with_parent)
 
     def run(self):
         for name in self.programs:

@@ -9,6 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE_NAMES = ("customer", "ticket", "notification", "reporting", "gateway")
+# The Nameko services, by the name ``python -m services.common.run NAME`` takes.
+SERVICE_CLASSES = {
+    "customer": "services.customer.service:CustomerService",
+    "ticket": "services.ticket.service:TicketService",
+    "notification": "services.notification.service:NotificationService",
+    "reporting": "services.reporting.service:ReportingService",
+}
 
 DEFAULTS = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",

@@ -28,11 +28,6 @@ def versions_dir(name: str) -> Path:
     return ROOT / PACKAGES[name].replace(".", "/") / "migrations"
 
 
-def installed_databases() -> list[str]:
-    """The databases whose package exists in this checkout."""
-    return [name for name in SERVICE_NAMES if versions_dir(name).is_dir()]
-
-
 def alembic_config(name: str, url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "alembic"))
@@ -78,7 +73,7 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", choices=[[], *SERVICE_NAMES], default=[])
     parser.add_argument("-m", "--message", default="change")
     args = parser.parse_args(argv)
-    for name in args.names or installed_databases():
+    for name in args.names or SERVICE_NAMES:
         if args.action == "upgrade":
             upgrade(name)
             print(f"migrated {name}")

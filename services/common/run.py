@@ -21,28 +21,20 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 from nameko.amqp import publish  # noqa: E402
 from nameko.cli.run import run  # noqa: E402
 
-from services.common.config import load_settings  # noqa: E402
+from services.common.config import SERVICE_CLASSES, load_settings  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
 from services.common.outbox import PATIENT_RETRY_POLICY  # noqa: E402
 
-SERVICES = {
-    "customer": "services.customer.service:CustomerService",
-    "ticket": "services.ticket.service:TicketService",
-    "notification": "services.notification.service:NotificationService",
-    "reporting": "services.reporting.service:ReportingService",
-}
-
-
 def service_class(name: str):
-    module_name, class_name = SERVICES[name].split(":")
+    module_name, class_name = SERVICE_CLASSES[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1 or argv[0] not in SERVICES:
-        sys.exit(f"usage: python -m services.common.run {{{'|'.join(SERVICES)}}}")
+    if len(argv) != 1 or argv[0] not in SERVICE_CLASSES:
+        sys.exit(f"usage: python -m services.common.run {{{'|'.join(SERVICE_CLASSES)}}}")
     settings = load_settings()
     configure_logging(settings.log_level)
     register_remote_errors()

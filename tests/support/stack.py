@@ -11,7 +11,8 @@ from pathlib import Path
 
 import requests
 
-from services.common.migrate import installed_databases
+from scripts.run import die_with_parent
+from services.common.config import SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "Admin#12345"
@@ -111,11 +112,12 @@ def start_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgr
            "ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(ROOT),
            "OUTBOX_RELAY_SECONDS": "0.5", "DESKFLOW_TEST_VHOST": vhost, **extra_env}
     if backend == "postgres":
-        for name in installed_databases():
+        for name in SERVICE_NAMES:
             env[f"{name.upper()}_DATABASE_URL"] = databases.fresh(name)
     log_path = workdir / "stack.log"
     process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run.py")], cwd=ROOT,
-                               env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+                               env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+                               preexec_fn=die_with_parent)
     stack = Stack(f"http://127.0.0.1:{port}", env, process, log_path)
     _wait_until_ready(stack)
     return stack
