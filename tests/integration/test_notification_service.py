@@ -14,7 +14,8 @@ from services.common.clock import ManualClock
 from services.common.events import make_envelope
 from services.notification.service import NotificationService
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
-from tests.support.smtp import smtp  # noqa: F401 (a fixture)
+from tests.support.smtp import SmtpServer, smtp  # noqa: F401 (a fixture)
+from tests.support.stack import free_port
 
 FAST_DELIVERY = {"NOTIFY_RETRY_BASE_SECONDS": 0.05, "NOTIFY_MAX_ATTEMPTS": 5,
                  "NOTIFY_POLL_SECONDS": 0.05, "NOTIFY_HTTP_TIMEOUT_SECONDS": 1}
@@ -61,8 +62,8 @@ def name(prefix: str) -> str:
 
 @pytest.fixture
 def service(container_factory, make_config, smtp):
-    def start(clock=None, **options):
-        config = make_config("notification", clock=clock, SMTP_URL=smtp.url)
+    def start(clock=None, smtp_url=smtp.url, **options):
+        config = make_config("notification", clock=clock, SMTP_URL=smtp_url)
         config.update({**FAST_DELIVERY, **options})
         container = container_factory(NotificationService, config)
         container.start()
@@ -226,6 +227,38 @@ def test_a_dead_receiver_is_given_up_after_the_last_attempt(service, receivers):
     (failed,) = wait_for(lambda: call(container, "deliveries", {"status": "failed"})["items"])
     assert failed["attempts"] == 5 and "HTTP 500" in failed["last_error"]
     assert len(hook.requests) == 5
+
+
+def test_an_email_waits_out_a_mail_server_outage_and_arrives_once(service, tmp_path):
+    port, owner = free_port(), name("mona")
+    container = service(smtp_url=f"smtp://127.0.0.1:{port}", NOTIFY_EMAIL_WINDOW_SECONDS=0.1,
+                        NOTIFY_MAX_ATTEMPTS=8, NOTIFY_RETRY_BASE_SECONDS=0.1)
+    handle(container, user_created(owner))
+    handle(container, event("ticket.created", {"ticket": ticket(owner)}))
+    wait_for(lambda: call(container, "deliveries", {"channel": "email"})["items"][0]["attempts"] >= 2)
+
+    server = SmtpServer(tmp_path / "mail", port).start()  # the mail server comes back
+    try:
+        (sent,) = wait_for(lambda: call(container, "deliveries", {"status": "sent"})["items"])
+        assert sent["attempts"] >= 3 and sent["channel"] == "email"
+        (mail,) = server.messages(f"{owner}@example.com")
+        assert "2026-TECH-001-001" in mail["Subject"]
+    finally:
+        server.stop()
+
+
+def test_a_deleted_webhook_gets_nothing_more(service, receivers):
+    container, hook = service(NOTIFY_MAX_ATTEMPTS=1000), receivers(fail_times=1000)
+    webhook = subscribe(container, hook, "ticket.created")
+    handle(container, event("ticket.created", {"ticket": ticket("nina")}))
+    wait_for(lambda: hook.requests)
+    call(container, "delete_webhook", str(webhook["id"]))
+
+    (failed,) = wait_for(lambda: call(container, "deliveries", {"status": "failed"})["items"])
+    assert failed["last_error"] == "the webhook was deleted"
+    handle(container, event("ticket.created", {"ticket": ticket("nina", 2)}))
+    assert call(container, "deliveries", {})["total"] == 1
+    assert call(container, "list_webhooks") == []
 
 
 def test_a_slow_receiver_does_not_hold_up_the_others(service, receivers):

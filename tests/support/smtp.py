@@ -20,9 +20,9 @@ STARTUP_SECONDS = 20
 
 
 class SmtpServer:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, port: int | None = None):
         self.directory = directory
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.process = None
 
