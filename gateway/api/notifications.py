@@ -24,8 +24,10 @@ def mark_read(entry_id):
     return rpc("notifications", "mark_read", entry_id, query_args().get("lang", "en"))
 
 
-@endpoint(blueprint, "/webhooks", "POST", "Subscribe a URL to event types; deliveries are "
-          "signed with the secret (X-Deskflow-Signature: sha256=<HMAC-SHA256 of the body>).",
+@endpoint(blueprint, "/webhooks", "POST", "Subscribe a URL to event types. Each delivery is a "
+          "JSON POST of the event envelope with X-Deskflow-Signature: sha256=<hex HMAC-SHA256 "
+          "of the raw body with the secret>, X-Deskflow-Event and X-Deskflow-Delivery (kept "
+          "across retries); any non-2xx answer is retried with exponential backoff.",
           "webhooks.manage", body=WebhookInputSchema, response=WebhookSchema, status=201,
           errors=(422,))
 def create_webhook():
