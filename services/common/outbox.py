@@ -109,6 +109,10 @@ class OutboxRelay:
         self.session_factory = session_factory
         self.outbox = outbox_model
         self.clock = clock
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def publish(self, rows) -> None:
         for row in rows:
@@ -137,7 +141,9 @@ class OutboxRelay:
         return len(due)
 
     def relay_forever(self, interval: float, sleep) -> None:
-        while True:
+        """Relay every ``interval`` seconds until :meth:`stop`. A kill that lands inside a
+        database call can surface as an ordinary error, so the flag, not the error, ends it."""
+        while not self.stopped:
             sleep(interval)
             try:
                 self.relay_pending()
@@ -178,7 +184,11 @@ class UnitOfWorkProvider(DependencyProvider):
             lambda: self.relay.relay_forever(self.relay_interval, eventlet.sleep))
 
     def stop(self):
+        self.relay.stop()
         self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
 
     def get_dependency(self, worker_ctx):
         unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,
