@@ -35,9 +35,11 @@ migrate: install
 seed: install  ## load demo data through the running gateway
 	$(PY) scripts/seed.py
 
-bench: install postgres  ## gateway vs direct RPC, printed side by side
+bench: install postgres  ## every benchmark, each against a baseline measured in the same run
 	bash scripts/ensure-broker.sh --management
 	$(PY) bench/customers.py
+	$(PY) bench/sla_sweep.py
+	$(PY) bench/report_summary.py
 
 rebuild-reports: install  ## replay the reporting event log into empty aggregates
 	$(PY) -m services.reporting.rebuild

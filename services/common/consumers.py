@@ -9,6 +9,7 @@ Commands are how other systems ask for a change over the queue: they publish an 
 (``{id, type, data, ...}``) to the topic exchange ``deskflow.commands`` with the command type
 (``customer.upsert``, ``ticket.create``) as routing key.
 """
+import json
 import logging
 import traceback
 
@@ -19,7 +20,7 @@ from nameko.events import EventHandler
 from nameko.messaging import Consumer
 from sqlalchemy.exc import OperationalError
 
-from services.common.errors import Unavailable
+from services.common.errors import DeskflowError, Unavailable
 from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,15 @@ def dead_letter(publisher: Publisher, body, routing_key: str, consumer: str, rea
                                "x-deskflow-consumer": consumer})
 
 
+def failure_reason(exc: BaseException) -> str:
+    """What a dead letter's reader needs: the error, and for our typed errors the details
+    (a validation failure names each bad field)."""
+    reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    if isinstance(exc, DeskflowError) and exc.details:
+        reason += " " + json.dumps(exc.details, ensure_ascii=False, default=str)
+    return reason
+
+
 class DeadLettering:
     """Acks success, requeues transient failures, dead-letters the rest with the reason."""
 
@@ -54,7 +64,7 @@ class DeadLettering:
             self.queue_consumer.requeue_message(message)
         else:
             consumer = f"{self.container.service_name}.{self.method_name}"
-            reason = "".join(traceback.format_exception_only(*exc_info[:2])).strip()
+            reason = failure_reason(exc_info[1])
             routing_key = message.delivery_info.get("routing_key", "")
             log.error("dead-lettering %s for %s: %s", routing_key, consumer, reason)
             dead_letter(self.dead_letters, message.payload, routing_key, consumer, reason)

@@ -66,6 +66,6 @@ def test_invalid_commands_go_to_the_dead_letter_queue_with_the_reason(config):
     while len(messages) < 2:
         messages += wait_until(lambda: dead_letters(config), timeout=15)
     reasons = [message.headers["x-deskflow-reason"] for message in messages]
-    assert any("ValidationFailed" in reason for reason in reasons)
+    assert any("ValidationFailed" in reason and '"industry"' in reason for reason in reasons)
     assert all(message.headers["x-deskflow-consumer"] == "customers.upsert_command" for message in messages)
     assert find(config, "Bad Industry") == []
