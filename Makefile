@@ -41,7 +41,7 @@ bench: install postgres  ## every benchmark, each against a baseline measured in
 	$(PY) bench/sla_sweep.py
 	$(PY) bench/report_summary.py
 
-rebuild-reports: install  ## replay the reporting event log into empty aggregates
+rebuild-reports: migrate  ## replay the reporting event log into empty aggregates
 	$(PY) -m services.reporting.rebuild
 
 clean-test-leftovers: install  ## drop vhosts and databases left by killed test runs
