@@ -1,6 +1,7 @@
 """The ticket service's use cases: each takes a unit of work, applies the rules of
 :mod:`~services.ticket.domain` and :mod:`~services.ticket.sla`, writes the change, its
 history and its events in one transaction, and commits."""
+import copy
 from datetime import datetime
 
 from sqlalchemy import case, func, select
@@ -49,7 +50,7 @@ def present(ticket: Ticket, now: datetime) -> dict:
 
 def current_policy(session) -> dict:
     row = session.get(SlaPolicy, POLICY_ROW)
-    return row.policy if row is not None else dict(sla.DEFAULT_POLICY)
+    return row.policy if row is not None else copy.deepcopy(sla.DEFAULT_POLICY)
 
 
 def set_policy(uow, payload: dict) -> dict:
