@@ -4,7 +4,7 @@ from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, fields
 
-from services.common.schemas import load_or_422
+from services.common.schemas import load_or_422, schema_of
 
 
 class EnvelopeSchema(Schema):
@@ -40,11 +40,11 @@ def make_envelope(event_type: str, data: dict, source: str, request_id: str | No
 
 def parse_envelope(payload) -> dict:
     """Validate an incoming envelope; the ids and times stay in their JSON forms."""
-    load_or_422(EnvelopeSchema(), payload)
+    load_or_422(schema_of(EnvelopeSchema), payload)
     return payload
 
 
 def parse_command(payload) -> dict:
     """Validate an incoming command; ids stay strings."""
-    load_or_422(CommandSchema(), payload)
+    load_or_422(schema_of(CommandSchema), payload)
     return payload

@@ -1,4 +1,6 @@
 """Marshmallow helpers shared by every edge (HTTP, RPC, events)."""
+from functools import cache
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.common.errors import BadRequest, ValidationFailed
@@ -9,6 +11,13 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+@cache
+def schema_of(schema_class: type[Schema], many: bool = False) -> Schema:
+    """One shared instance per schema class: building a schema deep-copies all its fields
+    (about 0.3 ms each time), while loading and dumping leave an instance unchanged."""
+    return schema_class(many=many)
 
 
 def load_or_422(schema: Schema, data, **kwargs):

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence
 from services.common.errors import Duplicate, NotFound, ValidationFailed
-from services.common.schemas import load_or_422, page_of
+from services.common.schemas import load_or_422, page_of, schema_of
 from services.customer import domain
 from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
 from services.customer.schemas import (
@@ -22,11 +22,11 @@ OVERDUE_BATCH = 200
 
 def present(customer: Customer, now: datetime) -> dict:
     """The customer as the API shows it, with its derived status and value tier."""
-    values = {column: getattr(customer, column) for column in CustomerSchema().fields
+    values = {column: getattr(customer, column) for column in schema_of(CustomerSchema).fields
               if hasattr(customer, column)}
     values["status"] = domain.lifecycle_status(customer.last_activity_at, now)
     values["value_tier"] = domain.value_tier(customer.deal_amount)
-    return CustomerSchema().dump(values)
+    return schema_of(CustomerSchema).dump(values)
 
 
 def _editable_snapshot(customer: Customer, now: datetime) -> dict:
@@ -83,7 +83,7 @@ def _record_change(uow, customer_id: str, action: str, changes: list[dict]):
 
 
 def create_customer(uow, payload: dict) -> dict:
-    data = load_or_422(CustomerInputSchema(), payload)
+    data = load_or_422(schema_of(CustomerInputSchema), payload)
     data.setdefault("owner", uow.context.actor)
     domain.check_conversion(data)
     name_key = domain.normalise_name(data["name"])
@@ -144,7 +144,7 @@ def _status_condition(status: str, now: datetime) -> list:
 
 
 def update_customer(uow, customer_id: str, payload: dict) -> dict:
-    data = load_or_422(CustomerUpdateSchema(), payload, partial=True)
+    data = load_or_422(schema_of(CustomerUpdateSchema), payload, partial=True)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
     before = _editable_snapshot(customer, now)
@@ -193,7 +193,7 @@ def customer_history(uow, customer_id: str) -> list[dict]:
 
 
 def log_followup(uow, customer_id: str, payload: dict) -> dict:
-    data = load_or_422(FollowupInputSchema(), payload)
+    data = load_or_422(schema_of(FollowupInputSchema), payload)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
     data.setdefault("owner", customer.owner)
@@ -205,7 +205,7 @@ def log_followup(uow, customer_id: str, payload: dict) -> dict:
         customer.next_followup_due_at = followup.next_followup_at or domain.next_followup_due(
             customer.grade, followup.at, followup_plan(session))
     session.flush()
-    shown = FollowupSchema().dump(followup)
+    shown = schema_of(FollowupSchema).dump(followup)
     uow.emit("followup.logged", {"followup": shown, "customer": present(customer, now)})
     uow.commit()
     return shown

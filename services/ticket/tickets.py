@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 
 from services.common.db import count, next_sequence
 from services.common.errors import NotFound
-from services.common.schemas import load_or_422, page_of
+from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.models import (
     Comment, Hold, Rating, SequenceCounter, SlaClock, SlaPolicy, Ticket, Transition,
@@ -40,10 +40,10 @@ def current_cycle(ticket: Ticket, clock: str) -> SlaClock | None:
 def present(ticket: Ticket, now: datetime) -> dict:
     """The ticket as the API shows it, with its ``sla`` block and rating."""
     calendar = calendar_of(ticket)
-    values = {name: getattr(ticket, name) for name in TicketSchema().fields if name != "sla"}
+    values = {name: getattr(ticket, name) for name in schema_of(TicketSchema).fields if name != "sla"}
     values["sla"] = {name: sla.summary(cycle, now, calendar) for name in sla.CLOCKS
                      if (cycle := current_cycle(ticket, name)) is not None}
-    return TicketSchema().dump(values)
+    return schema_of(TicketSchema).dump(values)
 
 
 # --- policy -------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def create_ticket(uow, payload: dict, find_customer,
     """``find_customer(customer_id)`` asks the customer service; it runs before the
     transaction opens, so no database connection waits on another service. A ticket made by
     a ``ticket.create`` command is made once per ``command_id`` (a repeat returns None)."""
-    data = load_or_422(TicketInputSchema(), payload)
+    data = load_or_422(schema_of(TicketInputSchema), payload)
     customer = find_customer(data["customer_id"])
     data.setdefault("owner", customer["owner"])
     if command_id is not None and not uow.claim("tickets.create", command_id):
@@ -203,7 +203,7 @@ def update_ticket(uow, ticket_id: str, payload: dict) -> dict:
 
 
 def transition_ticket(uow, ticket_id: str, payload: dict) -> dict:
-    data = load_or_422(TransitionInputSchema(), payload)
+    data = load_or_422(schema_of(TransitionInputSchema), payload)
     ticket = _ticket(uow.session, ticket_id, for_update=True)
     rule = domain.check_transition(ticket.state, data["to"], data)
     now, calendar, source = _touch(uow, ticket), calendar_of(ticket), ticket.state
@@ -229,7 +229,7 @@ def transition_ticket(uow, ticket_id: str, payload: dict) -> dict:
 
 
 def add_comment(uow, ticket_id: str, payload: dict) -> dict:
-    data = load_or_422(CommentInputSchema(), payload)
+    data = load_or_422(schema_of(CommentInputSchema), payload)
     ticket = _ticket(uow.session, ticket_id, for_update=True)
     now = _touch(uow, ticket)
     comment = Comment(ticket_id=ticket.id, at=now, by=uow.context.actor, **data)
