@@ -1,8 +1,6 @@
 """One injectable source of time, so tests move time instead of sleeping."""
 from datetime import datetime, timedelta, timezone
 
-from nameko.extensions import DependencyProvider
-
 CLOCK_CONFIG_KEY = "DESKFLOW_CLOCK"
 
 
@@ -33,13 +31,3 @@ class ManualClock:
 
 def clock_from(config: dict):
     return config.get(CLOCK_CONFIG_KEY) or SystemClock()
-
-
-class ClockProvider(DependencyProvider):
-    """Injects the container's clock (``DESKFLOW_CLOCK`` in its config, else the system's)."""
-
-    def setup(self):
-        self.clock = clock_from(self.container.config)
-
-    def get_dependency(self, worker_ctx):
-        return self.clock

@@ -111,9 +111,3 @@ def next_followup_due(grade: str, last_followup: datetime, plan_days: dict | Non
     """When a customer of ``grade`` should next be followed up."""
     days = (plan_days or DEFAULT_FOLLOWUP_DAYS)[grade]
     return last_followup + timedelta(days=days)
-
-
-def to_date(value) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
