@@ -1,5 +1,6 @@
 """The OpenAPI document, generated from the endpoints' declarations and their marshmallow
 schemas, so the document cannot drift from the code."""
+import json
 import re
 
 from apispec import APISpec
@@ -41,7 +42,8 @@ def build_spec(app) -> dict:
         paths.setdefault(path, {})[method] = _operation(doc, rule.arguments)
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    # Validators on Decimal fields give Decimal bounds; the document needs JSON numbers.
+    return json.loads(json.dumps(spec.to_dict(), default=float))
 
 
 def _operation(doc, path_arguments) -> dict:

@@ -24,11 +24,17 @@ def current_request_id() -> str | None:
     return getattr(_local, "request_id", None)
 
 
+EXPECTED_ERROR_PREFIX = "(expected) error"
+
+
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` to each record and masks personal data in its message."""
+    """Adds ``request_id`` to each record and masks personal data in its message. An error a
+    service raised on purpose (a 4xx) stays one line: its traceback says nothing new."""
 
     def filter(self, record):
         record.request_id = current_request_id() or "-"
+        if isinstance(record.msg, str) and record.msg.startswith(EXPECTED_ERROR_PREFIX):
+            record.exc_info = record.exc_text = None
         message = record.getMessage()
         masked = mask(message)
         if masked != message:

@@ -30,8 +30,11 @@ def load_or_422(schema: Schema, data, **kwargs):
         raise ValidationFailed("Some fields are invalid.", {"fields": exc.messages}) from None
 
 
+MAX_PAGE = 1_000_000  # keeps page * per_page inside a database integer
+
+
 class PageSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

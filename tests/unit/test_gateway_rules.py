@@ -1,3 +1,5 @@
+import logging
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -5,7 +7,7 @@ import pytest
 from gateway import auth
 from gateway.permissions import PERMISSIONS, ROLES, is_allowed
 from services.common.errors import Unauthorized, ValidationFailed
-from services.common.logs import mask
+from services.common.logs import RequestContextFilter, mask
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
@@ -80,3 +82,15 @@ def test_permission_table(role, permission):
 ])
 def test_personal_data_is_masked_in_logs(text, masked):
     assert mask(text) == masked
+
+
+
+def test_expected_service_errors_log_one_line_without_traceback():
+    try:
+        raise ValueError("bad field")
+    except ValueError:
+        record = logging.LogRecord("nameko.containers", logging.WARNING, __file__, 1,
+                                   "(expected) error handling worker %s: %s", ("w", "bad"),
+                                   sys.exc_info())
+    RequestContextFilter().filter(record)
+    assert record.exc_info is None and record.request_id == "-"
