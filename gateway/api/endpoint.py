@@ -1,5 +1,6 @@
 """Declaring an endpoint once: route, permission, schemas and status for the OpenAPI
 document, with authentication and the RPC context handled in one place."""
+import re
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -7,8 +8,11 @@ from flask import current_app, g, jsonify, request
 
 from gateway import auth
 from gateway.permissions import PERMISSIONS, is_allowed
-from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID
+from services.common.context import ACTOR, ACTOR_ROLE, IDEMPOTENCY_KEY, REQUEST_ID
 from services.common.errors import BadRequest, Forbidden, Unauthorized
+
+
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,13 @@ def require(permission: str) -> dict:
 
 
 def call_context() -> dict:
+    """Who acts, under which request id and idempotency key. The key is the client's
+    ``Idempotency-Key`` header, else the request id, so a request RabbitMQ redelivers to a
+    service after a broker restart is still recognised as the same request."""
     user = g.get("user") or {}
-    return {REQUEST_ID: g.get("request_id"), ACTOR: user.get("sub"),
-            ACTOR_ROLE: user.get("role")}
+    key = request.headers.get("Idempotency-Key", "")
+    return {REQUEST_ID: g.get("request_id"), ACTOR: user.get("sub"), ACTOR_ROLE: user.get("role"),
+            IDEMPOTENCY_KEY: key if IDEMPOTENCY_KEY_PATTERN.match(key) else g.get("request_id")}
 
 
 def rpc(service: str, method: str, *args, **kwargs):

@@ -29,6 +29,8 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    # The creating request's idempotency key: a retried or redelivered create finds it.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
     service_type: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(20), index=True)
