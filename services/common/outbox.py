@@ -16,7 +16,7 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RELAY_GRACE_SECONDS = 3
 RELAY_BATCH = 500
+SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
 DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
 DEAD_LETTER_QUEUE = Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE,
                           routing_key="#", durable=True)
@@ -147,8 +148,20 @@ class OutboxRelay:
             sleep(interval)
             try:
                 self.relay_pending()
+                self.purge_sent()
             except Exception:
                 log.warning("outbox relay failed; retrying", exc_info=True)
+
+    def purge_sent(self) -> int:
+        """Delete rows published longer than :data:`SENT_RETENTION` ago; return how many."""
+        cutoff = self.clock.now() - SENT_RETENTION
+        with self.session_factory() as session:
+            ids = session.scalars(select(self.outbox.id).where(self.outbox.sent_at < cutoff)
+                                  .limit(RELAY_BATCH)).all()
+            if ids:
+                session.execute(delete(self.outbox).where(self.outbox.id.in_(ids)))
+                session.commit()
+        return len(ids)
 
     def _mark_sent(self, ids) -> None:
         with self.session_factory() as session:

@@ -1,0 +1,32 @@
+"""The outbox keeps published rows a week, then forgets them; unsent rows are never lost."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.clock import ManualClock
+from services.common.db import make_engine
+from services.common.outbox import OutboxRelay
+from services.customer.models import Outbox
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def row(name, created_days_ago, sent_days_ago=None):
+    created = NOW - timedelta(days=created_days_ago)
+    return Outbox(id=name, event_type="customer.created", envelope={}, headers={},
+                  created_at=created,
+                  sent_at=None if sent_days_ago is None else NOW - timedelta(days=sent_days_ago))
+
+
+def test_purge_forgets_only_rows_published_over_a_week_ago(databases, rabbit_config):
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        session.add_all([row("old-sent", 9, 8), row("recent-sent", 2, 1), row("old-unsent", 30)])
+        session.commit()
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
+    assert relay.purge_sent() == 1
+    with factory() as session:
+        assert sorted(session.scalars(select(Outbox.id))) == ["old-unsent", "recent-sent"]
+    engine.dispose()
