@@ -2,13 +2,10 @@
 import uuid
 
 import pytest
-from kombu import Connection
-from nameko.amqp.publish import Publisher
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common.consumers import COMMAND_EXCHANGE
-from services.common.outbox import DEAD_LETTER_QUEUE
 from services.customer.service import CustomerService
+from tests.support.commands import dead_letters, publish_command, send_command
 from tests.support.waiting import wait_until
 
 
@@ -20,24 +17,12 @@ def config(make_config, container_factory):
 
 
 def send(config, data, command_id=None):
-    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
-        {"id": command_id or str(uuid.uuid4()), "type": "customer.upsert", "data": data},
-        exchange=COMMAND_EXCHANGE, routing_key="customer.upsert")
+    send_command(config["AMQP_URI"], "customer.upsert", data, command_id)
 
 
 def find(config, query):
     with ClusterRpcProxy(config, timeout=10) as rpc:
         return rpc.customers.list({"q": query})["items"]
-
-
-def dead_letters(config):
-    with Connection(config["AMQP_URI"]) as connection:
-        queue = DEAD_LETTER_QUEUE(connection.default_channel)
-        queue.declare()
-        messages = []
-        while (message := queue.get(no_ack=True)) is not None:
-            messages.append(message)
-        return messages
 
 
 def test_upsert_creates_then_updates_the_same_customer(config):
@@ -60,11 +45,10 @@ def test_a_repeated_command_takes_effect_once(config):
 
 def test_invalid_commands_go_to_the_dead_letter_queue_with_the_reason(config):
     send(config, {"name": "Bad Industry", "industry": "SPACE"})
-    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
-        {"type": "customer.upsert"}, exchange=COMMAND_EXCHANGE, routing_key="customer.upsert")
-    messages = wait_until(lambda: dead_letters(config), timeout=15)
+    publish_command(config["AMQP_URI"], "customer.upsert", {"type": "customer.upsert"})
+    messages = wait_until(lambda: dead_letters(config["AMQP_URI"]), timeout=15)
     while len(messages) < 2:
-        messages += wait_until(lambda: dead_letters(config), timeout=15)
+        messages += wait_until(lambda: dead_letters(config["AMQP_URI"]), timeout=15)
     reasons = [message.headers["x-deskflow-reason"] for message in messages]
     assert any("ValidationFailed" in reason and '"industry"' in reason for reason in reasons)
     assert all(message.headers["x-deskflow-consumer"] == "customers.upsert_command" for message in messages)

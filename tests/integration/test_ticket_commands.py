@@ -3,13 +3,11 @@
 import uuid
 
 import pytest
-from nameko.amqp.publish import Publisher
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common.consumers import COMMAND_EXCHANGE
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
-from tests.integration.test_customer_commands import dead_letters
+from tests.support.commands import dead_letters, send_command
 from tests.support.waiting import wait_until
 
 
@@ -21,9 +19,7 @@ def config(make_config, runner_factory):
 
 
 def send(config, data, command_id=None):
-    Publisher(config["AMQP_URI"], declare=[COMMAND_EXCHANGE]).publish(
-        {"id": command_id or str(uuid.uuid4()), "type": "ticket.create", "data": data},
-        exchange=COMMAND_EXCHANGE, routing_key="ticket.create")
+    send_command(config["AMQP_URI"], "ticket.create", data, command_id)
 
 
 def tickets_of(config, customer_id):
@@ -58,7 +54,7 @@ def test_invalid_commands_are_dead_lettered_with_the_reason(config, customer):
     send(config, {**ticket_data(customer, "Bad"), "priority": "urgent"})
     messages = []
     while len(messages) < 2:
-        messages += wait_until(lambda: dead_letters(config), timeout=15)
+        messages += wait_until(lambda: dead_letters(config["AMQP_URI"]), timeout=15)
     reasons = [message.headers["x-deskflow-reason"] for message in messages]
     assert all(reason.startswith("services.common.errors.ValidationFailed") for reason in reasons)
     assert any("customer_id: no customer 2026-EDU-404" in reason for reason in reasons)
