@@ -1,7 +1,6 @@
 """The notification service in a real container, on a real RabbitMQ vhost, PostgreSQL, a
 real SMTP server and real HTTP receivers. Events are the shapes of docs/events.md, published
 as the ticket, customer and gateway services publish them."""
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -16,6 +15,7 @@ from services.notification.service import NotificationService
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
 from tests.support.smtp import SmtpServer, smtp  # noqa: F401 (a fixture)
 from tests.support.stack import free_port
+from tests.support.waiting import wait_until
 
 FAST_DELIVERY = {"NOTIFY_RETRY_BASE_SECONDS": 0.05, "NOTIFY_MAX_ATTEMPTS": 5,
                  "NOTIFY_POLL_SECONDS": 0.05, "NOTIFY_HTTP_TIMEOUT_SECONDS": 1}
@@ -43,17 +43,6 @@ def user_created(username: str, role: str = "support") -> dict:
     return event("user.created", {"user": {"username": username, "display_name": username,
                                            "email": f"{username}@example.com", "role": role,
                                            "active": True}}, source="gateway")
-
-
-def wait_for(check, timeout: float = 20, interval: float = 0.05):
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    pytest.fail(f"still not true after {timeout}s: {check}")
 
 
 def name(prefix: str) -> str:
@@ -100,7 +89,7 @@ def test_an_assigned_ticket_reaches_the_owner_by_inbox_and_email(service, smtp):
     chinese = call(container, "inbox", {"lang": "zh"}, actor=owner)["items"][0]
     assert chinese["title"] == "工单 2026-TECH-001-001 已分配给您"
 
-    (mail,) = wait_for(lambda: smtp.messages(f"{owner}@example.com"))
+    (mail,) = wait_until(lambda: smtp.messages(f"{owner}@example.com"))
     assert "2026-TECH-001-001" in mail["Subject"] and "已分配给您" in mail["Subject"]
     assert "Printer jams" in mail.get_content() and "请在首次响应时限前" in mail.get_content()
 
@@ -193,8 +182,8 @@ def test_the_same_envelope_delivered_twice_is_notified_once(service, smtp, recei
         publish(rabbit_config["AMQP_URI"], envelope, actor="admin")
 
     assert call(container, "inbox", {}, actor=owner)["total"] == 1
-    wait_for(lambda: smtp.messages(f"{owner}@example.com") and hook.accepted())
-    wait_for(lambda: all(row["status"] == "sent"
+    wait_until(lambda: smtp.messages(f"{owner}@example.com") and hook.accepted())
+    wait_until(lambda: all(row["status"] == "sent"
                          for row in call(container, "deliveries", {})["items"]))
     assert len(smtp.messages(f"{owner}@example.com")) == 1
     (received,) = hook.requests
@@ -210,8 +199,8 @@ def test_a_receiver_failing_three_times_gets_the_event_exactly_once(service, rec
         "ticket": ticket("ivy"), "clock": "first_response", "due_at": "2026-11-25T15:00:00+00:00",
         "target_seconds": 600, "elapsed_seconds": 480}))
 
-    wait_for(hook.accepted)
-    (delivery,) = wait_for(lambda: [row for row in call(container, "deliveries", {}, webhook["id"])
+    wait_until(hook.accepted)
+    (delivery,) = wait_until(lambda: [row for row in call(container, "deliveries", {}, webhook["id"])
                                     ["items"] if row["status"] == "sent"])
     assert [received.status for received in hook.requests] == [500, 500, 500, 200]
     assert {received.delivery_id for received in hook.requests} == {delivery["id"]}
@@ -224,7 +213,7 @@ def test_a_dead_receiver_is_given_up_after_the_last_attempt(service, receivers):
     subscribe(container, hook, "ticket.created")
     handle(container, event("ticket.created", {"ticket": ticket("jack")}))
 
-    (failed,) = wait_for(lambda: call(container, "deliveries", {"status": "failed"})["items"])
+    (failed,) = wait_until(lambda: call(container, "deliveries", {"status": "failed"})["items"])
     assert failed["attempts"] == 5 and "HTTP 500" in failed["last_error"]
     assert len(hook.requests) == 5
 
@@ -235,11 +224,11 @@ def test_an_email_waits_out_a_mail_server_outage_and_arrives_once(service, tmp_p
                         NOTIFY_MAX_ATTEMPTS=8, NOTIFY_RETRY_BASE_SECONDS=0.1)
     handle(container, user_created(owner))
     handle(container, event("ticket.created", {"ticket": ticket(owner)}))
-    wait_for(lambda: call(container, "deliveries", {"channel": "email"})["items"][0]["attempts"] >= 2)
+    wait_until(lambda: call(container, "deliveries", {"channel": "email"})["items"][0]["attempts"] >= 2)
 
     server = SmtpServer(tmp_path / "mail", port).start()  # the mail server comes back
     try:
-        (sent,) = wait_for(lambda: call(container, "deliveries", {"status": "sent"})["items"])
+        (sent,) = wait_until(lambda: call(container, "deliveries", {"status": "sent"})["items"])
         assert sent["attempts"] >= 3 and sent["channel"] == "email"
         (mail,) = server.messages(f"{owner}@example.com")
         assert "2026-TECH-001-001" in mail["Subject"]
@@ -251,10 +240,10 @@ def test_a_deleted_webhook_gets_nothing_more(service, receivers):
     container, hook = service(NOTIFY_MAX_ATTEMPTS=1000), receivers(fail_times=1000)
     webhook = subscribe(container, hook, "ticket.created")
     handle(container, event("ticket.created", {"ticket": ticket("nina")}))
-    wait_for(lambda: hook.requests)
+    wait_until(lambda: hook.requests)
     call(container, "delete_webhook", str(webhook["id"]))
 
-    (failed,) = wait_for(lambda: call(container, "deliveries", {"status": "failed"})["items"])
+    (failed,) = wait_until(lambda: call(container, "deliveries", {"status": "failed"})["items"])
     assert failed["last_error"] == "the webhook was deleted"
     handle(container, event("ticket.created", {"ticket": ticket("nina", 2)}))
     assert call(container, "deliveries", {})["total"] == 1
@@ -267,10 +256,10 @@ def test_a_slow_receiver_does_not_hold_up_the_others(service, receivers):
     subscribe(container, fast, "ticket.created")
     handle(container, event("ticket.created", {"ticket": ticket("kim")}))
 
-    wait_for(fast.accepted)
+    wait_until(fast.accepted)
     assert slow.requests == []  # still waiting for its answer
     slow.released.set()
-    wait_for(slow.accepted)
+    wait_until(slow.accepted)
 
 
 def test_a_burst_becomes_one_email_and_one_digest(service, smtp):
@@ -279,11 +268,11 @@ def test_a_burst_becomes_one_email_and_one_digest(service, smtp):
     handle(container, user_created(owner))
     for number in range(1, 21):
         handle(container, event("ticket.created", {"ticket": ticket(owner, number)}))
-    first = wait_for(lambda: smtp.messages(f"{owner}@example.com"))
+    first = wait_until(lambda: smtp.messages(f"{owner}@example.com"))
     assert call(container, "inbox", {}, actor=owner)["total"] == 20
 
     clock.advance(61)  # the rate window ends: the held emails leave as one digest
-    single, digest = wait_for(lambda: len(smtp.messages(f"{owner}@example.com")) == 2
+    single, digest = wait_until(lambda: len(smtp.messages(f"{owner}@example.com")) == 2
                               and smtp.messages(f"{owner}@example.com"))
     assert single["Subject"] == first[0]["Subject"] and "is assigned to you" in single["Subject"]
     assert digest["Subject"].startswith("19 notifications")

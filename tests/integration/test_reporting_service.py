@@ -8,15 +8,14 @@ import io
 import os
 import subprocess
 import sys
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 from nameko.testing.services import entrypoint_hook, worker_factory
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
 from services.common.config import settings_from
@@ -28,6 +27,7 @@ from services.reporting import models, reports
 from services.reporting.models import CurrentCount, DailyCount, EventLog
 from services.reporting.service import ReportingService
 from services.reporting.simulate import EventStream
+from tests.support.waiting import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -176,11 +176,8 @@ def logged(database) -> int:
 
 
 def wait_for_log(database, expected: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while logged(database) < expected:
-        if time.monotonic() > deadline:
-            pytest.fail(f"only {logged(database)} of {expected} events were consumed")
-        time.sleep(0.05)
+    wait_until(lambda: logged(database) >= expected, timeout, interval=0.05,
+               message=f"{expected} events consumed")
 
 
 def feed(config, database, stream: EventStream, history) -> None:

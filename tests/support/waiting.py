@@ -2,7 +2,7 @@
 import time
 
 
-def wait_until(probe, timeout: float = 15, interval: float = 0.1, message: str = ""):
+def wait_until(probe, timeout: float = 20, interval: float = 0.1, message: str = ""):
     """Call ``probe`` until it returns something truthy; return that, or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
