@@ -5,10 +5,11 @@ import uuid
 
 import pytest
 
-from tests.integration.test_notification_service import event, publish, ticket, wait_for
+from tests.integration.test_notification_service import event, publish, ticket
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
 from tests.support.smtp import smtp  # noqa: F401 (a fixture)
 from tests.support.stack import start_stack, stop_stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -82,12 +83,12 @@ def test_a_contact_change_reaches_the_owner_and_only_the_owner(notify_stack, smt
                                          json={"phone": new_phone})
     assert changed.status_code == 200, changed.text
 
-    (entry,) = wait_for(lambda: inbox(sales, unread="true"))
+    (entry,) = wait_until(lambda: inbox(sales, unread="true"))
     assert entry["kind"] == "contact_changed" and customer_id in entry["title"]
     assert new_phone in entry["body"]
     chinese = inbox(sales, lang="zh")[0]
     assert chinese["title"] == f"客户 {customer_id} 的联系方式已变更"
-    (mail,) = wait_for(lambda: mails(smtp, sales, customer_id))
+    (mail,) = wait_until(lambda: mails(smtp, sales, customer_id))
     assert new_phone in mail.get_content() and "联系电话" in mail.get_content()
 
     assert other.post(f"/api/v1/notifications/{entry['id']}/read").status_code == 404
@@ -126,11 +127,11 @@ def test_a_ticket_is_assigned_and_finished_with_inbox_email_and_signed_webhook(
     subscribe(admin, hook, "ticket.created", "ticket.transitioned")
     created = open_ticket(admin, customer, support.username)
 
-    (assigned,) = wait_for(lambda: entries(support, "ticket_assigned", created["id"]))
+    (assigned,) = wait_until(lambda: entries(support, "ticket_assigned", created["id"]))
     assert created["title"] in assigned["body"]
-    (mail,) = wait_for(lambda: mails(smtp, support, created["id"]))
+    (mail,) = wait_until(lambda: mails(smtp, support, created["id"]))
     assert "is assigned to you" in mail["Subject"] and created["title"] in mail.get_content()
-    (delivery,) = wait_for(lambda: [received for received in hook.accepted()
+    (delivery,) = wait_until(lambda: [received for received in hook.accepted()
                                     if received.event_type == "ticket.created"])
     assert delivery.signature_valid and delivery.envelope["data"]["ticket"]["id"] == created["id"]
     assert delivery.envelope["source"] == "tickets"
@@ -140,9 +141,9 @@ def test_a_ticket_is_assigned_and_finished_with_inbox_email_and_signed_webhook(
     done = support.post(path, json={"to": "done", "solution": "Resent the invoice",
                                     "resolution": "resolved"})
     assert done.status_code == 200, done.text
-    (rating,) = wait_for(lambda: entries(support, "rating_request", created["id"]))
+    (rating,) = wait_until(lambda: entries(support, "rating_request", created["id"]))
     assert "satisfaction rating" in rating["body"]
-    wait_for(lambda: len([r for r in hook.accepted() if r.event_type == "ticket.transitioned"]) == 2)
+    wait_until(lambda: len([r for r in hook.accepted() if r.event_type == "ticket.transitioned"]) == 2)
     assert all(received.signature_valid for received in hook.requests)
     assert len({received.delivery_id for received in hook.requests}) == 3
 
@@ -160,13 +161,13 @@ def test_an_sla_breach_reaches_the_owner_and_every_admin(notify_stack, smtp, rec
     finally:
         admin.put("/api/v1/sla/policy", json=policy)
 
-    wait_for(lambda: entries(support, "sla_warning", created["id"]))
+    wait_until(lambda: entries(support, "sla_warning", created["id"]))
     for api in (support, boss, admin):
-        (breach,) = wait_for(lambda: entries(api, "sla_breached", created["id"]))
+        (breach,) = wait_until(lambda: entries(api, "sla_breached", created["id"]))
         assert "first-response deadline" in breach["body"]
-    (mail,) = wait_for(lambda: mails(smtp, boss, created["id"]))
+    (mail,) = wait_until(lambda: mails(smtp, boss, created["id"]))
     assert mail["Subject"].startswith(f"SLA breached: ticket {created['id']}")
-    wait_for(lambda: len(hook.accepted()) == 2)
+    wait_until(lambda: len(hook.accepted()) == 2)
     assert sorted(received.event_type for received in hook.requests) == [
         "ticket.sla_breached", "ticket.sla_warning"]
     assert all(received.signature_valid and received.envelope["data"]["clock"] == "first_response"
@@ -181,12 +182,12 @@ def test_an_event_published_twice_is_delivered_once(notify_stack, smtp, receiver
     twice = event("ticket.created", {"ticket": ticket(owner.username, 901, "Twice told")})
     last = event("ticket.created", {"ticket": ticket(owner.username, 902, "Told last")})
     publish(notify_stack.amqp_uri, first)
-    wait_for(lambda: mails(smtp, owner, "Told first"))  # the owner's address is known
+    wait_until(lambda: mails(smtp, owner, "Told first"))  # the owner's address is known
     for envelope in (twice, twice, last):
         publish(notify_stack.amqp_uri, envelope)
 
     # Within the rate window both leave in one digest, well after both copies were handled.
-    wait_for(lambda: mails(smtp, owner, "Told last")
+    wait_until(lambda: mails(smtp, owner, "Told last")
              and [r for r in hook.accepted() if r.envelope["id"] == last["id"]])
     assert len(entries(owner, "ticket_assigned", "2026-TECH-001-901")) == 1
     (digest,) = mails(smtp, owner, "Twice told")
@@ -201,12 +202,12 @@ def test_a_receiver_failing_three_times_gets_the_event_once(notify_stack, receiv
         "name": f"Retry Co {uuid.uuid4().hex[:6]}", "industry": "EDU"})
     assert created.status_code == 201, created.text
 
-    (accepted,) = wait_for(hook.accepted)
+    (accepted,) = wait_until(hook.accepted)
     assert accepted.envelope["data"]["customer"]["id"] == created.json()["id"]
     assert [received.status for received in hook.requests] == [500, 500, 500, 200]
     assert len({received.delivery_id for received in hook.requests}) == 1
     path = f"/api/v1/webhooks/{webhook['id']}/deliveries"
-    log = wait_for(lambda: [row for row in admin.get(path).json()["items"]
+    log = wait_until(lambda: [row for row in admin.get(path).json()["items"]
                             if row["status"] == "sent"])
     assert [(row["attempts"], row["last_error"]) for row in log] == [(4, None)]
     assert admin.get(path).json()["total"] == 1
@@ -220,7 +221,7 @@ def test_a_dead_receiver_ends_failed_in_the_delivery_log(notify_stack, receivers
         "outcome": "neutral"})
     assert logged.status_code == 201, logged.text
 
-    (failed,) = wait_for(lambda: [row for row in admin.get(
+    (failed,) = wait_until(lambda: [row for row in admin.get(
         "/api/v1/deliveries", params={"status": "failed", "channel": "webhook"}).json()["items"]
         if row["webhook_id"] == webhook["id"]])
     assert failed["attempts"] == 5 and "HTTP 500" in failed["last_error"]
@@ -233,8 +234,8 @@ def test_a_burst_of_tickets_becomes_an_email_and_a_digest(notify_stack, smtp, cu
     created = [open_ticket(admin, customer, owner.username, title=f"Import {n}")["id"]
                for n in range(8)]
 
-    wait_for(lambda: len(inbox(owner)) == 8)
-    wait_for(lambda: all(mails(smtp, owner, ticket_id) for ticket_id in created), timeout=30)
+    wait_until(lambda: len(inbox(owner)) == 8)
+    wait_until(lambda: all(mails(smtp, owner, ticket_id) for ticket_id in created), timeout=30)
     sent = smtp.messages(f"{owner.username}@example.com")
     assert len(sent) < len(created)
     assert "is assigned to you" in sent[0]["Subject"]  # the first goes out alone
