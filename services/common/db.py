@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from services.common.errors import NotFound
+
 SQLITE_LOCK_WAIT_SECONDS = 15
 SQLITE_LOCK_POLL_SECONDS = 0.005
 NAMING_CONVENTION = {
@@ -114,6 +116,15 @@ class SequenceCounterMixin:
     value: Mapped[int] = mapped_column(Integer)
 
 
+def is_postgres(session: Session) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+def upsert(session: Session, table):
+    """An ``INSERT`` for ``table`` that takes ``ON CONFLICT`` on both supported backends."""
+    return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
+
+
 def next_sequence(session: Session, counter_model, scope: str) -> int:
     """Advance the counter for ``scope`` and return its new value.
 
@@ -122,14 +133,21 @@ def next_sequence(session: Session, counter_model, scope: str) -> int:
     rolled-back transaction gives its number back.
     """
     table = counter_model.__table__
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(table)
+        upsert(session, table)
         .values(scope=scope, value=1)
         .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
         .returning(table.c.value)
     )
     return session.execute(statement).scalar_one()
+
+
+def one_or_404(session: Session, statement, what: str, record_id):
+    """The first row of ``statement``; a 404 naming ``what`` and its id when there is none."""
+    row = session.scalars(statement).first()
+    if row is None:
+        raise NotFound(f"{what} {record_id} does not exist.", {"id": record_id})
+    return row
 
 
 def count(session: Session, statement) -> int:

@@ -6,8 +6,8 @@ from datetime import datetime, time, timezone
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import count, next_sequence
-from services.common.errors import Duplicate, NotFound, ValidationFailed
+from services.common.db import count, next_sequence, one_or_404
+from services.common.errors import Duplicate, ValidationFailed
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.customer import domain
 from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
@@ -38,10 +38,13 @@ def _live_customer(session, customer_id: str, for_update: bool = False) -> Custo
     statement = select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
     if for_update:
         statement = statement.with_for_update()
-    customer = session.scalars(statement).first()
-    if customer is None:
-        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
-    return customer
+    return one_or_404(session, statement, "Customer", customer_id)
+
+
+def _known_customer(session, customer_id: str) -> Customer:
+    """The customer, deleted or not: its history and follow-ups outlive it."""
+    return one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer",
+                      customer_id)
 
 
 def _refuse_duplicates(session, name_key: str | None, phone_key: str | None, own_id=None):
@@ -184,8 +187,7 @@ def delete_customer(uow, customer_id: str) -> None:
 
 
 def customer_history(uow, customer_id: str) -> list[dict]:
-    if uow.session.get(Customer, customer_id) is None:
-        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
+    _known_customer(uow.session, customer_id)
     entries = uow.session.scalars(
         select(CustomerChange).where(CustomerChange.customer_id == customer_id)
         .order_by(CustomerChange.at.desc(), CustomerChange.id.desc()))
@@ -213,8 +215,7 @@ def log_followup(uow, customer_id: str, payload: dict) -> dict:
 
 def list_followups(uow, customer_id: str, query: dict) -> dict:
     paging = load_or_422(CustomerFilterSchema(only=("page", "per_page")), query)
-    if uow.session.get(Customer, customer_id) is None:
-        raise NotFound(f"Customer {customer_id} does not exist.", {"id": customer_id})
+    _known_customer(uow.session, customer_id)
     statement = select(Followup).where(Followup.customer_id == customer_id)
     page, per_page = paging["page"], paging["per_page"]
     rows = uow.session.scalars(statement.order_by(Followup.at.desc(), Followup.id.desc())

@@ -4,8 +4,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.db import is_postgres, upsert
 from services.reporting import domain
 from services.reporting.models import (
     CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, TicketRow,
@@ -15,20 +15,12 @@ ID_CHUNK = 2000
 READ_MODEL = (DailyCount, DurationHistogram, CurrentCount, CustomerRow, TicketRow)
 
 
-def _dialect_insert(session):
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-
-
-def _is_postgres(session) -> bool:
-    return session.bind.dialect.name == "postgresql"
-
-
 # --- the event log -------------------------------------------------------------------------
 
 def lock_entity(session, key: str) -> None:
     """Serialise the events of one customer or ticket across workers and instances (SQLite
     already serialises every writing transaction)."""
-    if _is_postgres(session):
+    if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
@@ -39,7 +31,7 @@ def record_event(session, envelope: dict, occurred_at: datetime, now: datetime) 
     deliveries handled at once still take effect once."""
     table = EventLog.__table__
     statement = (
-        _dialect_insert(session)(table)
+        upsert(session, table)
         .values(id=envelope["id"], type=envelope["type"], source=envelope["source"],
                 occurred_at=occurred_at, envelope=envelope, received_at=now)
         .on_conflict_do_nothing(index_elements=[table.c.id])
@@ -55,7 +47,7 @@ def logged_events(session, after_seq: int, limit: int) -> list[EventLog]:
 
 def lock_log(session) -> None:
     """Hold off consumers while the read model is rebuilt from the log."""
-    if _is_postgres(session):
+    if is_postgres(session):
         session.execute(text("LOCK TABLE event_log IN EXCLUSIVE MODE"))
 
 
@@ -134,7 +126,7 @@ def _add(session, model, key_columns: tuple, deltas) -> None:
     if not rows:
         return
     table = model.__table__
-    statement = _dialect_insert(session)(table)
+    statement = upsert(session, table)
     session.execute(statement.on_conflict_do_update(
         index_elements=list(table.primary_key.columns),
         set_={"n": table.c.n + statement.excluded.n}), rows)
@@ -144,7 +136,7 @@ def _replace(session, model, rows: list[dict]) -> None:
     if not rows:
         return
     table = model.__table__
-    statement = _dialect_insert(session)(table)
+    statement = upsert(session, table)
     session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.id],
         set_={name: statement.excluded[name] for name in rows[0] if name != "id"}), rows)

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import count, next_sequence
-from services.common.errors import NotFound
+from services.common.db import count, next_sequence, one_or_404
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.models import (
@@ -116,10 +115,7 @@ def _ticket(session, ticket_id: str, for_update: bool = False) -> Ticket:
     statement = select(Ticket).where(Ticket.id == ticket_id)
     if for_update:
         statement = statement.with_for_update()
-    ticket = session.scalars(statement).first()
-    if ticket is None:
-        raise NotFound(f"Ticket {ticket_id} does not exist.", {"id": ticket_id})
-    return ticket
+    return one_or_404(session, statement, "Ticket", ticket_id)
 
 
 def get_ticket(uow, ticket_id: str) -> dict:
