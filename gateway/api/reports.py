@@ -4,8 +4,9 @@ import base64
 from flask import Blueprint, Response
 
 from gateway.api.endpoint import endpoint, query_args, rpc
-from services.reporting.exports import CONTENT_TYPES
-from services.reporting.schemas import ExportQuerySchema, SummaryQuerySchema, SummarySchema
+from services.reporting.schemas import (
+    CONTENT_TYPES, ExportQuerySchema, SummaryQuerySchema, SummarySchema,
+)
 
 blueprint = Blueprint("reports", __name__)
 

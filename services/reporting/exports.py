@@ -22,12 +22,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle
 
 from services.reporting.labels import Labels
+from services.reporting.schemas import CONTENT_TYPES
 
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
 # Which tables get a chart, and of which kind.
 CHARTS = {"customers_by_type": "pie", "tickets_by_state": "bar",
           "tickets_by_service_type": "bar"}

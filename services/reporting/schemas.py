@@ -2,10 +2,17 @@
 (docs/events.md), the report queries, and the summary it answers."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import StrictSchema, load_or_422
+from services.common.schemas import StrictSchema, load_or_422, schema_of
 from services.reporting import domain
 
-EXPORT_FORMATS = ("csv", "xlsx", "pdf")
+# The export formats and their content types (the gateway reads these without loading the
+# Excel and PDF libraries).
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+EXPORT_FORMATS = tuple(CONTENT_TYPES)
 LANGUAGES = ("en", "zh")
 
 
@@ -100,14 +107,9 @@ def is_consumed(event_type: str) -> bool:
     return event_type in EVENT_SCHEMAS or event_type.startswith("ticket.")
 
 
-# One instance per schema: building a marshmallow schema costs more than loading with it.
-_EVENT_LOADERS = {event_type: schema() for event_type, schema in EVENT_SCHEMAS.items()}
-_TICKET_LOADER = TicketEventSchema()
-
-
 def load_event(event_type: str, data: dict) -> dict:
     """The event's data with its times parsed; 422 naming the fields when malformed."""
-    return load_or_422(_EVENT_LOADERS.get(event_type, _TICKET_LOADER), data)
+    return load_or_422(schema_of(EVENT_SCHEMAS.get(event_type, TicketEventSchema)), data)
 
 
 # --- queries -------------------------------------------------------------------------------
