@@ -24,6 +24,7 @@ from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
 from services.common.db import make_engine
 from services.common.events import make_envelope
+from services.common.periodic import run_every
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +143,12 @@ class OutboxRelay:
         return len(due)
 
     def relay_forever(self, interval: float, sleep) -> None:
-        """Relay every ``interval`` seconds until :meth:`stop`. A kill that lands inside a
-        database call can surface as an ordinary error, so the flag, not the error, ends it."""
-        while not self.stopped:
-            sleep(interval)
-            try:
-                self.relay_pending()
-                self.purge_sent()
-            except Exception:
-                log.warning("outbox relay failed; retrying", exc_info=True)
+        """Relay (and purge) every ``interval`` seconds until :meth:`stop`."""
+        run_every(interval, self._relay_round, lambda: not self.stopped, sleep, "outbox relay")
+
+    def _relay_round(self) -> None:
+        self.relay_pending()
+        self.purge_sent()
 
     def purge_sent(self) -> int:
         """Delete rows published longer than :data:`SENT_RETENTION` ago; return how many."""

@@ -26,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.db import make_engine
+from services.common.periodic import run_every
 from services.notification import domain, templates
 from services.notification.models import Delivery, Webhook
 from services.notification.options import DeliveryOptions, delivery_options
@@ -226,19 +227,9 @@ class DeliveryWorkerProvider(DependencyProvider):
 
     def start(self):
         self.running = True
-        self.container.spawn_managed_thread(self._dispatch_forever)
-
-    def _dispatch_forever(self):
-        # A flag, not only the container's kill: a kill landing inside a database call can
-        # surface as an ordinary error, which the loop below would otherwise outlive.
-        while self.running:
-            eventlet.sleep(self.options.poll_seconds)
-            if not self.running:
-                break
-            try:
-                self.worker.dispatch_due()
-            except Exception:
-                log.warning("delivery round failed; retrying", exc_info=True)
+        self.container.spawn_managed_thread(lambda: run_every(
+            self.options.poll_seconds, self.worker.dispatch_due, lambda: self.running,
+            eventlet.sleep, "delivery round"))
 
     def stop(self):
         self.running = False
