@@ -9,7 +9,7 @@ from gateway import auth
 from gateway.models import LoginAttempt, User
 from gateway.schemas import LoginSchema, UserInputSchema, UserSchema
 from services.common.errors import Conflict, TooManyRequests, Unauthorized
-from services.common.schemas import load_or_422
+from services.common.schemas import load_or_422, schema_of
 
 USER_EVENT_FIELDS = ("username", "display_name", "email", "role", "active")
 
@@ -21,7 +21,7 @@ class UserStore:
         self.relay = relay
 
     def create(self, payload: dict, context) -> dict:
-        data = load_or_422(UserInputSchema(), payload)
+        data = load_or_422(schema_of(UserInputSchema), payload)
         auth.check_password_rule(data["password"])
         uow = self.unit_of_work(context)
         try:
@@ -32,7 +32,7 @@ class UserStore:
                         created_at=uow.now(), **data)
             uow.session.add(user)
             uow.session.flush()
-            shown = UserSchema().dump(user)
+            shown = schema_of(UserSchema).dump(user)
             uow.emit("user.created", {"user": {name: shown[name] for name in USER_EVENT_FIELDS}})
             uow.commit()
         finally:
@@ -43,13 +43,14 @@ class UserStore:
     def list(self, context) -> list[dict]:
         uow = self.unit_of_work(context)
         try:
-            return UserSchema(many=True).dump(uow.session.scalars(select(User).order_by(User.id)))
+            users = uow.session.scalars(select(User).order_by(User.id))
+            return schema_of(UserSchema, many=True).dump(users)
         finally:
             uow.close()
 
     def authenticate(self, payload: dict, remote_addr: str | None, context) -> User:
         """The user whose credentials these are; 401 otherwise, 429 after repeated failures."""
-        credentials = load_or_422(LoginSchema(), payload)
+        credentials = load_or_422(schema_of(LoginSchema), payload)
         uow = self.unit_of_work(context)
         try:
             session, now = uow.session, uow.now()

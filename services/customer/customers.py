@@ -16,7 +16,7 @@ from services.customer.schemas import (
     FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
 )
 
-EDITABLE_FIELDS = tuple(CustomerInputSchema().fields)
+EDITABLE_FIELDS = tuple(schema_of(CustomerInputSchema).fields)
 OVERDUE_BATCH = 200
 
 
@@ -117,7 +117,7 @@ def get_customer(uow, customer_id: str) -> dict:
 
 
 def list_customers(uow, query: dict) -> dict:
-    filters = load_or_422(CustomerFilterSchema(), query)
+    filters = load_or_422(schema_of(CustomerFilterSchema), query)
     page, per_page, now = filters.pop("page"), filters.pop("per_page"), uow.now()
     statement = select(Customer).where(Customer.deleted_at.is_(None))
     for name in ("type", "grade", "industry", "owner"):
@@ -191,7 +191,7 @@ def customer_history(uow, customer_id: str) -> list[dict]:
     entries = uow.session.scalars(
         select(CustomerChange).where(CustomerChange.customer_id == customer_id)
         .order_by(CustomerChange.at.desc(), CustomerChange.id.desc()))
-    return HistoryEntrySchema(many=True).dump(entries)
+    return schema_of(HistoryEntrySchema, many=True).dump(entries)
 
 
 def log_followup(uow, customer_id: str, payload: dict) -> dict:
@@ -220,11 +220,12 @@ def list_followups(uow, customer_id: str, query: dict) -> dict:
     page, per_page = paging["page"], paging["per_page"]
     rows = uow.session.scalars(statement.order_by(Followup.at.desc(), Followup.id.desc())
                                .offset((page - 1) * per_page).limit(per_page))
-    return page_of(FollowupSchema(many=True).dump(rows), count(uow.session, statement), page, per_page)
+    return page_of(schema_of(FollowupSchema, many=True).dump(rows), count(uow.session, statement),
+                   page, per_page)
 
 
 def set_followup_plan(uow, payload: dict) -> dict:
-    plan = load_or_422(FollowupPlanSchema(), payload)
+    plan = load_or_422(schema_of(FollowupPlanSchema), payload)
     for grade, days in plan.items():
         uow.session.merge(FollowupPlan(grade=grade, interval_days=days))
     uow.emit("followup.plan_changed", {"plan": plan})

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.db import count
 from services.common.errors import NotFound
 from services.common.events import parse_envelope
-from services.common.schemas import load_or_422, page_of
+from services.common.schemas import load_or_422, page_of, schema_of
 from services.notification import domain, templates
 from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
 from services.notification.schemas import (
@@ -32,7 +32,7 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
     envelope = parse_envelope(payload)
     event_type = envelope["type"]
     schema = EVENT_DATA_SCHEMAS.get(event_type)
-    data = load_or_422(schema(), envelope["data"]) if schema else envelope["data"]
+    data = load_or_422(schema_of(schema), envelope["data"]) if schema else envelope["data"]
     if not uow.claim(CONSUMER, envelope["id"]):
         return False
     if event_type == "user.created":
@@ -86,7 +86,7 @@ def _delivery(channel: str, target: str, envelope: dict, payload: dict, now) -> 
 
 def _present_entry(entry: InboxEntry, lang: str) -> dict:
     title, body = templates.render(entry.kind, entry.params, lang)
-    return NotificationSchema().dump({
+    return schema_of(NotificationSchema).dump({
         "id": entry.id, "kind": entry.kind, "event_type": entry.event_type,
         "event_id": entry.event_id, "title": title, "body": body, "params": entry.params,
         "read": entry.read_at is not None, "created_at": entry.created_at,
@@ -95,7 +95,7 @@ def _present_entry(entry: InboxEntry, lang: str) -> dict:
 
 def inbox(uow, query: dict) -> dict:
     """The caller's own notices, newest first."""
-    filters = load_or_422(InboxFilterSchema(), query)
+    filters = load_or_422(schema_of(InboxFilterSchema), query)
     page, per_page = filters["page"], filters["per_page"]
     statement = select(InboxEntry).where(InboxEntry.username == uow.context.actor)
     if "unread" in filters:
@@ -127,18 +127,18 @@ def mark_read(uow, entry_id, lang: str = "en") -> dict:
 
 
 def create_webhook(uow, payload: dict) -> dict:
-    data = load_or_422(WebhookInputSchema(), payload)
+    data = load_or_422(schema_of(WebhookInputSchema), payload)
     data["event_types"] = sorted(set(data["event_types"]))
     hook = Webhook(created_at=uow.now(), created_by=uow.context.actor, **data)
     uow.session.add(hook)
     uow.commit()
-    return WebhookSchema().dump(hook)
+    return schema_of(WebhookSchema).dump(hook)
 
 
 def list_webhooks(uow) -> list[dict]:
     hooks = uow.session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None))
                                 .order_by(Webhook.id))
-    return WebhookSchema(many=True).dump(hooks)
+    return schema_of(WebhookSchema, many=True).dump(hooks)
 
 
 def _live_webhook(session, webhook_id) -> Webhook:
@@ -153,7 +153,7 @@ def delete_webhook(uow, webhook_id) -> None:
 
 def deliveries(uow, query: dict, webhook_id=None) -> dict:
     """The delivery log, newest first: all of it, or one webhook's."""
-    filters = load_or_422(DeliveryFilterSchema(), query)
+    filters = load_or_422(schema_of(DeliveryFilterSchema), query)
     statement = select(Delivery)
     if webhook_id is not None:
         hook = _live_webhook(uow.session, webhook_id)
@@ -164,5 +164,5 @@ def deliveries(uow, query: dict, webhook_id=None) -> dict:
     page, per_page = filters["page"], filters["per_page"]
     rows = uow.session.scalars(statement.order_by(Delivery.created_at.desc(), Delivery.id)
                                .offset((page - 1) * per_page).limit(per_page))
-    return page_of(DeliverySchema(many=True).dump(rows), count(uow.session, statement),
+    return page_of(schema_of(DeliverySchema, many=True).dump(rows), count(uow.session, statement),
                    page, per_page)

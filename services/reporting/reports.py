@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 
 from services.common.events import parse_envelope
-from services.common.schemas import load_or_422
+from services.common.schemas import load_or_422, schema_of
 from services.reporting import domain, exports, schemas, store
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _range(query: dict, now: datetime) -> tuple:
 
 
 def summary(uow, query: dict) -> dict:
-    wanted = load_or_422(schemas.SummaryQuerySchema(), query)
+    wanted = load_or_422(schema_of(schemas.SummaryQuerySchema), query)
     return _summary(uow, wanted)
 
 
@@ -91,13 +91,13 @@ def _summary(uow, wanted: dict) -> dict:
     start, end = _range(wanted, now)
     figures = store.read_figures(uow.session, start, end, now)
     uow.session.rollback()
-    return schemas.SummarySchema().dump(domain.summarise(figures))
+    return schema_of(schemas.SummarySchema).dump(domain.summarise(figures))
 
 
 def export(uow, query: dict) -> dict:
     """The report as a file: ``{filename, content_type, content}`` with the bytes in base64
     (the files hold figures, not records, so they stay small enough for one RPC reply)."""
-    wanted = load_or_422(schemas.ExportQuerySchema(), query)
+    wanted = load_or_422(schema_of(schemas.ExportQuerySchema), query)
     report = _summary(uow, wanted)
     built = exports.build(report, wanted["format"], wanted["lang"])
     return {"filename": built.filename, "content_type": built.content_type,

@@ -54,7 +54,7 @@ def current_policy(session) -> dict:
 
 
 def set_policy(uow, payload: dict) -> dict:
-    schema = SlaPolicySchema()
+    schema = schema_of(SlaPolicySchema)
     policy = schema.dump(load_or_422(schema, payload))
     uow.session.merge(SlaPolicy(id=POLICY_ROW, policy=policy, updated_at=uow.now(),
                                 updated_by=uow.context.actor))
@@ -123,7 +123,7 @@ def get_ticket(uow, ticket_id: str) -> dict:
 
 
 def list_tickets(uow, query: dict) -> dict:
-    filters = load_or_422(TicketFilterSchema(), query)
+    filters = load_or_422(schema_of(TicketFilterSchema), query)
     page, per_page = filters.pop("page"), filters.pop("per_page")
     statement = select(Ticket)
     for name in ("state", "customer_id", "owner", "priority", "category"):
@@ -198,7 +198,7 @@ def _touch(uow, ticket: Ticket) -> datetime:
 
 def update_ticket(uow, ticket_id: str, payload: dict) -> dict:
     """Owner, priority, title, description. Running clocks keep their targets."""
-    data = load_or_422(TicketUpdateSchema(), payload)
+    data = load_or_422(schema_of(TicketUpdateSchema), payload)
     ticket = _ticket(uow.session, ticket_id, for_update=True)
     changes = [{"field": name, "before": getattr(ticket, name), "after": value}
                for name, value in data.items() if getattr(ticket, name) != value]
@@ -252,7 +252,7 @@ def add_comment(uow, ticket_id: str, payload: dict) -> dict:
     if comment.public:
         _public_update(uow, ticket, now, calendar_of(ticket))
     uow.session.flush()
-    shown = CommentSchema().dump(comment)
+    shown = schema_of(CommentSchema).dump(comment)
     uow.emit("ticket.commented", {"ticket": present(ticket, now), "comment": shown})
     uow.commit()
     return shown
@@ -260,7 +260,7 @@ def add_comment(uow, ticket_id: str, payload: dict) -> dict:
 
 def hold_ticket(uow, ticket_id: str, payload: dict) -> dict:
     """待跟进: pause the resolution and update clocks while waiting for the customer."""
-    data = load_or_422(HoldInputSchema(), payload)
+    data = load_or_422(schema_of(HoldInputSchema), payload)
     ticket = _ticket(uow.session, ticket_id, for_update=True)
     domain.check_can_hold(ticket.state, ticket.on_hold)
     now, calendar = _touch(uow, ticket), calendar_of(ticket)
@@ -301,12 +301,12 @@ def resume_ticket(uow, ticket_id: str) -> dict:
 
 
 def rate_ticket(uow, ticket_id: str, payload: dict) -> dict:
-    data = load_or_422(RatingInputSchema(), payload)
+    data = load_or_422(schema_of(RatingInputSchema), payload)
     ticket = _ticket(uow.session, ticket_id, for_update=True)
     domain.check_can_rate(ticket.state, ticket.rating is not None)
     now = _touch(uow, ticket)
     ticket.rating = Rating(ticket_id=ticket.id, at=now, by=uow.context.actor, **data)
-    shown = RatingSchema().dump(ticket.rating)
+    shown = schema_of(RatingSchema).dump(ticket.rating)
     uow.emit("ticket.rated", {"ticket": present(ticket, now), "rating": shown})
     uow.commit()
     return shown
@@ -330,11 +330,11 @@ def ticket_history(uow, ticket_id: str) -> list[dict]:
             entries.append({"kind": "resume", "at": hold.ended_at, "by": hold.ended_by,
                             "details": {"held_seconds": held}})
     if ticket.rating is not None:
-        rating = RatingSchema().dump(ticket.rating)
+        rating = schema_of(RatingSchema).dump(ticket.rating)
         entries.append({"kind": "rating", "at": ticket.rating.at, "by": ticket.rating.by,
                         "details": {key: rating[key] for key in ("score", "nps_score", "comment")}})
     entries.sort(key=lambda entry: entry["at"])
-    return HistoryEntrySchema(many=True).dump(entries)
+    return schema_of(HistoryEntrySchema, many=True).dump(entries)
 
 
 # --- the sweep and the figures --------------------------------------------------------------
