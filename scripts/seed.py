@@ -1,7 +1,8 @@
 """Load a realistic demo data set through the running gateway: ``make seed``.
 
 A few hundred customers across industries, grades, types and sources, each with a few
-follow-ups and a few tickets (some worked to done or closed and rated). Deterministic (same data each time); a second run skips what exists (409).
+follow-ups and a few tickets (some worked to done or closed and rated). Deterministic (same
+data each time); a second run skips what exists (409).
 Options: ``--customers N`` (default 300), ``--base-url``, ``--username``, ``--password``.
 """
 import argparse
