@@ -24,7 +24,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from nameko.testing.rabbit import Client as RabbitManager  # noqa: E402
 
 from tests.support.databases import PostgresDatabases  # noqa: E402
-from tests.support.stack import start_stack, stop_stack  # noqa: E402
+from tests.support.stack import running_stack  # noqa: E402
 
 RABBIT_API = os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -111,25 +111,31 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rabbit, databases = RabbitManager(RABBIT_API), PostgresDatabases(POSTGRES)
     print("starting the stack on PostgreSQL ...", flush=True)
-    stack = start_stack(rabbit, databases, Path(tempfile.mkdtemp(prefix="deskflow-bench-")))
-    clients, results = [], []
+    workdir = Path(tempfile.mkdtemp(prefix="deskflow-bench-"))
     try:
-        token = stack.admin().session.headers["Authorization"].split()[1]
-        http_ids, rpc_ids = [], []
+        with running_stack(rabbit, databases, workdir) as stack:
+            results = run_phases(stack, args.calls, args.concurrency)
+    finally:
+        databases.drop_all()
+    print(f"concurrency {args.concurrency}, {args.calls} calls per phase, "
+          f"{os.cpu_count()} cores shared by broker, database, services, gateway and callers")
+    report(results)
+
+
+def run_phases(stack, calls: int, concurrency: int) -> list[dict]:
+    """Creates then reads, each through the gateway and then straight over RPC."""
+    token = stack.admin().session.headers["Authorization"].split()[1]
+    clients, results, http_ids, rpc_ids = [], [], [], []
+    try:
         for operation in ("create", "read"):
-            results.append(measure(f"gateway {operation}", args.calls, args.concurrency,
+            results.append(measure(f"gateway {operation}", calls, concurrency,
                                    http_caller(stack, token, operation, http_ids)))
-            results.append(measure(f"rpc {operation}", args.calls, args.concurrency,
+            results.append(measure(f"rpc {operation}", calls, concurrency,
                                    rpc_caller(stack.amqp_uri, operation, rpc_ids, clients)))
-        print(f"concurrency {args.concurrency}, {args.calls} calls per phase, "
-              f"{os.cpu_count()} cores shared by broker, database, services, gateway and callers")
-        report(results)
     finally:
         for client in clients:
             client.stop()
-        stop_stack(stack, rabbit)
-        databases.drop_all()
-
+    return results
 
 if __name__ == "__main__":
     main()

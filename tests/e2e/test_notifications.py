@@ -8,7 +8,7 @@ import pytest
 from tests.integration.test_notification_service import event, publish, ticket
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
 from tests.support.smtp import smtp  # noqa: F401 (a fixture)
-from tests.support.stack import start_stack, stop_stack
+from tests.support.stack import running_stack
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +23,9 @@ DELIVERY_ENV = {"NOTIFY_RETRY_BASE_SECONDS": "0.1", "NOTIFY_MAX_ATTEMPTS": "5",
 @pytest.fixture(scope="module")
 def notify_stack(rabbit_manager, databases, tmp_path_factory, smtp):
     """A stack of its own, mailing the test SMTP server, with short retry delays."""
-    running = start_stack(rabbit_manager, databases, tmp_path_factory.mktemp("notify"),
-                          SMTP_URL=smtp.url, **DELIVERY_ENV)
-    yield running
-    stop_stack(running, rabbit_manager)
+    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("notify"),
+                       SMTP_URL=smtp.url, **DELIVERY_ENV) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

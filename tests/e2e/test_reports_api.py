@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from openpyxl.chart import BarChart, PieChart
 
-from tests.support.stack import start_stack, stop_stack
+from tests.support.stack import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,9 +23,8 @@ CONVERGE_SECONDS = 60
 
 @pytest.fixture(scope="module")
 def reports_stack(rabbit_manager, databases, tmp_path_factory):
-    running = start_stack(rabbit_manager, databases, tmp_path_factory.mktemp("reports"))
-    yield running
-    stop_stack(running, rabbit_manager)
+    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("reports")) as running:
+        yield running
 
 
 def ok(response, status=200) -> dict:

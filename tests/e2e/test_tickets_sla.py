@@ -5,7 +5,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.stack import start_stack, stop_stack
+from tests.support.stack import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +16,9 @@ DEADLINE_SECONDS = 60
 @pytest.fixture(scope="module")
 def fast_stack(rabbit_manager, databases, tmp_path_factory):
     """A stack of its own (this test changes the policy) that sweeps every second."""
-    running = start_stack(rabbit_manager, databases, tmp_path_factory.mktemp("sla"),
-                          SLA_SWEEP_SECONDS="1")
-    yield running
-    stop_stack(running, rabbit_manager)
+    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("sla"),
+                       SLA_SWEEP_SECONDS="1") as running:
+        yield running
 
 
 def breaches(stack, clock: str) -> float:

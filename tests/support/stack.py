@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -138,6 +139,14 @@ def _wait_until_ready(stack: Stack):
     raise RuntimeError(f"the stack was not ready in {STARTUP_SECONDS}s:\n{stack.logs()[-5000:]}")
 
 
-def stop_stack(stack: Stack, rabbit_manager):
-    stack.stop()
-    rabbit_manager.delete_vhost(stack.env["DESKFLOW_TEST_VHOST"])
+@contextmanager
+def running_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgres",
+                  **extra_env):
+    """The stack of :func:`start_stack` while the block runs; stopped and its vhost deleted
+    after it."""
+    stack = start_stack(rabbit_manager, databases, workdir, backend, **extra_env)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        rabbit_manager.delete_vhost(stack.env["DESKFLOW_TEST_VHOST"])
