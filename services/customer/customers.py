@@ -29,8 +29,8 @@ def present(customer: Customer, now: datetime) -> dict:
     return schema_of(CustomerSchema).dump(values)
 
 
-def _editable_snapshot(customer: Customer, now: datetime) -> dict:
-    shown = present(customer, now)
+def _editable(shown: dict) -> dict:
+    """The user-editable fields of a customer as shown: JSON values, ready to compare and log."""
     return {name: shown.get(name) for name in EDITABLE_FIELDS}
 
 
@@ -105,7 +105,7 @@ def create_customer(uow, payload: dict) -> dict:
     )
     session.add(customer)
     shown = present(customer, now)
-    _record_change(uow, customer.id, "created", domain.field_changes({}, _editable_snapshot(customer, now)))
+    _record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
     uow.emit("customer.created", {"customer": shown})
     with _duplicates_refused(uow, name_key, phone_key):
         uow.commit()
@@ -150,7 +150,7 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
     data = load_or_422(schema_of(CustomerUpdateSchema), payload, partial=True)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
-    before = _editable_snapshot(customer, now)
+    before = _editable(present(customer, now))
     domain.check_conversion({**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data})
     name_key = domain.normalise_name(data.get("name", customer.name))
     phone_key = domain.normalise_phone(data.get("phone", customer.phone))
@@ -158,10 +158,11 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
     for name, value in data.items():
         setattr(customer, name, value)
     customer.name_key, customer.phone_key = name_key, phone_key
-    changes = domain.field_changes(before, _editable_snapshot(customer, now))
+    after = present(customer, now)
+    changes = domain.field_changes(before, _editable(after))
     if not changes:
         uow.rollback()
-        return present(customer, now)
+        return after
     customer.updated_at = now
     if "grade" in data:
         last_contact = customer.last_activity_at
