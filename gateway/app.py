@@ -16,6 +16,7 @@ from gateway.auth import load_or_create_secret
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
 from gateway.rpc import RpcPool
+from gateway.token_secret import check_secret
 from gateway.ticket_metrics import TicketMetricsCollector
 from gateway.users import UserStore
 from services.common.clock import SystemClock
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _build_state(settings: Settings) -> GatewayState:
+    jwt_secret = check_secret(settings.jwt_secret
+                              or load_or_create_secret(settings.data_dir / "jwt-secret"))
     engine = make_engine(settings.database_url("gateway"))
     session_factory = sessionmaker(engine, expire_on_commit=False)
     clock = SystemClock()
@@ -80,7 +83,7 @@ def _build_state(settings: Settings) -> GatewayState:
 
     return GatewayState(
         settings=settings,
-        jwt_secret=settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt-secret"),
+        jwt_secret=jwt_secret,
         rpc_pool=RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout,
                          observe=observe_rpc),
         ready_pool=RpcPool(settings.amqp_uri, 1, READINESS_TIMEOUT_SECONDS),

@@ -12,6 +12,10 @@ from services.common.errors import Unauthorized, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 8
 TOKEN_ALGORITHM = "HS256"
+# Who made a token and for whom: a token signed with the same key for another purpose or by
+# another deployment sharing it is refused.
+TOKEN_ISSUER = "deskflow-gateway"
+TOKEN_AUDIENCE = "deskflow-api"
 MAX_FAILED_LOGINS = 5
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 _hasher = PasswordHasher()
@@ -54,15 +58,16 @@ def generate_password() -> str:
 
 
 def issue_token(secret: str, username: str, role: str, now: datetime, ttl_seconds: int) -> str:
-    claims = {"sub": username, "role": role, "iat": int(now.timestamp()),
-              "exp": int(now.timestamp()) + ttl_seconds}
+    claims = {"sub": username, "role": role, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE,
+              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
 def read_token(secret: str, token: str) -> dict:
     try:
-        return jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM],
-                          options={"require": ["sub", "role", "exp"]})
+        return jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER,
+                          audience=TOKEN_AUDIENCE,
+                          options={"require": ["sub", "role", "exp", "iss", "aud"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The token has expired; log in again.") from None
     except jwt.InvalidTokenError:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure a RabbitMQ broker answers at AMQP_URI (default 127.0.0.1:5672):
-# use it if it is up, else start a local rabbitmq-server, else `docker compose up -d rabbitmq`.
+# use it if it is up, else start a local rabbitmq-server, else a RabbitMQ container (docker run).
 # With --management, also make sure the management API (used by the tests) is on.
 set -euo pipefail
 uri="${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}"
@@ -18,14 +18,16 @@ if ! up "$host" "$port"; then
     ulimit -n 65536 2>/dev/null || true
     rabbitmq-server -detached
   elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    echo "starting RabbitMQ with docker compose ..."
-    docker compose up -d rabbitmq
+    echo "starting RabbitMQ with docker ..."
+    docker start deskflow-rabbitmq 2>/dev/null ||
+      docker run -d --name deskflow-rabbitmq -p 5672:5672 -p 15672:15672 rabbitmq:3.13-management
   else
     cat >&2 <<MSG
 No RabbitMQ broker answers at $host:$port, and neither rabbitmq-server nor Docker is here.
 Get one of:
   - Debian/Ubuntu: sudo apt-get install rabbitmq-server  (then run make again)
-  - Docker:        docker compose up -d rabbitmq
+  - Docker:        docker start deskflow-rabbitmq 2>/dev/null ||
+      docker run -d --name deskflow-rabbitmq -p 5672:5672 -p 15672:15672 rabbitmq:3.13-management
   - an existing broker: export AMQP_URI=amqp://user:pass@host:5672/vhost
 MSG
     exit 1

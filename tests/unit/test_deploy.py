@@ -52,7 +52,7 @@ def test_compose_services_run_real_modules_with_known_settings():
         if "command" in service:
             check_command(service["command"])
         for variable in service.get("environment", {}):
-            assert variable in known or name in ("postgres",), (name, variable)
+            assert variable in known or name in ("postgres", "rabbitmq"), (name, variable)
         for dependency in service.get("depends_on", {}):
             assert dependency in compose["services"], (name, dependency)
         for volume in service.get("volumes", []):
