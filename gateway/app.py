@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway import models
 from gateway.api import auth, customers, meta, notifications, reports, sla, tickets, users
+from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     state = app.extensions["deskflow"] = _build_state(settings)
     state.scrape_collectors.append(TicketMetricsCollector(state.rpc_pool))
     app.before_request(_start_request)
+    app.before_request(limit_body)
     app.after_request(_finish_request)
     register_error_handlers(app)
     for blueprint in API_BLUEPRINTS:

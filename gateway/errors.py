@@ -3,9 +3,9 @@ import logging
 
 from flask import jsonify
 from nameko.exceptions import RemoteError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from services.common.errors import DeskflowError
+from services.common.errors import DeskflowError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,16 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def from_deskflow_error(exc: DeskflowError):
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    if exc.status == PayloadTooLarge.status:
+        # The rest of the body is not read: the connection cannot serve another request.
+        response.headers["Connection"] = "close"
+    return response
+
+
+def from_body_cut_off(exc: RequestEntityTooLarge):
+    """A body without ``Content-Length`` that grew past the endpoint's limit while read."""
+    return from_deskflow_error(PayloadTooLarge("The body is larger than this endpoint accepts."))
 
 
 def from_http_exception(exc: HTTPException):
@@ -39,6 +48,7 @@ def from_unexpected(exc: Exception):
 
 def register_error_handlers(app):
     app.register_error_handler(DeskflowError, from_deskflow_error)
+    app.register_error_handler(RequestEntityTooLarge, from_body_cut_off)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(RemoteError, from_remote_error)
     app.register_error_handler(Exception, from_unexpected)

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 from gateway.permissions import PERMISSIONS
 
 STATUS_TEXT = {400: "Malformed request", 401: "Not logged in", 403: "Role not allowed",
-               404: "Not found", 409: "Conflict", 422: "Invalid fields",
+               404: "Not found", 409: "Conflict", 413: "Body too large", 422: "Invalid fields",
                429: "Too many requests", 503: "A service is unavailable"}
 
 
@@ -66,7 +66,7 @@ def _operation(doc, path_arguments) -> dict:
     operation["responses"][str(doc.status)] = _success(doc)
     errors = set(doc.errors) | ({401, 403} if doc.permission else set())
     if doc.body:
-        errors.add(400)
+        errors |= {400, 413}
     for status in sorted(errors):
         operation["responses"][str(status)] = {
             "description": STATUS_TEXT[status],

@@ -1,6 +1,7 @@
 """Declaring an endpoint once: route, permission, schemas and status for the OpenAPI
 document, with authentication and the RPC context handled in one place."""
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -8,8 +9,9 @@ from flask import current_app, g, jsonify, request
 
 from gateway import auth
 from gateway.permissions import PERMISSIONS, is_allowed
+from services.common.config import Settings
 from services.common.context import ACTOR, ACTOR_ROLE, IDEMPOTENCY_KEY, REQUEST_ID
-from services.common.errors import BadRequest, Forbidden, Unauthorized
+from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -27,6 +29,15 @@ class EndpointDoc:
     paged: bool = False
     errors: tuple = field(default=())
     content_types: tuple = ("application/json",)
+    # The largest body this endpoint reads, when not MAX_BODY_BYTES: a number of bytes, or
+    # a function of the settings (``lambda settings: settings.attachment_max_bytes``).
+    max_body_bytes: int | Callable[[Settings], int] | None = None
+
+    def body_limit(self, settings: Settings) -> int:
+        limit = self.max_body_bytes
+        if limit is None:
+            return settings.max_body_bytes
+        return limit(settings) if callable(limit) else limit
 
 
 def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | None = None,
@@ -53,6 +64,23 @@ def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | 
         return handle
 
     return decorator
+
+
+def limit_body() -> None:
+    """Refuse a body larger than the endpoint's limit before reading any of it (by its
+    ``Content-Length``). A chunked body has no length: at most one byte past the limit
+    is read to tell."""
+    settings = current_app.extensions["deskflow"].settings
+    doc = getattr(current_app.view_functions.get(request.endpoint), "doc", None)
+    limit = doc.body_limit(settings) if doc else settings.max_body_bytes
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.",
+                              {"max_bytes": limit, "received_bytes": request.content_length})
+    if request.content_length is None and "Transfer-Encoding" in request.headers:
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.", {"max_bytes": limit})
 
 
 def current_claims() -> dict:

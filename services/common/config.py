@@ -28,6 +28,7 @@ DEFAULTS = {
     "OUTBOX_RELAY_SECONDS": "2",
     "SLA_SWEEP_SECONDS": "5",
     "LOG_LEVEL": "INFO",
+    "MAX_BODY_BYTES": str(1024 * 1024),
 }
 
 
@@ -46,6 +47,7 @@ class Settings:
     sla_sweep_seconds: float
     smtp_url: str | None
     log_level: str
+    max_body_bytes: int = 1024 * 1024
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -92,6 +94,7 @@ def load_settings(environ=None) -> Settings:
         sla_sweep_seconds=float(_env(environ, "SLA_SWEEP_SECONDS")),
         smtp_url=environ.get("SMTP_URL") or None,
         log_level=_env(environ, "LOG_LEVEL"),
+        max_body_bytes=int(_env(environ, "MAX_BODY_BYTES")),
         database_urls=urls,
     )
 

@@ -55,6 +55,10 @@ class ValidationFailed(DeskflowError):
     status, code = 422, "validation_failed"
 
 
+class PayloadTooLarge(DeskflowError):
+    status, code = 413, "payload_too_large"
+
+
 class TooManyRequests(DeskflowError):
     status, code = 429, "rate_limited"
 

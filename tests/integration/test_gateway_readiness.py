@@ -1,20 +1,9 @@
 """The gateway says it is not ready, with a reason per service, while the broker or a
 service does not answer; business calls then fail as 503, never as 500."""
-import secrets
-
 from gateway import auth
-from gateway.app import create_app
 from services.common.clock import utcnow
-from services.common.config import load_settings
-from services.common.migrate import upgrade
+from tests.support.gateway_app import gateway_app as app_for
 from tests.support.stack import free_port
-
-
-def app_for(tmp_path, amqp_uri):
-    settings = load_settings({"AMQP_URI": amqp_uri, "DATA_DIR": str(tmp_path), "RPC_TIMEOUT": "2",
-                              "JWT_SECRET": secrets.token_hex(32)})
-    upgrade("gateway", settings.database_url("gateway"))
-    return create_app(settings)
 
 
 def test_not_ready_while_no_service_runs(rabbit_config, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 from flask import Flask
 from nameko.exceptions import RemoteError
-from werkzeug.exceptions import MethodNotAllowed, NotFound as HttpNotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound as HttpNotFound, RequestEntityTooLarge
 
 from gateway.errors import register_error_handlers
 from services.common import errors
@@ -16,6 +16,8 @@ from services.common import errors
     (errors.Duplicate("x", {"existing_id": "2026-TECH-001"}), 409, "duplicate"),
     (errors.InvalidTransition("x", {"allowed": ["done"]}), 409, "invalid_transition"),
     (errors.ValidationFailed("x", {"fields": {"name": ["bad"]}}), 422, "validation_failed"),
+    (errors.PayloadTooLarge("x", {"max_bytes": 10}), 413, "payload_too_large"),
+    (RequestEntityTooLarge(), 413, "payload_too_large"),
     (errors.TooManyRequests("x"), 429, "rate_limited"),
     (errors.Unavailable("x"), 503, "unavailable"),
     (HttpNotFound(), 404, "not_found"),
