@@ -1,7 +1,7 @@
 """The SLA sweep over 2,000 and over 200,000 open tickets, few of them due, in one run on
 PostgreSQL: ``.venv/bin/python bench/sla_sweep.py``.
 
-The sweep is the service's own (:func:`services.ticket.tickets.sweep`, with its real query).
+The sweep is the service's own (:func:`services.ticket.sweep.sweep`, with its real query).
 Tickets and clocks are bulk-inserted with ``generate_series``; the same few clock cycles are
 due at each size, and each timing is the median of repeated sweeps (the due cycles are made
 due again between repetitions). Options: ``--small``, ``--large``, ``--due``, ``--repeat``.
@@ -25,7 +25,7 @@ from services.common.clock import ManualClock  # noqa: E402
 from services.common.context import CallContext  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.outbox import UnitOfWork  # noqa: E402
-from services.ticket import models, tickets  # noqa: E402
+from services.ticket import models, sweep  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -90,7 +90,7 @@ def time_sweeps(session_factory, due_count: int, repeat: int) -> tuple[float, fl
         for timings in (busy, idle):  # the second sweep finds nothing left to do
             uow = UnitOfWork(session_factory, models, "tickets", context, clock)
             started = time.perf_counter()
-            swept = tickets.sweep(uow)
+            swept = sweep.sweep(uow)
             timings.append(time.perf_counter() - started)
             uow.close()
             assert swept == (due_count if timings is busy else 0), swept
@@ -99,7 +99,7 @@ def time_sweeps(session_factory, due_count: int, repeat: int) -> tuple[float, fl
 
 def plan(session_factory) -> str:
     with session_factory() as session:
-        query = tickets.due_clocks_query(NOW, tickets.SWEEP_BATCH)
+        query = sweep.due_clocks_query(NOW, sweep.SWEEP_BATCH)
         compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
         rows = session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
     return next((row.strip() for row in rows if "next_check_at" in row and "Index" in row),

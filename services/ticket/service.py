@@ -1,4 +1,6 @@
-"""The ``tickets`` Nameko service: thin entrypoints over :mod:`services.ticket.tickets`."""
+"""The ``tickets`` Nameko service: thin entrypoints over the use cases in
+:mod:`~services.ticket.tickets`, :mod:`~services.ticket.working`, :mod:`~services.ticket.ratings`,
+:mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep` and :mod:`~services.ticket.metrics`."""
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import RpcProxy, rpc
@@ -10,7 +12,7 @@ from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
 from services.common.events import parse_command
 from services.common.outbox import UnitOfWorkProvider
-from services.ticket import models, tickets
+from services.ticket import metrics, models, policy, ratings, sweep, tickets, working
 
 
 class CustomerLookup(RpcProxy):
@@ -81,27 +83,27 @@ class TicketService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def update(self, ticket_id, changes):
-        return tickets.update_ticket(self.uow, ticket_id, changes)
+        return working.update_ticket(self.uow, ticket_id, changes)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def transition(self, ticket_id, transition):
-        return tickets.transition_ticket(self.uow, ticket_id, transition)
+        return working.transition_ticket(self.uow, ticket_id, transition)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def comment(self, ticket_id, comment):
-        return tickets.add_comment(self.uow, ticket_id, comment)
+        return working.add_comment(self.uow, ticket_id, comment)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def hold(self, ticket_id, hold):
-        return tickets.hold_ticket(self.uow, ticket_id, hold)
+        return working.hold_ticket(self.uow, ticket_id, hold)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def resume(self, ticket_id):
-        return tickets.resume_ticket(self.uow, ticket_id)
+        return working.resume_ticket(self.uow, ticket_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def rate(self, ticket_id, rating):
-        return tickets.rate_ticket(self.uow, ticket_id, rating)
+        return ratings.rate_ticket(self.uow, ticket_id, rating)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def history(self, ticket_id):
@@ -109,15 +111,15 @@ class TicketService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def sla_policy(self):
-        return tickets.current_policy(self.uow.session)
+        return policy.current_policy(self.uow.session)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def set_sla_policy(self, policy):
-        return tickets.set_policy(self.uow, policy)
+    def set_sla_policy(self, new_policy):
+        return policy.set_policy(self.uow, new_policy)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def metrics(self):
-        return tickets.metrics(self.uow)
+        return metrics.metrics(self.uow)
 
     @rpc
     def ping(self):
@@ -126,5 +128,5 @@ class TicketService:
     @sweep_timer
     def sweep_sla_clocks(self):
         """Every ``SLA_SWEEP_SECONDS``: emit due warnings and breaches, batch after batch."""
-        while tickets.sweep(self.uow) == tickets.SWEEP_BATCH:
+        while sweep.sweep(self.uow) == sweep.SWEEP_BATCH:
             pass
