@@ -1,18 +1,42 @@
+"""The stacks the end-to-end tests share. Starting one costs seconds of both cores, so a run
+starts three: ``stack`` (PostgreSQL) and ``sqlite_stack`` (the embedded default) for the
+whole session, and ``reports_stack`` inside the reports module, whose exact figures must not
+mix with other tests' data. A test that needs something the shared stacks lack should make
+its data distinct (a new user, customer or webhook) rather than start a stack of its own;
+a test that changes shared settings (the SLA policy) puts them back before it returns."""
 import pytest
 
+from tests.support.smtp import SmtpServer
 from tests.support.stack import running_stack
+
+EMAIL_WINDOW_SECONDS = 5
+# Short delivery retries and a fast SLA sweep: notification and breach tests then wait
+# for fractions of a second, and nothing else minds.
+FAST_ENV = {"NOTIFY_RETRY_BASE_SECONDS": "0.1", "NOTIFY_MAX_ATTEMPTS": "5",
+            "NOTIFY_POLL_SECONDS": "0.1", "NOTIFY_HTTP_TIMEOUT_SECONDS": "2",
+            "NOTIFY_EMAIL_WINDOW_SECONDS": str(EMAIL_WINDOW_SECONDS),
+            "SLA_SWEEP_SECONDS": "0.5"}
 
 
 @pytest.fixture(scope="session")
-def stack(rabbit_manager, databases, tmp_path_factory):
+def smtp(tmp_path_factory):
+    """The SMTP server every e2e stack mails; read it by recipient (``messages(to)``)."""
+    server = SmtpServer(tmp_path_factory.mktemp("mail")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(rabbit_manager, databases, tmp_path_factory, smtp):
     """The whole system on PostgreSQL, shared by the end-to-end tests of a run."""
-    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("stack")) as running:
+    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("stack"),
+                       SMTP_URL=smtp.url, **FAST_ENV) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sqlite_stack(rabbit_manager, databases, tmp_path_factory):
-    """The embedded default: the same processes on SQLite files."""
+    """The embedded default: the same processes on SQLite files, shared like ``stack``."""
     with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("sqlite"),
                        backend="sqlite") as running:
         yield running
