@@ -17,6 +17,7 @@ STATUSES = ("active", "dormant", "churned")
 VALUE_TIERS = ("high", "mid", "potential")
 DEAL_FIELDS = ("deal_amount", "deal_product", "signed_date")
 CONTACT_FIELDS = ("phone", "email", "contact_name")
+LANGUAGES = ("zh", "en")  # the language the customer is written to in
 
 HIGH_VALUE = Decimal("500000")
 MID_VALUE = Decimal("100000")

@@ -38,6 +38,7 @@ class Customer(Base):
     contact_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     address: Mapped[str | None] = mapped_column(String(300))
     industry: Mapped[str] = mapped_column(String(10), index=True)
     type: Mapped[str] = mapped_column(String(10), index=True)

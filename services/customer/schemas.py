@@ -14,6 +14,7 @@ class CustomerInputSchema(StrictSchema):
     phone = fields.String(allow_none=True, validate=validate.Regexp(
         PHONE_PATTERN, error="Not a phone number."))
     email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    language = fields.String(load_default="zh", validate=validate.OneOf(domain.LANGUAGES))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     industry = fields.String(required=True, validate=validate.OneOf(domain.INDUSTRIES))
     type = fields.String(load_default="prospect", validate=validate.OneOf(domain.TYPES))
@@ -34,6 +35,7 @@ class CustomerInputSchema(StrictSchema):
 class CustomerUpdateSchema(CustomerInputSchema):
     """Every field optional; defaults do not apply to a partial update."""
 
+    language = fields.String(validate=validate.OneOf(domain.LANGUAGES))
     type = fields.String(validate=validate.OneOf(domain.TYPES))
     grade = fields.String(validate=validate.OneOf(domain.GRADES))
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
@@ -46,6 +48,7 @@ class CustomerSchema(Schema):
     contact_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+    language = fields.String()
     address = fields.String(allow_none=True)
     industry = fields.String()
     type = fields.String()

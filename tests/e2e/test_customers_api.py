@@ -46,6 +46,7 @@ def test_customer_lifecycle_change_log_and_follow_ups(stack):
     customer = created.json()
     assert (customer["owner"], customer["status"], customer["value_tier"]) == (
         sales.username, "active", "potential")
+    assert customer["language"] == "zh"  # customers are written to in Chinese unless told
 
     refused = sales.patch(f"/api/v1/customers/{customer['id']}", json={"type": "deal"})
     assert refused.status_code == 422
@@ -97,6 +98,7 @@ def test_lists_filter_and_page(stack):
     ({"name": "X", "industry": "SPACE"}, {"industry"}),
     ({"name": "X", "industry": "TECH", "email": "not-an-email", "grade": "Z"}, {"email", "grade"}),
     ({"name": "X", "industry": "TECH", "unknown": 1}, {"unknown"}),
+    ({"name": "X", "industry": "TECH", "language": "fr"}, {"language"}),
     ({"name": "X", "industry": "TECH", "deal_amount": "lots"}, {"deal_amount"}),
 ])
 def test_invalid_fields_are_422_naming_each_field(stack, body, fields):
