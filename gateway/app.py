@@ -24,7 +24,7 @@ from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
 from services.common.context import CallContext
 from services.common.db import make_engine
-from services.common.errors import register_remote_errors
+from services.common.errors import NotFound, register_remote_errors
 from services.common.logs import configure_logging, set_request_id
 from services.common.outbox import OutboxRelay, UnitOfWork
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     state.scrape_collectors.append(TicketMetricsCollector(state.rpc_pool))
     app.before_request(_start_request)
     app.before_request(limit_body)
+    app.before_request(_refuse_nul_in_path)
     app.after_request(_finish_request)
     register_error_handlers(app)
     for blueprint in API_BLUEPRINTS:
@@ -99,6 +100,12 @@ def _start_request():
     g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
     g.started = time.perf_counter()
     set_request_id(g.request_id)
+
+
+def _refuse_nul_in_path():
+    """No resource has a NUL character in its name (and no database column can hold one)."""
+    if "\x00" in request.path:
+        raise NotFound("No resource has this name.")
 
 
 def _finish_request(response):

@@ -37,8 +37,9 @@ def from_http_exception(exc: HTTPException):
 
 def from_remote_error(exc: RemoteError):
     log.error("a service failed: %s", exc)
-    return error_response(500, "internal_error", "A service failed; the error has been logged.",
-                          {"service_error": exc.exc_type})
+    # The body names nothing of the code (no exception class): the log has it, under the
+    # request id the response carries.
+    return error_response(500, "internal_error", "A service failed; the error has been logged.")
 
 
 def from_unexpected(exc: Exception):

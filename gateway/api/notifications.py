@@ -3,7 +3,7 @@ from flask import Blueprint
 
 from gateway.api.endpoint import endpoint, json_body, query_args, rpc
 from services.notification.schemas import (
-    DeliveryFilterSchema, DeliverySchema, InboxFilterSchema, NotificationSchema,
+    DeliveryFilterSchema, DeliverySchema, InboxFilterSchema, LanguageSchema, NotificationSchema,
     WebhookInputSchema, WebhookSchema,
 )
 
@@ -19,7 +19,7 @@ def list_notifications():
 
 @endpoint(blueprint, "/notifications/<entry_id>/read", "POST",
           "Mark one of the caller's notifications read.", "notifications.own",
-          response=NotificationSchema, errors=(404,))
+          query=LanguageSchema, response=NotificationSchema, errors=(404, 422))
 def mark_read(entry_id):
     return rpc("notifications", "mark_read", entry_id, query_args().get("lang", "en"))
 

@@ -1,11 +1,16 @@
 """Marshmallow schemas of the customer service: one input and one output schema per
 resource, shared by RPC validation, the gateway and the OpenAPI document."""
+from decimal import Decimal
+
 from marshmallow import Schema, fields, validate
 
-from services.common.schemas import PageSchema, StrictSchema
+from services.common.schemas import Moment, PageSchema, StrictSchema
 from services.customer import domain
 
 PHONE_PATTERN = r"^\+?[0-9０-９][0-9０-９ ()\-]{4,24}$"
+# What the columns hold: INTEGER, and NUMERIC(18, 2).
+MAX_EMPLOYEES = 2**31 - 1
+MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
 class CustomerInputSchema(StrictSchema):
@@ -20,14 +25,16 @@ class CustomerInputSchema(StrictSchema):
     type = fields.String(load_default="prospect", validate=validate.OneOf(domain.TYPES))
     grade = fields.String(load_default="C", validate=validate.OneOf(domain.GRADES))
     source = fields.String(allow_none=True, validate=validate.OneOf(domain.SOURCES))
-    employees = fields.Integer(allow_none=True, validate=validate.Range(min=0))
-    annual_revenue = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    employees = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_EMPLOYEES))
+    annual_revenue = fields.Decimal(allow_none=True, places=2,
+                                    validate=validate.Range(min=0, max=MAX_AMOUNT))
     first_contact_date = fields.Date(allow_none=True)
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        load_default=list, validate=validate.Length(max=30))
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
     owner = fields.String(validate=validate.Length(min=1, max=80))
-    deal_amount = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    deal_amount = fields.Decimal(allow_none=True, places=2,
+                                 validate=validate.Range(min=0, max=MAX_AMOUNT))
     deal_product = fields.String(allow_none=True, validate=validate.Length(max=200))
     signed_date = fields.Date(allow_none=True)
 
@@ -94,14 +101,14 @@ class HistoryEntrySchema(Schema):
 
 
 class FollowupInputSchema(StrictSchema):
-    at = fields.AwareDateTime(required=True)
+    at = Moment(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
     content = fields.String(allow_none=True, validate=validate.Length(max=5000))
     feedback = fields.String(allow_none=True, validate=validate.Length(max=5000))
     outcome = fields.String(required=True, validate=validate.OneOf(domain.OUTCOMES))
     next_action = fields.String(allow_none=True, validate=validate.Length(max=300))
-    next_followup_at = fields.AwareDateTime(allow_none=True)
+    next_followup_at = Moment(allow_none=True)
     owner = fields.String(validate=validate.Length(min=1, max=80))
 
 

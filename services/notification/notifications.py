@@ -15,7 +15,7 @@ from services.common.schemas import load_or_422, page_of, schema_of
 from services.notification import domain, templates
 from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
 from services.notification.schemas import (
-    EVENT_DATA_SCHEMAS, DeliveryFilterSchema, DeliverySchema, InboxFilterSchema,
+    EVENT_DATA_SCHEMAS, DeliveryFilterSchema, DeliverySchema, InboxFilterSchema, LanguageSchema,
     NotificationSchema, WebhookInputSchema, WebhookSchema,
 )
 
@@ -118,6 +118,7 @@ def _get(session, model, record_id, what: str, visible=lambda row: True):
 
 def mark_read(uow, entry_id, lang: str = "en") -> dict:
     """Mark one of the caller's notices read; another user's is as good as absent (404)."""
+    lang = load_or_422(schema_of(LanguageSchema), {"lang": lang})["lang"]
     entry = _get(uow.session, InboxEntry, entry_id, "Notification",
                  lambda row: row.username == uow.context.actor)
     if entry.read_at is None:

@@ -10,9 +10,12 @@ CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sent", "failed")
 
 
-class InboxFilterSchema(PageSchema):
-    unread = fields.Boolean()
+class LanguageSchema(StrictSchema):
     lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+
+
+class InboxFilterSchema(PageSchema, LanguageSchema):
+    unread = fields.Boolean()
 
 
 class NotificationSchema(Schema):

@@ -1,5 +1,7 @@
 """Marshmallow schemas of the reporting service: the parts of the consumed events it reads
 (docs/events.md), the report queries, and the summary it answers."""
+from datetime import date
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import StrictSchema, load_or_422, schema_of
@@ -114,9 +116,14 @@ def load_event(event_type: str, data: dict) -> dict:
 
 # --- queries -------------------------------------------------------------------------------
 
+# Report ranges are calendar days of the years a business has records for.
+REPORT_DAYS = validate.Range(min=date(1900, 1, 1), max=date(2999, 12, 31),
+                             error="Must be a day from 1900-01-01 to 2999-12-31.")
+
+
 class SummaryQuerySchema(StrictSchema):
-    start = fields.Date(data_key="from")
-    end = fields.Date(data_key="to")
+    start = fields.Date(data_key="from", validate=REPORT_DAYS)
+    end = fields.Date(data_key="to", validate=REPORT_DAYS)
 
     @validates_schema
     def _ordered(self, data, **kwargs):

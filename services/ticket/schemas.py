@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from services.common.schemas import PageSchema, StrictSchema
+from services.common.schemas import Moment, PageSchema, StrictSchema
 from services.ticket import domain, sla
 
 SECONDS = validate.Range(min=1, max=10 * 365 * 86400)
@@ -19,7 +19,7 @@ class TicketInputSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     owner = fields.String(validate=validate.Length(min=1, max=80))
-    expected_resolution_at = fields.AwareDateTime(allow_none=True)
+    expected_resolution_at = Moment(allow_none=True)
 
 
 class TicketUpdateSchema(StrictSchema):

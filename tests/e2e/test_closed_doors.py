@@ -16,3 +16,58 @@ def test_a_two_mib_body_is_refused_with_413(stack):
     assert response.json()["error"]["details"]["max_bytes"] == MIB
     # the gateway still serves the next request
     assert api.get("/api/v1/customers").status_code == 200
+
+
+def former_500s(customer_id: str) -> list:
+    """Inputs that once reached the database or the templates and came back as 500."""
+    followup = {"at": "2026-11-25T10:30:00+08:00", "channel": "visit", "subject": "Visit",
+                "outcome": "positive"}
+    return [
+        ("GET", "/reports/export?format=csv&lang=fr", None, "lang"),
+        ("GET", "/notifications?lang=fr", None, "lang"),
+        ("POST", "/notifications/1/read?lang=fr", None, "lang"),
+        ("POST", "/customers", {"name": "Big Staff Co", "industry": "TECH", "employees": 2**31},
+         "employees"),
+        ("POST", "/customers", {"name": "Rich Co", "industry": "TECH",
+                                "annual_revenue": "10000000000000000"}, "annual_revenue"),
+        ("PATCH", f"/customers/{customer_id}", {"annual_revenue": 1e20}, "annual_revenue"),
+        ("PATCH", f"/customers/{customer_id}", {"employees": 10**12}, "employees"),
+        ("PATCH", f"/customers/{customer_id}", {"type": "deal", "deal_amount": 1e17,
+                                                "deal_product": "x", "signed_date": "2026-11-20"},
+         "deal_amount"),
+        ("GET", "/reports/summary?from=1899-12-31&to=2026-11-30", None, "from"),
+        ("GET", "/reports/summary?from=2026-11-01&to=3000-01-01", None, "to"),
+        ("GET", "/reports/export?format=pdf&from=0001-01-01", None, "from"),
+        ("GET", "/reports/summary?to=9999-12-31", None, "to"),
+        ("POST", "/customers", {"name": "Nul\u0000 Co", "industry": "TECH"}, "name"),
+        ("PATCH", f"/customers/{customer_id}", {"notes": "a\u0000b"}, "notes"),
+        ("GET", "/customers?q=%00", None, "q"),
+        ("POST", f"/customers/{customer_id}/followups",
+         {**followup, "at": "0001-01-01T00:00:00+14:00"}, "at"),
+        ("POST", f"/customers/{customer_id}/followups",
+         {**followup, "next_followup_at": "9999-12-31T23:59:59-12:00"}, "next_followup_at"),
+    ]
+
+
+def test_inputs_that_gave_500_give_422_naming_the_field(stack):
+    api = stack.admin()
+    customer = api.post("/api/v1/customers", json={"name": "Range Check Co", "industry": "TECH"})
+    assert customer.status_code == 201, customer.text
+    for method, path, body, field in former_500s(customer.json()["id"]):
+        response = api.request(method, "/api/v1" + path, json=body)
+        assert response.status_code == 422, (method, path, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "validation_failed"
+        assert field in error["details"]["fields"], (path, error)
+    assert api.get("/api/v1/customers/%00").status_code == 404
+
+
+def test_the_largest_values_the_columns_hold_are_accepted(stack):
+    api = stack.admin()
+    response = api.post("/api/v1/customers", json={
+        "name": "Largest Co", "industry": "TECH", "employees": 2**31 - 1,
+        "annual_revenue": "9999999999999999.99"})
+    assert response.status_code == 201, response.text
+    assert response.json()["employees"] == 2**31 - 1
+    summary = api.get("/api/v1/reports/summary?from=1900-01-01&to=2999-12-31")
+    assert summary.status_code == 200, summary.text
