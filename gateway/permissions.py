@@ -1,16 +1,20 @@
-"""Who may do what: one table, read by the API, the OpenAPI document and the tests."""
-ROLES = ("admin", "sales", "support")
+"""Who may do what: one table, read by the API, the OpenAPI document and the tests.
+
+A ``manager`` (团队负责人) may do everything ``sales`` may and acts for the members of its
+team; which customers each may change is the customer service's ownership rule."""
+ROLES = ("admin", "manager", "sales", "support")
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
-ADMIN_AND_SALES = frozenset({"admin", "sales"})
+SELLERS = frozenset({"admin", "manager", "sales"})
 
 PERMISSIONS = {
     "users.manage": ADMIN,
+    "account.own": EVERYONE,
     "customers.read": EVERYONE,
-    "customers.write": ADMIN_AND_SALES,
+    "customers.write": SELLERS,
     "customers.delete": ADMIN,
     "followups.read": EVERYONE,
-    "followups.write": ADMIN_AND_SALES,
+    "followups.write": SELLERS,
     "followups.plan": ADMIN,
     "tickets.read": EVERYONE,
     "tickets.write": EVERYONE,
@@ -18,7 +22,7 @@ PERMISSIONS = {
     "sla.write": ADMIN,
     "notifications.own": EVERYONE,
     "webhooks.manage": ADMIN,
-    "reports.read": ADMIN_AND_SALES,
+    "reports.read": SELLERS,
 }
 
 

@@ -17,13 +17,26 @@ class TokenSchema(Schema):
     role = fields.String()
 
 
-class UserInputSchema(StrictSchema):
-    username = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9_.-]{2,80}$", error="2-80 letters, digits, '_', '.' or '-'."))
-    password = fields.String(required=True, validate=validate.Length(max=200))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+class _UserFields(StrictSchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
     display_name = fields.String(allow_none=True, validate=validate.Length(max=120))
     email = fields.Email(allow_none=True)
+    team = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^\S(.{0,78}\S)?$", error="1-80 characters, not starting or ending with a space."))
+
+
+class UserInputSchema(_UserFields):
+    username = fields.String(required=True, validate=[
+        validate.Regexp(r"^[A-Za-z0-9_.-]{2,80}$", error="2-80 letters, digits, '_', '.' or '-'."),
+        validate.NoneOf(["me"], error="'me' names the caller in /users/me.")])
+    password = fields.String(required=True, validate=validate.Length(max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class UserUpdateSchema(_UserFields):
+    """What an admin may change on a user (PATCH)."""
+
+    active = fields.Boolean()
 
 
 class UserSchema(Schema):
@@ -32,5 +45,6 @@ class UserSchema(Schema):
     display_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     role = fields.String()
+    team = fields.String(allow_none=True)
     active = fields.Boolean()
     created_at = fields.AwareDateTime()

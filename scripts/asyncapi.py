@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gateway.schemas import UserSchema  # noqa: E402
+from gateway.users import USER_EVENT_FIELDS  # noqa: E402
 from services.common.events import EnvelopeSchema  # noqa: E402
 from services.customer.schemas import (  # noqa: E402
     CustomerInputSchema, CustomerSchema, FieldChangeSchema, FollowupPlanSchema, FollowupSchema,
@@ -90,8 +91,11 @@ EVENTS = {
     },
     "gateway": {
         "user.created": ("A user account was created.", data(
-            "UserCreated", user=fields.Nested(UserSchema(only=(
-                "username", "display_name", "email", "role", "active"))))),
+            "UserCreated", user=fields.Nested(UserSchema(only=USER_EVENT_FIELDS)))),
+        "user.updated": ("An admin changed a user's role, display name, email, team or "
+                         "active flag.", data(
+            "UserUpdated", user=fields.Nested(UserSchema(only=USER_EVENT_FIELDS)),
+            changes=fields.List(fields.Nested(FieldChangeSchema)))),
     },
 }
 

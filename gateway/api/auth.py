@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, g, request
 from gateway import auth
 from gateway.api.endpoint import call_context, endpoint, json_body
 from gateway.schemas import LoginSchema, TokenSchema
+from gateway.users import Actor
 from services.common.clock import utcnow
 
 blueprint = Blueprint("auth", __name__)
@@ -13,7 +14,7 @@ blueprint = Blueprint("auth", __name__)
 def login():
     state = current_app.extensions["deskflow"]
     user = state.users.authenticate(json_body(), request.remote_addr, call_context())
-    g.user = {"sub": user.username, "role": user.role}
+    g.user = Actor(user.username, user.role, user.team)
     token = auth.issue_token(state.jwt_secret, user.username, user.role, utcnow(),
                              state.settings.token_ttl_seconds)
     return {"access_token": token, "token_type": "Bearer",

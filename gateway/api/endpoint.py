@@ -9,8 +9,11 @@ from flask import current_app, g, jsonify, request
 
 from gateway import auth
 from gateway.permissions import PERMISSIONS, is_allowed
+from gateway.users import Actor
 from services.common.config import Settings
-from services.common.context import ACTOR, ACTOR_ROLE, IDEMPOTENCY_KEY, REQUEST_ID
+from services.common.context import (
+    ACTOR, ACTOR_ROLE, ACTOR_TEAM, IDEMPOTENCY_KEY, REQUEST_ID, TEAM_MEMBERS,
+)
 from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 
 
@@ -91,23 +94,34 @@ def current_claims() -> dict:
     return auth.read_token(current_app.extensions["deskflow"].jwt_secret, token.strip())
 
 
-def require(permission: str) -> dict:
+def require(permission: str) -> Actor:
+    """The caller, checked against the users table on every request, if its role holds
+    ``permission``; 401 or 403 otherwise."""
     claims = current_claims()
-    g.user = claims
-    if not is_allowed(claims["role"], permission):
-        raise Forbidden(f"Role '{claims['role']}' may not do this.",
-                        {"permission": permission, "role": claims["role"]})
-    return claims
+    actor = current_app.extensions["deskflow"].users.actor(claims, call_context())
+    g.user = actor
+    if not is_allowed(actor.role, permission):
+        raise Forbidden(f"Role '{actor.role}' may not do this.",
+                        {"permission": permission, "role": actor.role})
+    return actor
 
 
 def call_context() -> dict:
-    """Who acts, under which request id and idempotency key. The key is the client's
-    ``Idempotency-Key`` header, else the request id, so a request RabbitMQ redelivers to a
-    service after a broker restart is still recognised as the same request."""
-    user = g.get("user") or {}
+    """Who acts (with a manager's team), under which request id and idempotency key. The
+    key is the client's ``Idempotency-Key`` header, else the request id, so a request
+    RabbitMQ redelivers to a service after a broker restart is still recognised as the same
+    request."""
     key = request.headers.get("Idempotency-Key", "")
-    return {REQUEST_ID: g.get("request_id"), ACTOR: user.get("sub"), ACTOR_ROLE: user.get("role"),
-            IDEMPOTENCY_KEY: key if IDEMPOTENCY_KEY_PATTERN.match(key) else g.get("request_id")}
+    context = {REQUEST_ID: g.get("request_id"),
+               IDEMPOTENCY_KEY: key if IDEMPOTENCY_KEY_PATTERN.match(key) else g.get("request_id")}
+    user = g.get("user")
+    if user is not None:
+        context.update({ACTOR: user.username, ACTOR_ROLE: user.role})
+        if user.team:
+            context[ACTOR_TEAM] = user.team
+        if user.team_members:
+            context[TEAM_MEMBERS] = list(user.team_members)
+    return context
 
 
 def rpc(service: str, method: str, *args, **kwargs):

@@ -12,7 +12,7 @@ CONTRACT = {
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
                 "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped"),
-    "gateway": ("user.created",),
+    "gateway": ("user.created", "user.updated"),
 }
 EVENT_TYPES = tuple(event_type for types in CONTRACT.values() for event_type in types)
 

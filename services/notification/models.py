@@ -20,7 +20,8 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 
 class Recipient(Base):
-    """A user as learnt from ``user.created`` events: who the admins are and where to mail."""
+    """A user as learnt from ``user.created`` and ``user.updated`` events: who the admins
+    are and where to mail."""
 
     __tablename__ = "recipients"
 

@@ -4,6 +4,7 @@ delivery-log queries behind the HTTP API."""
 import logging
 import re
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,8 +36,8 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
     data = load_or_422(schema_of(schema), envelope["data"]) if schema else envelope["data"]
     if not uow.claim(CONSUMER, envelope["id"]):
         return False
-    if event_type == "user.created":
-        learn_recipient(uow, data["user"])
+    if event_type in ("user.created", "user.updated"):
+        learn_recipient(uow, data["user"], datetime.fromisoformat(envelope["occurred_at"]))
     admins = [first_admin, *uow.session.scalars(select(Recipient.username).where(
         Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]
     for notice in domain.notices_for(event_type, data, admins, uow.context.actor):
@@ -51,10 +52,15 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
     return True
 
 
-def learn_recipient(uow, user: dict) -> None:
+def learn_recipient(uow, user: dict, as_of: datetime) -> None:
+    """Keep the user as of ``as_of`` (the event's time) unless a later event was applied:
+    each event type has its own queue, so an update may arrive before the creation."""
+    known = uow.session.get(Recipient, user["username"])
+    if known is not None and known.updated_at > as_of:
+        return
     uow.session.merge(Recipient(username=user["username"], display_name=user.get("display_name"),
                                 email=user.get("email"), role=user["role"],
-                                active=user.get("active", True), updated_at=uow.now()))
+                                active=user.get("active", True), updated_at=as_of))
 
 
 def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool) -> None:

@@ -126,7 +126,7 @@ class FollowupOverdueSchema(_EventPart):
     due_at = fields.String(required=True)
 
 
-class UserCreatedSchema(_EventPart):
+class UserEventSchema(_EventPart):
     user = fields.Nested(UserPartSchema, required=True)
 
 
@@ -138,5 +138,6 @@ EVENT_DATA_SCHEMAS = {
     "ticket.sla_breached": SlaEventSchema,
     "customer.updated": CustomerUpdatedSchema,
     "followup.overdue": FollowupOverdueSchema,
-    "user.created": UserCreatedSchema,
+    "user.created": UserEventSchema,
+    "user.updated": UserEventSchema,
 }

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-ROLES = ("admin", "sales", "support")
+ROLES = ("admin", "manager", "sales", "support")
 
 
 def secured_operations(stack):
@@ -33,7 +33,7 @@ def test_every_role_on_every_endpoint(stack, clients):
                 assert status == 403, (role, method, path, status)
             checked += 1
         assert stack.anonymous().request(method, path, json={}).status_code == 401
-    assert checked >= 3 * 12
+    assert checked >= len(ROLES) * 12
 
 
 @pytest.mark.parametrize("role, method, path, body, expected", [
@@ -46,6 +46,13 @@ def test_every_role_on_every_endpoint(stack, clients):
     ("support", "GET", "/api/v1/customers/{id}/followups", None, 200),
     ("support", "POST", "/api/v1/customers/{id}/followups", {}, 403),
     ("sales", "GET", "/api/v1/users", None, 403),
+    ("manager", "POST", "/api/v1/customers", {"name": "Manager Made", "industry": "TECH"}, 201),
+    ("manager", "GET", "/api/v1/reports/summary", None, 200),
+    ("support", "GET", "/api/v1/reports/summary", None, 403),
+    ("manager", "DELETE", "/api/v1/customers/{id}", None, 403),
+    ("manager", "GET", "/api/v1/users", None, 403),
+    ("manager", "PATCH", "/api/v1/users/admin", {"role": "sales"}, 403),
+    ("support", "GET", "/api/v1/users/me", None, 200),
     ("admin", "DELETE", "/api/v1/customers/{id}", None, 204),
 ])
 def test_spec_section_6_roles(stack, clients, role, method, path, body, expected):

@@ -2,7 +2,7 @@
 real SMTP server and real HTTP receivers. Events are the shapes of docs/events.md, published
 as the ticket, customer and gateway services publish them."""
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.amqp.publish import Publisher
@@ -39,10 +39,14 @@ def ticket(owner: str, number: int = 1, title: str = "Printer jams") -> dict:
             "title": title, "owner": owner, "priority": "high", "state": "pending"}
 
 
-def user_created(username: str, role: str = "support") -> dict:
-    return event("user.created", {"user": {"username": username, "display_name": username,
-                                           "email": f"{username}@example.com", "role": role,
-                                           "active": True}}, source="gateway")
+def user_created(username: str, role: str = "support", email: str | None = None,
+                 event_type: str = "user.created", at: datetime | None = None) -> dict:
+    envelope = event(event_type, {"user": {
+        "username": username, "display_name": username, "team": None, "active": True,
+        "email": email or f"{username}@example.com", "role": role}}, source="gateway")
+    if at is not None:
+        envelope["occurred_at"] = at.isoformat()
+    return envelope
 
 
 def name(prefix: str) -> str:
@@ -92,6 +96,18 @@ def test_an_assigned_ticket_reaches_the_owner_by_inbox_and_email(service, smtp):
     (mail,) = wait_until(lambda: smtp.messages(f"{owner}@example.com"))
     assert "2026-TECH-001-001" in mail["Subject"] and "已分配给您" in mail["Subject"]
     assert "Printer jams" in mail.get_content() and "请在首次响应时限前" in mail.get_content()
+
+
+def test_user_updates_are_learnt_and_an_older_event_arriving_late_is_ignored(service, smtp):
+    container, owner = service(), name("fay")
+    created_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    handle(container, user_created(owner, email=f"{owner}@new.example.com",
+                                   event_type="user.updated"))
+    handle(container, user_created(owner, at=created_at))  # its own queue: arrives after
+    handle(container, event("ticket.created", {"ticket": ticket(owner)}), actor="admin")
+
+    wait_until(lambda: smtp.messages(f"{owner}@new.example.com"))
+    assert smtp.messages(f"{owner}@example.com") == []
 
 
 def test_the_actor_is_not_told_of_their_own_assignment(service):

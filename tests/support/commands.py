@@ -1,8 +1,11 @@
-"""Talking to the services as another system would: commands in, dead letters out."""
+"""Talking to the services as another system would: commands in, events and dead letters
+out."""
 import uuid
+from contextlib import contextmanager
 
-from kombu import Connection
+from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
+from nameko.events import get_event_exchange
 
 from services.common.consumers import COMMAND_EXCHANGE
 from services.common.outbox import DEAD_LETTER_QUEUE
@@ -28,3 +31,26 @@ def dead_letters(amqp_uri: str) -> list:
         while (message := queue.get(no_ack=True)) is not None:
             messages.append(message)
         return messages
+
+
+@contextmanager
+def listening(amqp_uri: str, source: str, *event_types: str):
+    """A private queue bound to ``<source>.events`` for ``event_types`` while the block runs;
+    the block gets a function taking the event envelopes received so far."""
+    with Connection(amqp_uri) as connection:
+        exchange = get_event_exchange(source, {})
+        channel = connection.channel()
+        exchange(channel).declare()
+        queue = Queue(f"listener-{uuid.uuid4().hex}", exchange=exchange, exclusive=True,
+                      bindings=None)(channel)
+        queue.declare()
+        for event_type in event_types:
+            queue.bind_to(exchange=exchange, routing_key=event_type)
+
+        def received() -> list[dict]:
+            envelopes = []
+            while (message := queue.get(no_ack=True)) is not None:
+                envelopes.append(message.payload)
+            return envelopes
+
+        yield received

@@ -6,6 +6,7 @@ import pytest
 
 from gateway import auth
 from gateway.permissions import PERMISSIONS, ROLES, is_allowed
+from services.common.context import CallContext
 from services.common.errors import Unauthorized, ValidationFailed
 from services.common.logs import RequestContextFilter, mask
 
@@ -58,14 +59,35 @@ def test_login_throttle_after_five_failures():
 
 
 # SPEC §6: admin everything; sales create/edit customers, follow-ups and tickets but not
-# delete; support works tickets and reads customers and follow-ups.
+# delete; support works tickets and reads customers and follow-ups. Issue 8: a manager may
+# do everything sales may and read reports (which customers it may change is ownership).
+SALES = {"customers.read", "customers.write", "followups.read", "followups.write",
+         "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read",
+         "account.own"}
 EXPECTED = {
     "admin": set(PERMISSIONS),
-    "sales": {"customers.read", "customers.write", "followups.read", "followups.write",
-              "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read"},
+    "manager": SALES,
+    "sales": SALES,
     "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
-                "notifications.own"},
+                "notifications.own", "account.own"},
 }
+
+
+@pytest.mark.parametrize("role, team, members, acting_for, allowed", [
+    ("sales", None, (), "lina", True),
+    ("sales", None, (), "wang", False),
+    ("manager", "east", ("lina", "wang", "zhao"), "wang", True),
+    ("manager", "east", ("lina", "wang", "zhao"), "chen", False),
+    ("manager", None, (), "wang", False),
+    ("support", None, (), "wang", False),
+    ("admin", None, (), "anyone", True),
+    (None, None, (), "anyone", True),
+])
+def test_who_acts_for_whom(role, team, members, acting_for, allowed):
+    context = CallContext.from_data({"actor": "lina" if role != "manager" else "zhao",
+                                     "actor_role": role, "actor_team": team,
+                                     "team_members": list(members)})
+    assert context.acts_for(acting_for) is allowed
 
 
 @pytest.mark.parametrize("role", ROLES)
