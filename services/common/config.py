@@ -29,6 +29,9 @@ DEFAULTS = {
     "SLA_SWEEP_SECONDS": "5",
     "LOG_LEVEL": "INFO",
     "MAX_BODY_BYTES": str(1024 * 1024),
+    "RETENTION_YEARS": "3",
+    "ARCHIVE_AFTER_MONTHS": "12",
+    "MAINTENANCE_CHECK_SECONDS": "3600",
 }
 
 
@@ -48,6 +51,9 @@ class Settings:
     smtp_url: str | None
     log_level: str
     max_body_bytes: int = 1024 * 1024
+    retention_years: int = 3
+    archive_after_months: int = 12
+    maintenance_check_seconds: float = 3600
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -95,6 +101,9 @@ def load_settings(environ=None) -> Settings:
         smtp_url=environ.get("SMTP_URL") or None,
         log_level=_env(environ, "LOG_LEVEL"),
         max_body_bytes=int(_env(environ, "MAX_BODY_BYTES")),
+        retention_years=int(_env(environ, "RETENTION_YEARS")),
+        archive_after_months=int(_env(environ, "ARCHIVE_AFTER_MONTHS")),
+        maintenance_check_seconds=float(_env(environ, "MAINTENANCE_CHECK_SECONDS")),
         database_urls=urls,
     )
 

@@ -51,6 +51,18 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class Archived(Conflict):
+    """The record was moved to the archive: it can be read, not changed."""
+
+    code = "archived"
+
+
+class RetentionPeriod(Conflict):
+    """The record is younger than ``RETENTION_YEARS``: it cannot be deleted for good yet."""
+
+    code = "retention_period"
+
+
 class ValidationFailed(DeskflowError):
     status, code = 422, "validation_failed"
 

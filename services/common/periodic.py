@@ -1,5 +1,10 @@
-"""Background loops: the outbox relay, the notification delivery rounds."""
+"""Background loops: the outbox relay, the notification delivery rounds, and Nameko timers
+paced by a setting."""
 import logging
+
+from nameko.timer import Timer
+
+from services.common.config import settings_from
 
 log = logging.getLogger(__name__)
 
@@ -16,3 +21,19 @@ def run_every(interval: float, work, keep_going, sleep, what: str) -> None:
             work()
         except Exception:
             log.warning("%s failed; retrying", what, exc_info=True)
+
+
+class SettingTimer(Timer):
+    """A Nameko timer whose interval is one of the container's settings, named when it is
+    declared: ``@setting_timer("sla_sweep_seconds")`` (a plain ``@timer`` fixes its
+    interval when the class is defined, before the settings are known)."""
+
+    def __init__(self, setting: str, **kwargs):
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self):
+        self.interval = getattr(settings_from(self.container.config), self.setting)
+
+
+setting_timer = SettingTimer.decorator

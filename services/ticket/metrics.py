@@ -1,8 +1,10 @@
 """The ticket figures ``/metrics`` shows, computed by aggregate queries at scrape time."""
+from collections import Counter
+
 from sqlalchemy import case, func, select
 
 from services.ticket import domain, sla
-from services.ticket.models import SlaClock, Ticket
+from services.ticket.models import ArchivedTicket, SlaClock, Ticket
 
 HISTOGRAM_BUCKETS = (60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 259200,
                      604800)
@@ -23,7 +25,10 @@ def metrics(uow) -> dict:
     """Figures for ``/metrics``: tickets by state, SLA alerts by clock (totals so far) and the
     distributions of first-response and resolution times."""
     session = uow.session
-    by_state = dict(session.execute(select(Ticket.state, func.count()).group_by(Ticket.state)).all())
+    by_state = Counter()
+    for model in (Ticket, ArchivedTicket):  # an archived ticket still counts (as closed)
+        by_state.update(dict(session.execute(
+            select(model.state, func.count()).group_by(model.state)).all()))
     alerts = session.execute(select(SlaClock.clock, func.count(SlaClock.warned_at),
                                     func.count(SlaClock.breached_at)).group_by(SlaClock.clock)).all()
     figures = {

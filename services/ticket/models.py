@@ -51,18 +51,22 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     clocks: Mapped[list["SlaClock"]] = relationship(
-        back_populates="ticket", order_by="SlaClock.cycle", lazy="selectin")
+        primaryjoin="Ticket.id == foreign(SlaClock.ticket_id)", back_populates="ticket",
+        order_by="SlaClock.cycle", lazy="selectin")
     rating: Mapped["Rating | None"] = relationship(lazy="selectin")
 
 
 class SlaClock(Base):
-    """One cycle of one SLA clock of a ticket; ``next_check_at`` drives the sweep."""
+    """One cycle of one SLA clock of a ticket; ``next_check_at`` drives the sweep.
+
+    The cycles are the ledger ``/metrics`` counts (alerts, response-time histograms), so
+    they stay here when their ticket is archived: no foreign key to ``tickets``."""
 
     __tablename__ = "sla_clocks"
     __table_args__ = (UniqueConstraint("ticket_id", "clock", "cycle"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[str] = mapped_column(String(48))
     clock: Mapped[str] = mapped_column(String(20))
     cycle: Mapped[int] = mapped_column(Integer)
     target_seconds: Mapped[int] = mapped_column(Integer)
@@ -75,7 +79,8 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
-    ticket: Mapped[Ticket] = relationship(back_populates="clocks")
+    ticket: Mapped[Ticket] = relationship(
+        primaryjoin="Ticket.id == foreign(SlaClock.ticket_id)", back_populates="clocks")
 
 
 class Transition(Base):
@@ -135,3 +140,24 @@ class SlaPolicy(Base):
     policy: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class ArchivedTicket(Base):
+    """A closed ticket moved out of the working tables ``ARCHIVE_AFTER_MONTHS`` after its
+    last change: the ticket as the API showed it and its history (transitions, comments,
+    holds, rating), read-only. The filter columns repeat what lists filter on."""
+
+    __tablename__ = "archived_tickets"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10))
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ticket: Mapped[dict] = mapped_column(JSON)
+    history: Mapped[list] = mapped_column(JSON)

@@ -1,10 +1,12 @@
 """How a ticket is shown: the API's view of a ticket with its ``sla`` block and rating."""
 from datetime import datetime
 
+from sqlalchemy import select
+
 from services.common.schemas import schema_of
 from services.ticket import sla
-from services.ticket.models import SlaClock, Ticket
-from services.ticket.schemas import TicketSchema
+from services.ticket.models import Comment, Hold, SlaClock, Ticket, Transition
+from services.ticket.schemas import HistoryEntrySchema, RatingSchema, TicketSchema
 
 
 def calendar_of(ticket: Ticket) -> sla.Calendar | None:
@@ -19,7 +21,32 @@ def current_cycle(ticket: Ticket, clock: str) -> SlaClock | None:
 def present(ticket: Ticket, now: datetime) -> dict:
     """The ticket as the API shows it, with its ``sla`` block and rating."""
     calendar = calendar_of(ticket)
-    values = {name: getattr(ticket, name) for name in schema_of(TicketSchema).fields if name != "sla"}
+    values = {name: getattr(ticket, name) for name in schema_of(TicketSchema).fields
+              if name not in ("sla", "archived")}
+    values["archived"] = False
     values["sla"] = {name: sla.summary(cycle, now, calendar) for name in sla.CLOCKS
                      if (cycle := current_cycle(ticket, name)) is not None}
     return schema_of(TicketSchema).dump(values)
+
+
+def history_entries(session, ticket: Ticket) -> list[dict]:
+    """Transitions, comments, holds and the rating of ``ticket``, oldest first, as shown."""
+    entries = [{"kind": "transition", "at": row.at, "by": row.by,
+                "details": {"from": row.from_state, "to": row.to_state, "note": row.note}}
+               for row in session.scalars(select(Transition).where(Transition.ticket_id == ticket.id))]
+    entries += [{"kind": "comment", "at": row.at, "by": row.by,
+                 "details": {"id": row.id, "body": row.body, "public": row.public}}
+                for row in session.scalars(select(Comment).where(Comment.ticket_id == ticket.id))]
+    for hold in session.scalars(select(Hold).where(Hold.ticket_id == ticket.id)):
+        entries.append({"kind": "hold", "at": hold.started_at, "by": hold.started_by,
+                        "details": {"reason": hold.reason}})
+        if hold.ended_at is not None:
+            held = (hold.ended_at - hold.started_at).total_seconds()
+            entries.append({"kind": "resume", "at": hold.ended_at, "by": hold.ended_by,
+                            "details": {"held_seconds": held}})
+    if ticket.rating is not None:
+        rating = schema_of(RatingSchema).dump(ticket.rating)
+        entries.append({"kind": "rating", "at": ticket.rating.at, "by": ticket.rating.by,
+                        "details": {key: rating[key] for key in ("score", "nps_score", "comment")}})
+    entries.sort(key=lambda entry: entry["at"])
+    return schema_of(HistoryEntrySchema, many=True).dump(entries)

@@ -104,6 +104,8 @@ class TicketSchema(Schema):
     on_hold = fields.Boolean()
     rating = fields.Nested(RatingSchema, allow_none=True)
     sla = fields.Nested(SlaBlockSchema)
+    # Moved to the archive (closed and untouched for ARCHIVE_AFTER_MONTHS): read-only.
+    archived = fields.Boolean()
 
 
 class TicketFilterSchema(PageSchema):
@@ -113,6 +115,8 @@ class TicketFilterSchema(PageSchema):
     priority = fields.String(validate=validate.OneOf(domain.PRIORITIES))
     category = fields.String(validate=validate.OneOf(domain.CATEGORIES))
     breached = fields.Boolean()
+    # Archived tickets are listed only when asked for (together with the working ones).
+    archived = fields.Boolean(load_default=False)
 
 
 class HistoryEntrySchema(Schema):

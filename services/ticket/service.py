@@ -3,8 +3,8 @@
 :mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep` and :mod:`~services.ticket.metrics`."""
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import Timer
 
 from services.common.config import settings_from
 from services.common.consumers import consume_command
@@ -12,7 +12,8 @@ from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
 from services.common.events import parse_command
 from services.common.outbox import UnitOfWorkProvider
-from services.ticket import metrics, models, policy, ratings, sweep, tickets, working
+from services.common.periodic import setting_timer
+from services.ticket import archive, metrics, models, policy, ratings, sweep, tickets, working
 
 
 class CustomerLookup(RpcProxy):
@@ -42,26 +43,13 @@ class CustomerLookup(RpcProxy):
         return find_customer
 
 
-class SweepTimer(Timer):
-    """A timer whose interval is the container's ``SLA_SWEEP_SECONDS`` setting (a plain
-    ``@timer`` fixes its interval when the class is defined)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(interval=None, **kwargs)
-
-    def setup(self):
-        self.interval = settings_from(self.container.config).sla_sweep_seconds
-
-
-sweep_timer = SweepTimer.decorator
-
-
 class TicketService:
     name = "tickets"
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("ticket", models)
     find_customer = CustomerLookup()
+    config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create(self, ticket):
@@ -125,8 +113,14 @@ class TicketService:
     def ping(self):
         return "pong"
 
-    @sweep_timer
+    @setting_timer("sla_sweep_seconds")
     def sweep_sla_clocks(self):
         """Every ``SLA_SWEEP_SECONDS``: emit due warnings and breaches, batch after batch."""
         while sweep.sweep(self.uow) == sweep.SWEEP_BATCH:
             pass
+
+    @setting_timer("maintenance_check_seconds")
+    def archive_closed_tickets(self):
+        """Once a month (checked every ``MAINTENANCE_CHECK_SECONDS``): closed tickets older
+        than ``ARCHIVE_AFTER_MONTHS`` move to the archive."""
+        archive.archive_due(self.uow, settings_from(self.config).archive_after_months)

@@ -1,18 +1,19 @@
 """Creating and reading tickets: each use case takes a unit of work, writes the change, its
 history and its events in one transaction, and commits."""
-from sqlalchemy import select
+from sqlalchemy import Boolean, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import count, next_sequence, one_or_404
+from services.common.db import next_sequence
+from services.common.errors import Archived, NotFound
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.clocks import start_cycle
-from services.ticket.models import Comment, Hold, SequenceCounter, Ticket, Transition
+from services.ticket.models import ArchivedTicket, SequenceCounter, Ticket, Transition
 from services.ticket.policy import current_policy
-from services.ticket.presentation import calendar_of, present
-from services.ticket.schemas import (
-    HistoryEntrySchema, RatingSchema, TicketFilterSchema, TicketInputSchema,
-)
+from services.ticket.presentation import calendar_of, history_entries, present
+from services.ticket.schemas import TicketFilterSchema, TicketInputSchema
+
+LIST_FILTERS = ("state", "customer_id", "owner", "priority", "category")
 
 
 def create_ticket(uow, payload: dict, find_customer,
@@ -62,54 +63,67 @@ def _made_by(uow, idempotency_key: str) -> dict | None:
     return present(ticket, uow.now()) if ticket is not None else None
 
 
-def find_ticket(session, ticket_id: str, for_update: bool = False) -> Ticket:
-    """The ticket or a 404; ``for_update`` locks its row for the rest of the transaction."""
+def _lookup(session, ticket_id: str, for_update: bool = False) -> Ticket | ArchivedTicket:
+    """The working ticket, else the archived one, else a 404."""
     statement = select(Ticket).where(Ticket.id == ticket_id)
     if for_update:
         statement = statement.with_for_update()
-    return one_or_404(session, statement, "Ticket", ticket_id)
+    found = session.scalars(statement).first() or session.get(ArchivedTicket, ticket_id)
+    if found is None:
+        raise NotFound(f"Ticket {ticket_id} does not exist.", {"id": ticket_id})
+    return found
+
+
+def find_ticket(session, ticket_id: str, for_update: bool = False) -> Ticket:
+    """The ticket to change, or a 404; an archived one is a 409 ``archived`` (it can be read,
+    not changed). ``for_update`` locks its row for the rest of the transaction."""
+    found = _lookup(session, ticket_id, for_update)
+    if isinstance(found, ArchivedTicket):
+        raise Archived(f"Ticket {ticket_id} is archived; it can be read but not changed.",
+                       {"id": ticket_id})
+    return found
 
 
 def get_ticket(uow, ticket_id: str) -> dict:
-    return present(find_ticket(uow.session, ticket_id), uow.now())
+    found = _lookup(uow.session, ticket_id)
+    return found.ticket if isinstance(found, ArchivedTicket) else present(found, uow.now())
+
+
+def _matching(model, filters: dict):
+    """(id, created_at, archived) of the rows of ``model`` the list's filters select."""
+    statement = select(model.id, model.created_at,
+                       literal(model is ArchivedTicket, Boolean).label("archived"))
+    for name in LIST_FILTERS:
+        if name in filters:
+            statement = statement.where(getattr(model, name) == filters[name])
+    if "breached" in filters:
+        statement = statement.where(model.escalated.is_(filters["breached"]))
+    return statement
 
 
 def list_tickets(uow, query: dict) -> dict:
+    """Working tickets, newest first; with ``archived=true`` the archived ones too."""
     filters = load_or_422(schema_of(TicketFilterSchema), query)
     page, per_page = filters.pop("page"), filters.pop("per_page")
-    statement = select(Ticket)
-    for name in ("state", "customer_id", "owner", "priority", "category"):
-        if name in filters:
-            statement = statement.where(getattr(Ticket, name) == filters[name])
-    if "breached" in filters:
-        statement = statement.where(Ticket.escalated.is_(filters["breached"]))
-    total = count(uow.session, statement)
-    rows = uow.session.scalars(statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page))
+    models = (Ticket, ArchivedTicket) if filters.pop("archived") else (Ticket,)
+    keys = union_all(*(_matching(model, filters) for model in models)).subquery()
+    session = uow.session
+    total = session.scalar(select(func.count()).select_from(keys))
+    rows = session.execute(select(keys).order_by(keys.c.created_at.desc(), keys.c.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    live = session.scalars(select(Ticket).where(
+        Ticket.id.in_([row.id for row in rows if not row.archived])))
+    old = session.scalars(select(ArchivedTicket).where(
+        ArchivedTicket.id.in_([row.id for row in rows if row.archived])))
     now = uow.now()
-    return page_of([present(row, now) for row in rows], total, page, per_page)
+    shown = {ticket.id: present(ticket, now) for ticket in live}
+    shown.update((ticket.id, ticket.ticket) for ticket in old)
+    return page_of([shown[row.id] for row in rows if row.id in shown], total, page, per_page)
 
 
 def ticket_history(uow, ticket_id: str) -> list[dict]:
     """Transitions, comments, holds and the rating, oldest first."""
-    ticket = find_ticket(uow.session, ticket_id)
-    session = uow.session
-    entries = [{"kind": "transition", "at": row.at, "by": row.by,
-                "details": {"from": row.from_state, "to": row.to_state, "note": row.note}}
-               for row in session.scalars(select(Transition).where(Transition.ticket_id == ticket.id))]
-    entries += [{"kind": "comment", "at": row.at, "by": row.by,
-                 "details": {"id": row.id, "body": row.body, "public": row.public}}
-                for row in session.scalars(select(Comment).where(Comment.ticket_id == ticket.id))]
-    for hold in session.scalars(select(Hold).where(Hold.ticket_id == ticket.id)):
-        entries.append({"kind": "hold", "at": hold.started_at, "by": hold.started_by,
-                        "details": {"reason": hold.reason}})
-        if hold.ended_at is not None:
-            held = (hold.ended_at - hold.started_at).total_seconds()
-            entries.append({"kind": "resume", "at": hold.ended_at, "by": hold.ended_by,
-                            "details": {"held_seconds": held}})
-    if ticket.rating is not None:
-        rating = schema_of(RatingSchema).dump(ticket.rating)
-        entries.append({"kind": "rating", "at": ticket.rating.at, "by": ticket.rating.by,
-                        "details": {key: rating[key] for key in ("score", "nps_score", "comment")}})
-    entries.sort(key=lambda entry: entry["at"])
-    return schema_of(HistoryEntrySchema, many=True).dump(entries)
+    found = _lookup(uow.session, ticket_id)
+    if isinstance(found, ArchivedTicket):
+        return found.history
+    return history_entries(uow.session, found)

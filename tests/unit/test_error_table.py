@@ -15,6 +15,8 @@ from services.common import errors
     (errors.Conflict("x"), 409, "conflict"),
     (errors.Duplicate("x", {"existing_id": "2026-TECH-001"}), 409, "duplicate"),
     (errors.InvalidTransition("x", {"allowed": ["done"]}), 409, "invalid_transition"),
+    (errors.Archived("x", {"id": "2026-TECH-001-001"}), 409, "archived"),
+    (errors.RetentionPeriod("x", {"purge_after": "2029-11-26"}), 409, "retention_period"),
     (errors.ValidationFailed("x", {"fields": {"name": ["bad"]}}), 422, "validation_failed"),
     (errors.PayloadTooLarge("x", {"max_bytes": 10}), 413, "payload_too_large"),
     (RequestEntityTooLarge(), 413, "payload_too_large"),
