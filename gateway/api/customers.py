@@ -2,8 +2,9 @@ from flask import Blueprint
 
 from gateway.api.endpoint import endpoint, json_body, query_args, rpc
 from services.customer.schemas import (
-    CustomerFilterSchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
-    FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
+    CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
+    CustomerUpdateSchema, FollowupInputSchema, FollowupPlanSchema, FollowupSchema,
+    HistoryEntrySchema,
 )
 from services.common.schemas import PageSchema
 
@@ -36,10 +37,13 @@ def update_customer(customer_id):
     return rpc("customers", "update", customer_id, json_body())
 
 
-@endpoint(blueprint, "/customers/<customer_id>", "DELETE", "Delete a customer.",
-          "customers.delete", status=204, errors=(404,))
+@endpoint(blueprint, "/customers/<customer_id>", "DELETE",
+          "Delete a customer (its history stays); with purge=true, delete it for good with its "
+          "follow-ups and change log, allowed once its last activity is older than "
+          "RETENTION_YEARS (else 409 retention_period).",
+          "customers.delete", query=CustomerDeleteSchema, status=204, errors=(404, 409, 422))
 def delete_customer(customer_id):
-    rpc("customers", "delete", customer_id)
+    rpc("customers", "delete", customer_id, query_args())
 
 
 @endpoint(blueprint, "/customers/<customer_id>/history", "GET", "The change log, newest first.",

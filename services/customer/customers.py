@@ -178,13 +178,17 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
 
 
 def delete_customer(uow, customer_id: str) -> None:
-    customer = _live_customer(uow.session, customer_id, for_update=True)
+    soft_delete(uow, _live_customer(uow.session, customer_id, for_update=True))
+    uow.commit()
+
+
+def soft_delete(uow, customer: Customer) -> None:
+    """Mark ``customer`` deleted (its record, follow-ups and change log stay) and say so."""
     now = uow.now()
     customer.deleted_at, customer.updated_at = now, now
     customer.name_key = customer.phone_key = None  # the name and phone may be reused
     _record_change(uow, customer.id, "deleted", [])
     uow.emit("customer.deleted", {"customer": present(customer, now)})
-    uow.commit()
 
 
 def customer_history(uow, customer_id: str) -> list[dict]:

@@ -87,6 +87,13 @@ class CustomerFilterSchema(PageSchema):
     q = fields.String(validate=validate.Length(min=1, max=100))
 
 
+class CustomerDeleteSchema(StrictSchema):
+    """``DELETE /customers/<id>``: a soft delete, or with ``purge=true`` a deletion for good
+    (only once the customer's last activity is older than ``RETENTION_YEARS``)."""
+
+    purge = fields.Boolean(load_default=False)
+
+
 class FieldChangeSchema(Schema):
     field = fields.String()
     before = fields.Raw(allow_none=True)

@@ -1,15 +1,20 @@
 """The ``customers`` Nameko service: thin entrypoints over :mod:`services.customer.customers`."""
 from datetime import datetime
 
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common.config import settings_from
 from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command, parse_envelope
 from services.common.outbox import UnitOfWorkProvider
-from services.customer import customers, models
+from services.common.periodic import setting_timer
+from services.common.schemas import load_or_422, schema_of
+from services.customer import customers, models, retention
+from services.customer.schemas import CustomerDeleteSchema
 
 OVERDUE_SWEEP_SECONDS = 60
 
@@ -19,6 +24,7 @@ class CustomerService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("customer", models)
+    config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create(self, customer):
@@ -37,8 +43,13 @@ class CustomerService:
         return customers.update_customer(self.uow, customer_id, changes)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def delete(self, customer_id):
-        customers.delete_customer(self.uow, customer_id)
+    def delete(self, customer_id, query=None):
+        """A soft delete; with ``purge`` a deletion for good (:mod:`.retention`)."""
+        if load_or_422(schema_of(CustomerDeleteSchema), query or {})["purge"]:
+            retention.purge_customer(self.uow, customer_id,
+                                     settings_from(self.config).retention_years)
+        else:
+            customers.delete_customer(self.uow, customer_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def history(self, customer_id):
@@ -67,6 +78,12 @@ class CustomerService:
     @rpc
     def ping(self):
         return "pong"
+
+    @setting_timer("maintenance_check_seconds")
+    def purge_expired_customers(self):
+        """Once a month (checked every ``MAINTENANCE_CHECK_SECONDS``): soft-deleted customers
+        past ``RETENTION_YEARS`` are erased with their follow-ups and change log."""
+        retention.purge_due(self.uow, settings_from(self.config).retention_years)
 
     @timer(interval=OVERDUE_SWEEP_SECONDS)
     def remind_overdue_followups(self):
