@@ -26,10 +26,14 @@ def main():
     settings = load_settings()
     password, generated = admin_password(settings)
     state = create_app(settings).extensions["deskflow"]
-    created = state.users.ensure_admin(settings.admin_username, password, {"actor": SYSTEM_ACTOR})
+    created = state.users.ensure_admin(settings.admin_username, password, generated,
+                                       {"actor": SYSTEM_ACTOR})
     print(f"admin user '{settings.admin_username}' {'created' if created else 'already exists'}")
     if generated:
         print(f"admin password (kept in {settings.data_dir / 'admin-password'}): {password}")
+        if created:
+            print("it must be changed at the first login: POST /api/v1/auth/password "
+                  '{"current_password": ..., "new_password": ...}')
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from gateway.metrics import HTTP_LATENCY, observe_rpc
 from gateway.rpc import RpcPool
 from gateway.token_secret import check_secret
 from gateway.ticket_metrics import TicketMetricsCollector
+from gateway.sessions import Sessions
 from gateway.users import UserStore
 from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
@@ -46,6 +47,7 @@ class GatewayState:
     rpc_pool: RpcPool
     ready_pool: RpcPool
     users: UserStore
+    sessions: Sessions
     relay: OutboxRelay
     scrape_collectors: list = field(default_factory=list)
     openapi: dict | None = None
@@ -91,6 +93,7 @@ def _build_state(settings: Settings) -> GatewayState:
                          observe=observe_rpc),
         ready_pool=RpcPool(settings.amqp_uri, 1, READINESS_TIMEOUT_SECONDS),
         users=UserStore(unit_of_work, relay),
+        sessions=Sessions(unit_of_work, relay),
         relay=relay,
     )
 

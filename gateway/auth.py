@@ -1,6 +1,7 @@
 """Passwords, tokens and the login throttle: plain functions, no Flask."""
 import re
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,10 +36,10 @@ def password_problems(password: str) -> list[str]:
     return problems
 
 
-def check_password_rule(password: str) -> None:
+def check_password_rule(password: str, field: str = "password") -> None:
     problems = password_problems(password)
     if problems:
-        raise ValidationFailed("The password is too weak.", {"fields": {"password": problems}})
+        raise ValidationFailed("The password is too weak.", {"fields": {field: problems}})
 
 
 def hash_password(password: str) -> str:
@@ -57,9 +58,13 @@ def generate_password() -> str:
     return f"{secrets.token_urlsafe(12)}-7a"
 
 
-def issue_token(secret: str, username: str, role: str, now: datetime, ttl_seconds: int) -> str:
+def issue_token(secret: str, username: str, role: str, now: datetime, ttl_seconds: int,
+                generation: int = 0) -> str:
+    """A signed token; ``jti`` names it for a logout, ``gen`` is the user's token generation
+    it was issued under (raising the generation revokes every earlier token)."""
     claims = {"sub": username, "role": role, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE,
-              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + ttl_seconds}
+              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + ttl_seconds,
+              "jti": uuid.uuid4().hex, "gen": generation}
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
@@ -67,7 +72,8 @@ def read_token(secret: str, token: str) -> dict:
     try:
         return jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER,
                           audience=TOKEN_AUDIENCE,
-                          options={"require": ["sub", "role", "exp", "iss", "aud"]})
+                          options={"require": ["sub", "role", "exp", "iss", "aud", "jti",
+                                               "gen"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The token has expired; log in again.") from None
     except jwt.InvalidTokenError:

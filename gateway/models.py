@@ -25,8 +25,22 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     team: Mapped[str | None] = mapped_column(String(80), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # Set for a password an admin or `make run` chose: only a password change is allowed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Tokens carry the generation they were issued under; raising it revokes them all.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RevokedToken(Base):
+    """A token ended by a logout, kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class LoginAttempt(Base):

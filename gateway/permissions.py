@@ -6,10 +6,14 @@ ROLES = ("admin", "manager", "sales", "support")
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 SELLERS = frozenset({"admin", "manager", "sales"})
+# Changing one's own password and logging out: the only things a user whose password must
+# change may do.
+SESSION = "session"
 
 PERMISSIONS = {
     "users.manage": ADMIN,
     "account.own": EVERYONE,
+    SESSION: EVERYONE,
     "customers.read": EVERYONE,
     "customers.write": SELLERS,
     "customers.delete": ADMIN,

@@ -15,6 +15,20 @@ class TokenSchema(Schema):
     token_type = fields.String()
     expires_in = fields.Integer()
     role = fields.String()
+    must_change_password = fields.Boolean(metadata={
+        "description": "While true, every endpoint but POST /auth/password and /auth/logout "
+                       "answers 403 password_change_required."})
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TemporaryPasswordSchema(Schema):
+    username = fields.String()
+    temporary_password = fields.String(metadata={
+        "description": "Shown once; the user must change it at the next login."})
 
 
 class _UserFields(StrictSchema):
@@ -47,4 +61,5 @@ class UserSchema(Schema):
     role = fields.String()
     team = fields.String(allow_none=True)
     active = fields.Boolean()
+    must_change_password = fields.Boolean()
     created_at = fields.AwareDateTime()

@@ -48,6 +48,9 @@ def login(base_url: str, username: str, password: str) -> requests.Session:
                              json={"username": username, "password": password})
     if response.status_code != 200:
         sys.exit(f"Login failed ({response.status_code}): {response.text}. Is `make run` running?")
+    if response.json()["must_change_password"]:
+        sys.exit(f"{username} must change the generated password first (POST /api/v1/auth/password, "
+                 "see the README); then run the seed with ADMIN_PASSWORD=<new password>.")
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
     return session

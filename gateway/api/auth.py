@@ -2,20 +2,41 @@ from flask import Blueprint, current_app, g, request
 
 from gateway import auth
 from gateway.api.endpoint import call_context, endpoint, json_body
-from gateway.schemas import LoginSchema, TokenSchema
-from gateway.users import Actor
+from gateway.permissions import SESSION
+from gateway.schemas import LoginSchema, PasswordChangeSchema, TokenSchema
+from gateway.sessions import Actor
 from services.common.clock import utcnow
 
 blueprint = Blueprint("auth", __name__)
+
+
+def _token_answer(user) -> dict:
+    state = current_app.extensions["deskflow"]
+    ttl = state.settings.token_ttl_seconds
+    token = auth.issue_token(state.jwt_secret, user.username, user.role, utcnow(), ttl,
+                             user.token_generation)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "role": user.role,
+            "must_change_password": user.must_change_password}
 
 
 @endpoint(blueprint, "/auth/login", "POST", "Log in and get a bearer token.",
           body=LoginSchema, response=TokenSchema, errors=(401, 422, 429))
 def login():
     state = current_app.extensions["deskflow"]
-    user = state.users.authenticate(json_body(), request.remote_addr, call_context())
+    user = state.sessions.authenticate(json_body(), request.remote_addr, call_context())
     g.user = Actor(user.username, user.role, user.team)
-    token = auth.issue_token(state.jwt_secret, user.username, user.role, utcnow(),
-                             state.settings.token_ttl_seconds)
-    return {"access_token": token, "token_type": "Bearer",
-            "expires_in": state.settings.token_ttl_seconds, "role": user.role}
+    return _token_answer(user)
+
+
+@endpoint(blueprint, "/auth/password", "POST",
+          "Change the caller's password; every earlier token is revoked and a fresh one is "
+          "returned.", SESSION, body=PasswordChangeSchema, response=TokenSchema, errors=(422,))
+def change_password():
+    sessions = current_app.extensions["deskflow"].sessions
+    return _token_answer(sessions.change_password(g.user.username, json_body(), call_context()))
+
+
+@endpoint(blueprint, "/auth/logout", "POST", "End the session of the token sent.", SESSION,
+          status=204)
+def logout():
+    current_app.extensions["deskflow"].sessions.logout(g.claims, call_context())

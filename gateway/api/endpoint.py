@@ -8,13 +8,15 @@ from functools import wraps
 from flask import current_app, g, jsonify, request
 
 from gateway import auth
-from gateway.permissions import PERMISSIONS, is_allowed
-from gateway.users import Actor
+from gateway.permissions import PERMISSIONS, SESSION, is_allowed
+from gateway.sessions import Actor
 from services.common.config import Settings
 from services.common.context import (
     ACTOR, ACTOR_ROLE, ACTOR_TEAM, IDEMPOTENCY_KEY, REQUEST_ID, TEAM_MEMBERS,
 )
-from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from services.common.errors import (
+    BadRequest, Forbidden, PasswordChangeRequired, PayloadTooLarge, Unauthorized,
+)
 
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -96,10 +98,15 @@ def current_claims() -> dict:
 
 def require(permission: str) -> Actor:
     """The caller, checked against the users table on every request, if its role holds
-    ``permission``; 401 or 403 otherwise."""
-    claims = current_claims()
-    actor = current_app.extensions["deskflow"].users.actor(claims, call_context())
+    ``permission``; 401 or 403 otherwise. A user who must change its password may only
+    change it or log out (the ``session`` permission)."""
+    g.claims = claims = current_claims()
+    actor = current_app.extensions["deskflow"].sessions.actor(claims, call_context())
     g.user = actor
+    if actor.must_change_password and permission != SESSION:
+        raise PasswordChangeRequired(
+            "Change your password first: POST /api/v1/auth/password.",
+            {"endpoint": "/api/v1/auth/password"})
     if not is_allowed(actor.role, permission):
         raise Forbidden(f"Role '{actor.role}' may not do this.",
                         {"permission": permission, "role": actor.role})

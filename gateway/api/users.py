@@ -1,7 +1,9 @@
 from flask import Blueprint, current_app, g
 
 from gateway.api.endpoint import call_context, endpoint, json_body
-from gateway.schemas import UserInputSchema, UserSchema, UserUpdateSchema
+from gateway.schemas import (
+    TemporaryPasswordSchema, UserInputSchema, UserSchema, UserUpdateSchema,
+)
 
 blueprint = Blueprint("users", __name__)
 
@@ -10,7 +12,9 @@ def _users():
     return current_app.extensions["deskflow"].users
 
 
-@endpoint(blueprint, "/users", "POST", "Create a user.", "users.manage",
+@endpoint(blueprint, "/users", "POST",
+          "Create a user; it must change the password given here at its first login.",
+          "users.manage",
           body=UserInputSchema, response=UserSchema, status=201, errors=(409, 422))
 def create_user():
     return _users().create(json_body(), call_context())
@@ -29,7 +33,15 @@ def current_user():
 
 
 @endpoint(blueprint, "/users/<username>", "PATCH",
-          "Change a user's role, display name, email, team or active flag.", "users.manage",
+          "Change a user's role, display name, email, team or active flag; a role change or a "
+          "deactivation ends the user's sessions at once.", "users.manage",
           body=UserUpdateSchema, response=UserSchema, errors=(404, 422))
 def update_user(username):
     return _users().update(username, json_body(), call_context())
+
+
+@endpoint(blueprint, "/users/<username>/reset-password", "POST",
+          "Give a user a temporary password (shown once) to change at its next login; its "
+          "sessions end.", "users.manage", response=TemporaryPasswordSchema, errors=(404,))
+def reset_password(username):
+    return _users().reset_password(username, call_context())

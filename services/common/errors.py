@@ -35,6 +35,14 @@ class Forbidden(DeskflowError):
     status, code = 403, "forbidden"
 
 
+class PasswordChangeRequired(Forbidden):
+    code = "password_change_required"
+
+
+class NotOwner(Forbidden):
+    code = "not_owner"
+
+
 class NotFound(DeskflowError):
     status, code = 404, "not_found"
 

@@ -1,7 +1,5 @@
 """The gateway says it is not ready, with a reason per service, while the broker or a
 service does not answer; business calls then fail as 503, never as 500."""
-from gateway import auth
-from services.common.clock import utcnow
 from tests.support.gateway_app import gateway_app as app_for
 from tests.support.stack import free_port
 
@@ -21,8 +19,9 @@ def test_not_ready_and_503_while_the_broker_is_unreachable(tmp_path):
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert set(ready.get_json()["checks"].values()) == {"The message broker cannot be reached; retry shortly."}
-    state = app.extensions["deskflow"]
-    token = auth.issue_token(state.jwt_secret, "admin", "admin", utcnow(), 60)
+    app.extensions["deskflow"].users.ensure_admin("admin", "Admin#12345", False, {})
+    token = client.post("/api/v1/auth/login", json={"username": "admin",
+                                                     "password": "Admin#12345"}).get_json()["access_token"]
     listed = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})
     assert listed.status_code == 503
     assert listed.get_json()["error"]["code"] == "unavailable"

@@ -78,16 +78,22 @@ class Stack:
             self._tokens["admin"] = self.login("admin", ADMIN_PASSWORD)
         return self._tokens["admin"]
 
-    def user(self, role: str, username: str | None = None) -> Api:
-        """A logged-in client for a new user with ``role``."""
+    def user(self, role: str, username: str | None = None, **fields) -> Api:
+        """A logged-in client for a new user with ``role`` (and ``fields`` such as ``team``),
+        past the password change an admin-made user must make at its first login; the
+        client knows its ``username`` and ``password``."""
         username = username or f"{role}-{uuid.uuid4().hex[:6]}"
-        password = "Passw0rd!" + uuid.uuid4().hex[:4]
+        initial = "Passw0rd!" + uuid.uuid4().hex[:4]
         response = self.admin().post("/api/v1/users", json={
-            "username": username, "password": password, "role": role,
-            "email": f"{username}@example.com"})
+            "username": username, "password": initial, "role": role,
+            "email": f"{username}@example.com", **fields})
         assert response.status_code == 201, response.text
-        api = self.login(username, password)
-        api.username = username
+        password = "Chosen#" + uuid.uuid4().hex[:8]
+        changed = self.login(username, initial).post("/api/v1/auth/password", json={
+            "current_password": initial, "new_password": password})
+        assert changed.status_code == 200, changed.text
+        api = Api(self.base_url, changed.json()["access_token"])
+        api.username, api.password = username, password
         return api
 
     def logs(self) -> str:

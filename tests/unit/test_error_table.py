@@ -11,6 +11,8 @@ from services.common import errors
     (errors.BadRequest("x"), 400, "bad_request"),
     (errors.Unauthorized("x"), 401, "unauthorized"),
     (errors.Forbidden("x"), 403, "forbidden"),
+    (errors.PasswordChangeRequired("x"), 403, "password_change_required"),
+    (errors.NotOwner("x", {"owner": "lina"}), 403, "not_owner"),
     (errors.NotFound("x"), 404, "not_found"),
     (errors.Conflict("x"), 409, "conflict"),
     (errors.Duplicate("x", {"existing_id": "2026-TECH-001"}), 409, "duplicate"),

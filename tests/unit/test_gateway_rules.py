@@ -6,6 +6,7 @@ import pytest
 
 from gateway import auth
 from gateway.permissions import PERMISSIONS, ROLES, is_allowed
+from gateway.users import revokes_sessions
 from services.common.context import CallContext
 from services.common.errors import Unauthorized, ValidationFailed
 from services.common.logs import RequestContextFilter, mask
@@ -42,9 +43,20 @@ def test_password_hash_is_argon2_and_verifies():
 def test_token_round_trip_and_tampering():
     token = auth.issue_token("k" * 32, "alice", "sales", datetime.now(timezone.utc), 60)
     claims = auth.read_token("k" * 32, token)
-    assert (claims["sub"], claims["role"]) == ("alice", "sales")
+    assert (claims["sub"], claims["role"], claims["gen"]) == ("alice", "sales", 0)
+    again = auth.read_token("k" * 32, auth.issue_token("k" * 32, "alice", "sales",
+                                                       datetime.now(timezone.utc), 60, 3))
+    assert again["gen"] == 3 and again["jti"] != claims["jti"]  # each token has its own id
     with pytest.raises(Unauthorized):
         auth.read_token("other-secret-of-sufficient-length", token)
+
+
+@pytest.mark.parametrize("field, after, revokes", [
+    ("role", "support", True), ("active", False, True), ("active", True, False),
+    ("team", "east", False), ("email", "a@example.com", False), ("display_name", "A", False),
+])
+def test_which_user_changes_end_its_sessions(field, after, revokes):
+    assert revokes_sessions(field, after) is revokes
 
 
 def test_expired_token_is_refused():
@@ -63,13 +75,13 @@ def test_login_throttle_after_five_failures():
 # do everything sales may and read reports (which customers it may change is ownership).
 SALES = {"customers.read", "customers.write", "followups.read", "followups.write",
          "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read",
-         "account.own"}
+         "account.own", "session"}
 EXPECTED = {
     "admin": set(PERMISSIONS),
     "manager": SALES,
     "sales": SALES,
     "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
-                "notifications.own", "account.own"},
+                "notifications.own", "account.own", "session"},
 }
 
 
