@@ -6,11 +6,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
-from gateway import models
+from gateway import idempotency, models
 from gateway.api import auth, customers, meta, notifications, reports, sla, tickets, users
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
@@ -49,6 +50,7 @@ class GatewayState:
     users: UserStore
     sessions: Sessions
     relay: OutboxRelay
+    idempotency: idempotency.IdempotencyStore
     scrape_collectors: list = field(default_factory=list)
     openapi: dict | None = None
 
@@ -79,7 +81,8 @@ def _build_state(settings: Settings) -> GatewayState:
     engine = make_engine(settings.database_url("gateway"))
     session_factory = sessionmaker(engine, expire_on_commit=False)
     clock = SystemClock()
-    relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock)
+    relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
+                        expiring=[idempotency.expiring_column()])
     threading.Thread(target=relay.relay_forever, args=(settings.outbox_relay_seconds, time.sleep),
                      name="outbox-relay", daemon=True).start()
 
@@ -95,6 +98,9 @@ def _build_state(settings: Settings) -> GatewayState:
         users=UserStore(unit_of_work, relay),
         sessions=Sessions(unit_of_work, relay),
         relay=relay,
+        # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
+        idempotency=idempotency.IdempotencyStore(
+            session_factory, clock, abandoned_after=timedelta(seconds=3 * settings.rpc_timeout + 30)),
     )
 
 

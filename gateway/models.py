@@ -1,7 +1,8 @@
-"""The gateway's own tables: users, their login audit, and its outbox of user events."""
+"""The gateway's own tables: users, their login audit, its outbox of user events, and the
+answers kept for idempotent requests."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import OutboxMixin, UTCDateTime, service_metadata
@@ -51,3 +52,18 @@ class LoginAttempt(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class IdempotentRequest(Base):
+    """A request sent with an ``Idempotency-Key``, and its answer once there is one."""
+
+    __tablename__ = "idempotent_requests"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict | None] = mapped_column(JSON)  # Content-Type, ETag, Location
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

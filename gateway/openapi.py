@@ -10,7 +10,8 @@ from marshmallow import Schema, fields
 from gateway.permissions import PERMISSIONS
 
 STATUS_TEXT = {400: "Malformed request", 401: "Not logged in", 403: "Role not allowed",
-               404: "Not found", 409: "Conflict", 413: "Body too large", 422: "Invalid fields",
+               404: "Not found", 409: "Conflict", 412: "Changed since (If-Match)",
+               413: "Body too large", 422: "Invalid fields",
                429: "Too many requests", 503: "A service is unavailable"}
 
 
@@ -22,6 +23,15 @@ class ErrorBodySchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 8, "maxLength": 128},
+    "description": "Makes a retry safe: a repeat with the same key and body within 24 hours "
+                   "returns the first answer (header Idempotent-Replayed: true) and changes "
+                   "nothing; the same key with another body is 422 idempotency_key_reused; "
+                   "a repeat while the first is running is 409 in_progress."}
 
 
 def build_spec(app) -> dict:
@@ -58,6 +68,8 @@ def _operation(doc, path_arguments) -> dict:
                   for name in sorted(path_arguments)]
     if doc.query:
         parameters.append({"in": "query", "schema": doc.query})
+    if doc.idempotent:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     if parameters:
         operation["parameters"] = parameters
     if doc.body:
@@ -65,6 +77,8 @@ def _operation(doc, path_arguments) -> dict:
                                     "content": {"application/json": {"schema": doc.body}}}
     operation["responses"][str(doc.status)] = _success(doc)
     errors = set(doc.errors) | ({401, 403} if doc.permission else set())
+    if doc.idempotent:
+        errors |= {409, 422}
     if doc.body:
         errors |= {400, 413}
     for status in sorted(errors):

@@ -30,7 +30,8 @@ def login():
 
 @endpoint(blueprint, "/auth/password", "POST",
           "Change the caller's password; every earlier token is revoked and a fresh one is "
-          "returned.", SESSION, body=PasswordChangeSchema, response=TokenSchema, errors=(422,))
+          "returned.", SESSION, body=PasswordChangeSchema, response=TokenSchema, errors=(422,),
+          idempotent=False)  # its answer is a bearer token: never kept at rest
 def change_password():
     sessions = current_app.extensions["deskflow"].sessions
     return _token_answer(sessions.change_password(g.user.username, json_body(), call_context()))

@@ -1,13 +1,14 @@
 """Declaring an endpoint once: route, permission, schemas and status for the OpenAPI
-document, with authentication and the RPC context handled in one place."""
-import re
+document, with authentication, idempotency and the RPC context handled in one place."""
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import partial, wraps
 
 from flask import current_app, g, jsonify, request
 
-from gateway import auth
+from gateway import auth, idempotency
+from gateway.errors import from_deskflow_error
 from gateway.permissions import PERMISSIONS, SESSION, is_allowed
 from gateway.sessions import Actor
 from services.common.config import Settings
@@ -15,11 +16,12 @@ from services.common.context import (
     ACTOR, ACTOR_ROLE, ACTOR_TEAM, IDEMPOTENCY_KEY, REQUEST_ID, TEAM_MEMBERS,
 )
 from services.common.errors import (
-    BadRequest, Forbidden, PasswordChangeRequired, PayloadTooLarge, Unauthorized,
+    BadRequest, DeskflowError, Forbidden, PasswordChangeRequired, PayloadTooLarge,
+    Unauthorized,
 )
 
-
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEPT_HEADERS = ("Content-Type", "ETag", "Location")  # replayed with a stored answer
 
 
 @dataclass(frozen=True)
@@ -43,26 +45,39 @@ class EndpointDoc:
         if limit is None:
             return settings.max_body_bytes
         return limit(settings) if callable(limit) else limit
+    idempotent: bool = False
 
 
 def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | None = None,
-             **doc):
-    """Register ``view`` on ``blueprint``; it returns a JSON-able value, a Response or None."""
+             idempotent: bool | None = None, **doc):
+    """Register ``view`` on ``blueprint``; it returns a JSON-able value, a Response or None.
+
+    Every POST that needs a user is idempotent without declaring anything: a repeat under
+    the same ``Idempotency-Key`` gets the first answer (:mod:`gateway.idempotency`). Keys
+    are scoped to a user, so a POST without a permission (logging in) is not, unless it
+    says so and has a user to scope to.
+    """
     if permission is not None and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission}")
-    description = EndpointDoc(summary=summary, permission=permission, **doc)
+    if idempotent is None:
+        idempotent = method == "POST" and permission is not None
+    if idempotent and permission is None:
+        raise ValueError(f"{rule}: idempotency keys are scoped to a user; declare a permission")
+    description = EndpointDoc(summary=summary, permission=permission, idempotent=idempotent,
+                              **doc)
 
     def decorator(view):
         @wraps(view)
         def handle(**kwargs):
             if permission is not None:
                 require(permission)
-            result = view(**kwargs)
-            if result is None:
-                return current_app.response_class(status=description.status)
-            if isinstance(result, current_app.response_class):
-                return result
-            return jsonify(result), description.status
+            # The key this request carries to the services: RabbitMQ redelivering the call
+            # after a broker restart makes no second change.
+            g.idempotency_key = uuid.uuid4().hex
+            respond = partial(_respond, view, kwargs, description.status)
+            if idempotent and idempotency.HEADER in request.headers:
+                return _once(respond)
+            return respond()
 
         handle.doc = description
         blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[method])
@@ -86,6 +101,47 @@ def limit_body() -> None:
         request.max_content_length = limit + 1
         if len(request.get_data(cache=True)) > limit:
             raise PayloadTooLarge(f"The body is larger than {limit} bytes.", {"max_bytes": limit})
+
+
+def _respond(view, kwargs: dict, status: int):
+    result = view(**kwargs)
+    if result is None:
+        return current_app.response_class(status=status)
+    if isinstance(result, current_app.response_class):
+        return result
+    response = jsonify(result)
+    response.status_code = status
+    return response
+
+
+def _once(respond):
+    """Answer a request sent with an ``Idempotency-Key`` once; replay that answer to a repeat."""
+    store = current_app.extensions["deskflow"].idempotency
+    user = g.user.username
+    key = idempotency.check_key(request.headers[idempotency.HEADER])
+    fingerprint = idempotency.request_hash(request.method, request.path, request.query_string,
+                                           request.get_data())
+    earlier = store.claim(user, key, fingerprint)
+    if earlier is not None:
+        response = current_app.response_class(earlier.body, status=earlier.status)
+        response.headers.update(earlier.headers)
+        response.headers[REPLAYED_HEADER] = "true"
+        return response
+    g.idempotency_key = idempotency.service_key(user, key, fingerprint)
+    try:
+        response = respond()
+    except DeskflowError as exc:
+        response = from_deskflow_error(exc)
+    except BaseException:
+        store.release(user, key)
+        raise
+    if response.status_code >= 500:
+        store.release(user, key)  # not an answer: the retry runs again (the service dedups)
+    else:
+        kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+        store.finish(user, key, idempotency.Answer(response.status_code,
+                                                   response.get_data(as_text=True), kept))
+    return response
 
 
 def current_claims() -> dict:
@@ -115,12 +171,11 @@ def require(permission: str) -> Actor:
 
 def call_context() -> dict:
     """Who acts (with a manager's team), under which request id and idempotency key. The
-    key is the client's ``Idempotency-Key`` header, else the request id, so a request
-    RabbitMQ redelivers to a service after a broker restart is still recognised as the same
-    request."""
-    key = request.headers.get("Idempotency-Key", "")
+    key is derived from the client's ``Idempotency-Key``, else made for this request (never
+    the client's request id, which a client may repeat), so a request RabbitMQ redelivers to
+    a service after a broker restart is recognised there as the same request."""
     context = {REQUEST_ID: g.get("request_id"),
-               IDEMPOTENCY_KEY: key if IDEMPOTENCY_KEY_PATTERN.match(key) else g.get("request_id")}
+               IDEMPOTENCY_KEY: g.get("idempotency_key") or uuid.uuid4().hex}
     user = g.get("user")
     if user is not None:
         context.update({ACTOR: user.username, ACTOR_ROLE: user.role})

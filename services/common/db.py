@@ -2,12 +2,15 @@
 sequences that stay unique under concurrency.
 
 Each service has its own ``DeclarativeBase`` and its own database; the mixins here give each
-of them the same three kernel tables (outbox, processed events, sequence counters).
+of them the same kernel tables (outbox, processed events, processed requests, sequence
+counters).
 """
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Integer, MetaData, String, create_engine, event, func, select
+from sqlalchemy import (
+    JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -108,6 +111,17 @@ class ProcessedEventMixin:
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProcessedRequestMixin:
+    """One row per (operation, idempotency key), written in the transaction of the change: a
+    retried or redelivered request finds it and gets the first ``answer`` back."""
+
+    __tablename__ = "processed_requests"
+    operation: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    answer: Mapped[dict | list | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class SequenceCounterMixin:
     """A counter per scope (``2026-TECH``, a customer id ...), advanced inside a transaction."""
 
@@ -148,6 +162,20 @@ def one_or_404(session: Session, statement, what: str, record_id):
     if row is None:
         raise NotFound(f"{what} {record_id} does not exist.", {"id": record_id})
     return row
+
+
+def purge_before(session_factory, column, cutoff: datetime, batch: int = 500) -> int:
+    """Delete one batch of the rows of ``column``'s table older than ``cutoff``; return how
+    many (a caller repeats rounds, so a large backlog never becomes one long transaction)."""
+    table = column.table
+    key = list(table.primary_key.columns)
+    with session_factory() as session:
+        doomed = select(*key).where(column < cutoff).limit(batch)
+        rows = session.execute(doomed).all()
+        if rows:
+            session.execute(delete(table).where(tuple_(*key).in_(rows)))
+            session.commit()
+    return len(rows)
 
 
 def count(session: Session, statement) -> int:

@@ -71,12 +71,27 @@ class RetentionPeriod(Conflict):
     code = "retention_period"
 
 
+class InProgress(Conflict):
+    """A repeat of a request that is still running (same ``Idempotency-Key``)."""
+    code = "in_progress"
+
+
+class Stale(DeskflowError):
+    """``If-Match`` names a version the record no longer has."""
+    status, code = 412, "stale"
+
+
 class ValidationFailed(DeskflowError):
     status, code = 422, "validation_failed"
 
 
 class PayloadTooLarge(DeskflowError):
     status, code = 413, "payload_too_large"
+
+
+class KeyReused(ValidationFailed):
+    """An ``Idempotency-Key`` sent again with another request."""
+    code = "idempotency_key_reused"
 
 
 class TooManyRequests(DeskflowError):

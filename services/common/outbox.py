@@ -7,22 +7,26 @@ provider publishes what that worker committed and marks it sent: the fast path. 
 thread in every container publishes whatever is still unsent a few seconds later (a crash
 between commit and publish, a broker outage): the safe path. An event may therefore be
 published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
+
+A write RPC is made safe to repeat with :func:`idempotent`: under the caller's idempotency
+key the change and its answer are committed together, and a repeat gets that answer back.
 """
 import logging
 from datetime import timedelta
+from functools import wraps
 
 import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 from nameko.extensions import DependencyProvider
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import make_engine
+from services.common.db import make_engine, purge_before
 from services.common.events import make_envelope
 from services.common.periodic import run_every
 
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 RELAY_GRACE_SECONDS = 3
 RELAY_BATCH = 500
 SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
+ANSWER_RETENTION = timedelta(hours=24)  # how long a repeated request gets its first answer
 DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
 DEAD_LETTER_QUEUE = Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE,
                           routing_key="#", durable=True)
@@ -58,6 +63,8 @@ class UnitOfWork:
         self._session = None
         self._pending = []
         self.committed = []
+        self._holding = False  # inside once(): commit() only flushes
+        self._flushed = False
 
     @property
     def session(self):
@@ -85,7 +92,55 @@ class UnitOfWork:
         self.session.add(model(consumer=consumer, event_id=event_id, processed_at=self.now()))
         return True
 
+    def once(self, operation: str, work):
+        """Run ``work()`` once per idempotency key of the caller (none: every time).
+
+        The change ``work`` commits and the answer it returns are committed in one
+        transaction, with a ``processed_requests`` row; a repeat of the request (a client
+        retry, RabbitMQ redelivering it after a broker restart, the same request running
+        concurrently) returns that answer without running ``work`` again. ``work`` calls
+        :meth:`commit` as usual; here that only flushes, and the commit happens once the
+        answer is known. A ``work`` that never commits (a no-op, an error) records nothing.
+        """
+        key = self.context.idempotency_key
+        if key is None:
+            return work()
+        earlier = self._answered(operation, key)
+        if earlier is not None:
+            return earlier.answer
+        self.rollback()  # no transaction stays open while work() may call another service
+        self._holding = True
+        try:
+            answer = work()
+            self._holding = False
+            if not self._flushed:
+                return answer
+            self.session.add(self._models.ProcessedRequest(
+                operation=operation, key=key, answer=answer, at=self.now()))
+            self.commit()
+            return answer
+        except Exception:
+            self._holding = False
+            self.rollback()
+            # The same request, running concurrently, committed first (and made this attempt
+            # fail on a unique key): its answer is the answer.
+            earlier = self._answered(operation, key)
+            if earlier is not None:
+                return earlier.answer
+            raise
+        finally:
+            self._holding = False
+            self._flushed = False
+
+    def _answered(self, operation: str, key: str):
+        return self.session.get(self._models.ProcessedRequest, (operation, key),
+                                populate_existing=True)
+
     def commit(self):
+        if self._holding:
+            self.session.flush()
+            self._flushed = True
+            return
         self.session.commit()
         self.committed.extend(self._pending)
         self._pending.clear()
@@ -104,13 +159,17 @@ class OutboxRelay:
     """Publishes outbox rows to ``<source>.events`` (routing key: the event type) and marks
     them sent. Used for the fast path after a commit and by the periodic relay."""
 
-    def __init__(self, amqp_uri: str, source: str, session_factory, outbox_model, clock):
+    def __init__(self, amqp_uri: str, source: str, session_factory, outbox_model, clock,
+                 expiring=()):
+        """``expiring``: ``(timestamp column, retention)`` pairs of other tables whose old
+        rows each round purges as well (remembered answers to idempotent requests)."""
         self.exchange = get_event_exchange(source, {})
         self.publisher = Publisher(amqp_uri, declare=[self.exchange],
                                    retry_policy=PATIENT_RETRY_POLICY)
         self.session_factory = session_factory
         self.outbox = outbox_model
         self.clock = clock
+        self.expiring = ((outbox_model.sent_at, SENT_RETENTION),) + tuple(expiring)
         self.stopped = False
 
     def stop(self) -> None:
@@ -148,18 +207,14 @@ class OutboxRelay:
 
     def _relay_round(self) -> None:
         self.relay_pending()
-        self.purge_sent()
+        self.purge_expired()
 
-    def purge_sent(self) -> int:
-        """Delete rows published longer than :data:`SENT_RETENTION` ago; return how many."""
-        cutoff = self.clock.now() - SENT_RETENTION
-        with self.session_factory() as session:
-            ids = session.scalars(select(self.outbox.id).where(self.outbox.sent_at < cutoff)
-                                  .limit(RELAY_BATCH)).all()
-            if ids:
-                session.execute(delete(self.outbox).where(self.outbox.id.in_(ids)))
-                session.commit()
-        return len(ids)
+    def purge_expired(self) -> int:
+        """Delete outbox rows published longer than :data:`SENT_RETENTION` ago, and the
+        expired rows of the ``expiring`` tables; return how many (one batch of each)."""
+        now = self.clock.now()
+        return sum(purge_before(self.session_factory, column, now - retention, RELAY_BATCH)
+                   for column, retention in self.expiring)
 
     def _mark_sent(self, ids) -> None:
         with self.session_factory() as session:
@@ -187,8 +242,10 @@ class UnitOfWorkProvider(DependencyProvider):
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.clock = clock_from(self.container.config)
         self.relay_interval = settings.outbox_relay_seconds
+        answers = getattr(self.models, "ProcessedRequest", None)
         self.relay = OutboxRelay(settings.amqp_uri, self.container.service_name,
-                                 self.session_factory, self.models.Outbox, self.clock)
+                                 self.session_factory, self.models.Outbox, self.clock,
+                                 expiring=[(answers.at, ANSWER_RETENTION)] if answers else [])
 
     def start(self):
         self.container.spawn_managed_thread(
@@ -216,3 +273,19 @@ class UnitOfWorkProvider(DependencyProvider):
         unit = self.units.pop(worker_ctx, None)
         if unit is not None:
             unit.close()
+
+
+def idempotent(method):
+    """Make a write RPC of a service safe to repeat: ``self.uow.once`` runs it once per
+    idempotency key (the gateway sends one with every request; see :meth:`UnitOfWork.once`).
+
+        @rpc(expected_exceptions=EXPECTED_ERRORS)
+        @idempotent
+        def create(self, customer): ...
+    """
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        return self.uow.once(f"{self.name}.{method.__name__}",
+                             lambda: method(self, *args, **kwargs))
+
+    return run

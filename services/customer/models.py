@@ -6,7 +6,8 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import (
-    OutboxMixin, ProcessedEventMixin, SequenceCounterMixin, UTCDateTime, service_metadata,
+    OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
+    service_metadata,
 )
 
 
@@ -19,6 +20,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class ProcessedRequest(ProcessedRequestMixin, Base):
     pass
 
 

@@ -10,7 +10,7 @@ from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command, parse_envelope
-from services.common.outbox import UnitOfWorkProvider
+from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
 from services.customer import customers, models, retention
@@ -27,6 +27,7 @@ class CustomerService:
     config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def create(self, customer):
         return customers.create_customer(self.uow, customer)
 
@@ -39,10 +40,12 @@ class CustomerService:
         return customers.list_customers(self.uow, query or {})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def update(self, customer_id, changes):
         return customers.update_customer(self.uow, customer_id, changes)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def delete(self, customer_id, query=None):
         """A soft delete; with ``purge`` a deletion for good (:mod:`.retention`)."""
         if load_or_422(schema_of(CustomerDeleteSchema), query or {})["purge"]:
@@ -56,6 +59,7 @@ class CustomerService:
         return customers.customer_history(self.uow, customer_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def log_followup(self, customer_id, followup):
         return customers.log_followup(self.uow, customer_id, followup)
 
@@ -68,6 +72,7 @@ class CustomerService:
         return customers.followup_plan(self.uow.session)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def set_followup_plan(self, plan):
         return customers.set_followup_plan(self.uow, plan)
 

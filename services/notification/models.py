@@ -4,7 +4,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import OutboxMixin, ProcessedEventMixin, UTCDateTime, service_metadata
+from services.common.db import (
+    OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, UTCDateTime, service_metadata,
+)
 
 
 class Base(DeclarativeBase):
@@ -16,6 +18,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class ProcessedRequest(ProcessedRequestMixin, Base):
     pass
 
 

@@ -6,7 +6,7 @@ from nameko.rpc import rpc
 from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
-from services.common.outbox import UnitOfWorkProvider
+from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications
 from services.notification.delivery import DeliveryWorkerProvider
 
@@ -36,10 +36,12 @@ class NotificationService:
         return notifications.inbox(self.uow, query or {})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def mark_read(self, entry_id, lang="en"):
         return notifications.mark_read(self.uow, entry_id, lang)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def create_webhook(self, webhook):
         return notifications.create_webhook(self.uow, webhook)
 
@@ -48,6 +50,7 @@ class NotificationService:
         return notifications.list_webhooks(self.uow)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def delete_webhook(self, webhook_id):
         notifications.delete_webhook(self.uow, webhook_id)
 

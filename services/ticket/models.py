@@ -5,7 +5,8 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import (
-    OutboxMixin, ProcessedEventMixin, SequenceCounterMixin, UTCDateTime, service_metadata,
+    OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
+    service_metadata,
 )
 
 
@@ -21,6 +22,10 @@ class ProcessedEvent(ProcessedEventMixin, Base):
     pass
 
 
+class ProcessedRequest(ProcessedRequestMixin, Base):
+    pass
+
+
 class SequenceCounter(SequenceCounterMixin, Base):
     pass
 
@@ -29,8 +34,6 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    # The creating request's idempotency key: a retried or redelivered create finds it.
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
     service_type: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(20), index=True)

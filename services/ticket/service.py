@@ -11,7 +11,7 @@ from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
 from services.common.events import parse_command
-from services.common.outbox import UnitOfWorkProvider
+from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.ticket import archive, metrics, models, policy, ratings, sweep, tickets, working
 
@@ -52,6 +52,7 @@ class TicketService:
     config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def create(self, ticket):
         return tickets.create_ticket(self.uow, ticket, self.find_customer)
 
@@ -70,26 +71,32 @@ class TicketService:
         return tickets.list_tickets(self.uow, query or {})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def update(self, ticket_id, changes):
         return working.update_ticket(self.uow, ticket_id, changes)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def transition(self, ticket_id, transition):
         return working.transition_ticket(self.uow, ticket_id, transition)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def comment(self, ticket_id, comment):
         return working.add_comment(self.uow, ticket_id, comment)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def hold(self, ticket_id, hold):
         return working.hold_ticket(self.uow, ticket_id, hold)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def resume(self, ticket_id):
         return working.resume_ticket(self.uow, ticket_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def rate(self, ticket_id, rating):
         return ratings.rate_ticket(self.uow, ticket_id, rating)
 
@@ -102,6 +109,7 @@ class TicketService:
         return policy.current_policy(self.uow.session)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def set_sla_policy(self, new_policy):
         return policy.set_policy(self.uow, new_policy)
 

@@ -1,7 +1,6 @@
 """Creating and reading tickets: each use case takes a unit of work, writes the change, its
 history and its events in one transaction, and commits."""
 from sqlalchemy import Boolean, func, literal, select, union_all
-from sqlalchemy.exc import IntegrityError
 
 from services.common.db import next_sequence
 from services.common.errors import Archived, NotFound
@@ -21,11 +20,8 @@ def create_ticket(uow, payload: dict, find_customer,
     """``find_customer(customer_id)`` asks the customer service; it runs before the
     transaction opens, so no database connection waits on another service. A ticket made by
     a ``ticket.create`` command is made once per ``command_id`` (a repeat returns None); a
-    request seen again under the same idempotency key returns the ticket it made."""
+    repeated request is answered by the service's ``@idempotent`` entrypoint."""
     data = load_or_422(schema_of(TicketInputSchema), payload)
-    key = uow.context.idempotency_key if command_id is None else None
-    if key is not None and (made := _made_by(uow, key)) is not None:
-        return made
     customer = find_customer(data["customer_id"])
     data.setdefault("owner", customer["owner"])
     if command_id is not None and not uow.claim("tickets.create", command_id):
@@ -35,32 +31,18 @@ def create_ticket(uow, payload: dict, find_customer,
     sequence = next_sequence(session, SequenceCounter, data["customer_id"])
     ticket = Ticket(id=domain.ticket_id(data["customer_id"], sequence), state="pending",
                     escalated=False, on_hold=False, sla_calendar=policy.get("calendar"),
-                    created_by=uow.context.actor, created_at=now, updated_at=now,
-                    idempotency_key=key, **data)
+                    created_by=uow.context.actor, created_at=now, updated_at=now, **data)
     session.add(ticket)
     calendar = calendar_of(ticket)
     for clock, target in sla.targets(policy, ticket.category, ticket.priority).items():
         start_cycle(ticket, clock, target, now, calendar)
     session.add(Transition(ticket_id=ticket.id, from_state=None, to_state="pending",
                            note=None, at=now, by=uow.context.actor))
-    try:
-        session.flush()
-    except IntegrityError:
-        uow.rollback()
-        if key is None:
-            raise
-        return _made_by(uow, key)  # the same request, made concurrently, got there first
+    session.flush()
     shown = present(ticket, now)
     uow.emit("ticket.created", {"ticket": shown})
     uow.commit()
     return shown
-
-
-def _made_by(uow, idempotency_key: str) -> dict | None:
-    """The ticket an earlier attempt of the same request made, as the API shows it."""
-    ticket = uow.session.scalars(
-        select(Ticket).where(Ticket.idempotency_key == idempotency_key)).first()
-    return present(ticket, uow.now()) if ticket is not None else None
 
 
 def _lookup(session, ticket_id: str, for_update: bool = False) -> Ticket | ArchivedTicket:

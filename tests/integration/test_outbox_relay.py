@@ -26,7 +26,7 @@ def test_purge_forgets_only_rows_published_over_a_week_ago(databases, rabbit_con
         session.add_all([row("old-sent", 9, 8), row("recent-sent", 2, 1), row("old-unsent", 30)])
         session.commit()
     relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
-    assert relay.purge_sent() == 1
+    assert relay.purge_expired() == 1
     with factory() as session:
         assert sorted(session.scalars(select(Outbox.id))) == ["old-unsent", "recent-sent"]
     engine.dispose()

@@ -1,0 +1,154 @@
+"""Every POST safe to retry: the answer to a request is kept under the client's
+``Idempotency-Key`` (scoped to the user who sent it) for 24 hours.
+
+Plain code over the gateway's database; :mod:`gateway.api.endpoint` applies it to every
+endpoint declared idempotent (every authenticated POST), so a new endpoint needs nothing.
+
+A key is claimed by inserting its row ``in_flight`` (the primary key refuses a second
+claim); the answer is stored and the row marked ``done``. A repeat with the same request
+gets the stored answer; a repeat with another request is 422 ``idempotency_key_reused``; a
+repeat while the first is still running waits briefly, then is 409 ``in_progress``. An
+answer of 5xx is not kept: the client's retry runs again, and the service recognises it by
+the key the request carries (:func:`service_key`), so a change is still made once.
+"""
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.models import IdempotentRequest
+from services.common.errors import InProgress, KeyReused, ValidationFailed
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{8,128}$")  # 8–128 visible ASCII characters
+RETENTION = timedelta(hours=24)
+IN_FLIGHT, DONE = "in_flight", "done"
+WAIT_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    headers: dict
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.match(key):
+        raise ValidationFailed(f"{HEADER}: 8 to 128 visible ASCII characters.",
+                               {"fields": {HEADER: ["8 to 128 visible ASCII characters."]}})
+    return key
+
+
+def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests the same: method, path, query and body (JSON compared as
+    data, so key order and spacing do not matter)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False).encode()
+    except ValueError:
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, canonical):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def service_key(user: str, key: str, fingerprint: str) -> str:
+    """The key sent to the service: one per (user, client key, request), so two users' keys
+    never meet and a key reused for another request after a 5xx is another request."""
+    return hashlib.sha256(f"{user}\n{key}\n{fingerprint}".encode()).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, session_factory, clock, abandoned_after: timedelta,
+                 wait_seconds: float = 2.0, sleep=time.sleep):
+        """A row ``in_flight`` longer than ``abandoned_after`` (its gateway died mid-call)
+        is taken over by the next repeat; a repeat waits up to ``wait_seconds`` for a
+        running first attempt."""
+        self.session_factory = session_factory
+        self.clock = clock
+        self.abandoned_after = abandoned_after
+        self.wait_seconds = wait_seconds
+        self.sleep = sleep
+
+    def claim(self, user: str, key: str, fingerprint: str) -> Answer | None:
+        """None when this request now owns the key; the first answer when it is a repeat."""
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            if self._insert(user, key, fingerprint):
+                return None
+            row = self._row(user, key)
+            if row is None:
+                continue  # purged in between
+            now = self.clock.now()
+            expired = row.created_at <= now - RETENTION
+            abandoned = row.state == IN_FLIGHT and row.created_at <= now - self.abandoned_after
+            if expired or abandoned:
+                if self._take_over(row, fingerprint):
+                    return None
+                continue
+            if row.request_hash != fingerprint:
+                raise KeyReused(f"This {HEADER} was used for another request in the last 24 hours.",
+                                {"header": HEADER})
+            if row.state == DONE:
+                return Answer(row.status, row.body, row.headers or {})
+            if time.monotonic() >= deadline:
+                raise InProgress(f"A request with this {HEADER} is still running; retry shortly.",
+                                 {"header": HEADER})
+            self.sleep(WAIT_POLL_SECONDS)
+
+    def finish(self, user: str, key: str, answer: Answer) -> None:
+        with self.session_factory() as session:
+            session.execute(update(IdempotentRequest).where(*self._is(user, key)).values(
+                state=DONE, status=answer.status, body=answer.body, headers=answer.headers))
+            session.commit()
+
+    def release(self, user: str, key: str) -> None:
+        """Forget a claim whose request failed on our side, so a retry runs again."""
+        with self.session_factory() as session:
+            session.execute(delete(IdempotentRequest).where(*self._is(user, key)))
+            session.commit()
+
+    def _insert(self, user: str, key: str, fingerprint: str) -> bool:
+        with self.session_factory() as session:
+            session.add(IdempotentRequest(username=user, key=key, request_hash=fingerprint,
+                                          state=IN_FLIGHT, created_at=self.clock.now()))
+            try:
+                session.commit()
+                return True
+            except IntegrityError:
+                session.rollback()
+                return False
+
+    def _take_over(self, row: IdempotentRequest, fingerprint: str) -> bool:
+        """Restart an expired or abandoned claim, unless another repeat just did."""
+        with self.session_factory() as session:
+            taken = session.execute(
+                update(IdempotentRequest)
+                .where(*self._is(row.username, row.key),
+                       IdempotentRequest.created_at == row.created_at)
+                .values(request_hash=fingerprint, state=IN_FLIGHT, status=None, body=None,
+                        headers=None, created_at=self.clock.now())).rowcount
+            session.commit()
+        return taken == 1
+
+    def _row(self, user: str, key: str) -> IdempotentRequest | None:
+        with self.session_factory() as session:
+            return session.scalars(select(IdempotentRequest).where(*self._is(user, key))).first()
+
+    @staticmethod
+    def _is(user: str, key: str):
+        return IdempotentRequest.username == user, IdempotentRequest.key == key
+
+
+def expiring_column():
+    """For the gateway's purge round: answers older than :data:`RETENTION` go."""
+    return IdempotentRequest.created_at, RETENTION
+
+

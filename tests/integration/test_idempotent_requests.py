@@ -1,0 +1,102 @@
+"""A write RPC reaching a service twice under one idempotency key (a client retry, RabbitMQ
+redelivering the request after a broker-side requeue, two copies running at once) changes
+the data once and answers the repeat with the first answer."""
+import socket
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import create_engine, text
+
+from services.common.errors import Duplicate
+from services.customer.service import CustomerService
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def config(make_config):
+    return make_config("customer")
+
+
+@pytest.fixture
+def service(container_factory, config):
+    container = container_factory(CustomerService, config)
+    container.start()
+    return container
+
+
+def rows(config, sql):
+    engine = create_engine(config["DESKFLOW_SETTINGS"].database_url("customer"))
+    with engine.connect() as connection:
+        found = connection.execute(text(sql)).all()
+    engine.dispose()
+    return found
+
+
+def client(config, key):
+    return ClusterRpcProxy(config, timeout=30,
+                           context_data={"actor": "alice", "idempotency_key": key})
+
+
+def test_a_repeat_gets_the_first_answer_and_changes_nothing(config, service):
+    with client(config, "key-one") as rpc:
+        first = rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
+        again = rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
+        renamed = rpc.customers.update(first["id"], {"grade": "A"})
+    with client(config, "key-two") as rpc:
+        with pytest.raises(Duplicate):  # another request: the duplicate rule applies
+            rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
+    assert again == first
+    assert renamed["grade"] == "A"
+    assert rows(config, "SELECT count(*) FROM customers") == [(1,)]
+    assert rows(config, "SELECT count(*) FROM outbox WHERE event_type = 'customer.created'") == [(1,)]
+    assert sorted(rows(config, "SELECT operation FROM processed_requests")) == [
+        ("customers.create",), ("customers.update",)]
+
+
+def test_a_read_or_a_refused_write_records_nothing(config, service):
+    with client(config, "key-three") as rpc:
+        rpc.customers.list({})
+        with pytest.raises(Exception):
+            rpc.customers.create({"name": "", "industry": "TECH"})
+    assert rows(config, "SELECT count(*) FROM processed_requests") == [(0,)]
+
+
+def test_concurrent_copies_under_one_key_make_one_customer(config, service):
+    with client(config, "racing-key") as rpc:
+        pending = [rpc.customers.create.call_async({"name": "Racing Co", "industry": "TECH"})
+                   for _ in range(5)]
+        made = [reply.result() for reply in pending]
+    assert len({customer["id"] for customer in made}) == 1
+    assert rows(config, "SELECT count(*) FROM customers") == [(1,)]
+
+
+def test_a_request_the_broker_redelivers_after_the_ack_was_lost_takes_effect_once(
+        config, service):
+    """The first delivery commits and replies, then its connection drops before the ack:
+    RabbitMQ requeues the request and delivers it again, and the service answers the copy
+    from what it remembered."""
+    consumer = next(extension for extension in service.extensions
+                    if type(extension).__name__ == "RpcConsumer").queue_consumer
+    deliveries = []
+    real_ack = consumer.ack_message
+
+    def lose_first_ack(message):
+        if message.delivery_info["routing_key"] != "customers.log_followup":
+            return real_ack(message)
+        deliveries.append(message.delivery_info["redelivered"])
+        if len(deliveries) == 1:  # the connection drops: the ack never reaches the broker
+            message.channel.connection.sock.shutdown(socket.SHUT_RDWR)
+            return
+        return real_ack(message)
+
+    with client(config, "customer-key") as rpc:
+        customer = rpc.customers.create({"name": "Redelivered Co", "industry": "TECH"})
+    consumer.ack_message = lose_first_ack
+    with client(config, "followup-key") as rpc:  # no natural key: only the request's protects it
+        logged = rpc.customers.log_followup(customer["id"], {
+            "at": "2026-11-20T10:00:00+00:00", "channel": "phone", "subject": "Call",
+            "outcome": "positive"})
+        wait_until(lambda: len(deliveries) >= 2, timeout=60)
+    assert deliveries == [False, True]  # the second delivery is the broker's redelivery
+    assert rows(config, "SELECT id FROM followups") == [(logged["id"],)]
+    assert rows(config, "SELECT count(*) FROM outbox WHERE event_type = 'followup.logged'") == [(1,)]
