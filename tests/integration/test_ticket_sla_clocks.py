@@ -1,16 +1,18 @@
 """SLA clocks in a real container: a moved clock drives warnings and breaches through the
 outbox, holds and business calendars, and two sweepers on one database emit each alert once."""
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime
 
-import eventlet
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.common.clock import ManualClock
 from services.common.db import make_engine
+from services.common.errors import Conflict, ValidationFailed
 from services.customer.service import CustomerService
-from services.ticket.models import Outbox
+from services.ticket.models import Outbox, SlaClock
 from services.ticket.service import TicketService
 from tests.support.waiting import wait_until
 from tests.integration.test_ticket_service import (  # noqa: F401 (fixtures)
@@ -21,18 +23,36 @@ SHANGHAI_WEEK = {"timezone": "Asia/Shanghai", "holidays": ["2026-11-09"],
                  "hours": {day: ["09:00", "18:30"] for day in ("mon", "tue", "wed", "thu", "fri")}}
 
 
-def alerts(runner) -> list[tuple[str, str, str]]:
-    """(type, ticket id, clock) of every SLA alert in the ticket service's outbox."""
+@contextmanager
+def ticket_database(runner):
+    """A session on the ticket service's database, as the test sees it from outside."""
     settings = runner.service_map["tickets"].config["DESKFLOW_SETTINGS"]
     engine = make_engine(settings.database_url("ticket"))
     try:
         with Session(engine) as session:
-            rows = session.scalars(select(Outbox).where(Outbox.event_type.in_(
-                ("ticket.sla_warning", "ticket.sla_breached")))).all()
+            yield session
     finally:
         engine.dispose()
-    return [(row.event_type, row.envelope["data"]["ticket"]["id"], row.envelope["data"]["clock"])
-            for row in rows]
+
+
+def emitted(runner, *event_types) -> list[dict]:
+    """The envelopes of ``event_types`` in the ticket service's outbox, oldest first."""
+    with ticket_database(runner) as session:
+        return [row.envelope for row in session.scalars(
+            select(Outbox).where(Outbox.event_type.in_(event_types)).order_by(Outbox.created_at))]
+
+
+def due_clocks(runner, now) -> int:
+    """Clock cycles a sweeper could still act on at ``now``."""
+    with ticket_database(runner) as session:
+        return session.scalar(select(func.count()).select_from(SlaClock)
+                              .where(SlaClock.next_check_at <= now))
+
+
+def alerts(runner) -> list[tuple[str, str, str]]:
+    """(type, ticket id, clock) of every SLA alert in the ticket service's outbox."""
+    return [(envelope["type"], envelope["data"]["ticket"]["id"], envelope["data"]["clock"])
+            for envelope in emitted(runner, "ticket.sla_warning", "ticket.sla_breached")]
 
 
 def sweep(runner):
@@ -103,6 +123,81 @@ def test_a_held_ticket_never_breaches_for_the_time_it_waited(services, customer,
     assert kinds == ["transition", "transition", "hold", "resume"]
 
 
+def test_a_late_first_response_is_a_breach_even_before_any_sweep(services, customer, clock):
+    ticket = new_ticket(services, customer, category="complaint")  # first response: 10 min
+    clock.advance(700)  # past the deadline; the sweep has not run
+    call(services, "tickets", "comment", ticket["id"], {"body": "Sorry for the wait"})
+    shown = call(services, "tickets", "get", ticket["id"])
+    assert shown["sla"]["first_response"]["status"] == "breached" and shown["escalated"]
+    assert alerts(services) == [("ticket.sla_warning", ticket["id"], "first_response"),
+                                ("ticket.sla_breached", ticket["id"], "first_response")]
+    (stopped,) = [envelope["data"] for envelope in emitted(services, "ticket.sla_stopped")
+                  if envelope["data"]["clock"] == "first_response"]
+    assert stopped["met"] is False and stopped["elapsed_seconds"] == 700
+    assert call(services, "tickets", "metrics")["sla_breaches"]["first_response"] == 1
+    sweep(services)
+    assert len(alerts(services)) == 2  # owed once, already paid
+
+
+def test_a_hold_after_the_deadline_keeps_the_breach(services, customer, clock):
+    ticket = new_ticket(services, customer, priority="high")  # resolution: 2 h
+    call(services, "tickets", "transition", ticket["id"], {"to": "in_progress"})
+    clock.advance(7300)
+    held = call(services, "tickets", "hold", ticket["id"], {"reason": "waiting for logs"})
+    assert held["sla"]["resolution"]["status"] == "breached" and held["escalated"]
+    assert ("ticket.sla_breached", ticket["id"], "resolution") in alerts(services)
+    clock.advance(3600)
+    call(services, "tickets", "resume", ticket["id"])
+    done = call(services, "tickets", "transition", ticket["id"],
+                {"to": "done", "solution": "Late", "resolution": "resolved"})
+    assert done["sla"]["resolution"]["status"] == "breached"
+
+
+def test_moving_a_held_ticket_ends_the_hold_and_credits_it(services, customer, clock):
+    ticket = new_ticket(services, customer, priority="high")  # resolution: 2 h
+    call(services, "tickets", "transition", ticket["id"], {"to": "in_progress"})
+    clock.advance(1000)
+    call(services, "tickets", "hold", ticket["id"], {"reason": "waiting for the customer"})
+    clock.advance(5000)
+    done = call(services, "tickets", "transition", ticket["id"],
+                {"to": "done", "solution": "Customer confirmed", "resolution": "resolved"})
+    assert not done["on_hold"] and done["state"] == "done"
+    assert done["sla"]["resolution"]["status"] == "met"
+    assert done["sla"]["resolution"]["elapsed_seconds"] == 1000  # the 5000 s held are credited
+    (resumed,) = [envelope["data"] for envelope in emitted(services, "ticket.resumed")]
+    assert resumed["held_seconds"] == 5000 and resumed["ticket"]["id"] == ticket["id"]
+    history = call(services, "tickets", "history", ticket["id"])
+    (resume,) = [entry for entry in history if entry["kind"] == "resume"]
+    assert resume["details"]["held_seconds"] == 5000 and resume["at"] == history[-1]["at"]
+    with pytest.raises(Conflict):
+        call(services, "tickets", "resume", ticket["id"])  # the hold is over
+
+
+def test_patch_reassigns_with_an_event_keeps_running_targets_and_ignores_no_change(
+        services, customer, clock):
+    ticket = new_ticket(services, customer, priority="low")
+    clock.advance(60)
+    changed = call(services, "tickets", "update", ticket["id"],
+                   {"owner": "bob", "priority": "high", "title": "Printer on fire"})
+    assert (changed["owner"], changed["priority"], changed["title"]) == (
+        "bob", "high", "Printer on fire")
+    assert changed["sla"]["resolution"]["target_seconds"] == 259200  # still the low target
+    assert changed["updated_at"] != ticket["updated_at"]
+    (updated,) = [envelope["data"] for envelope in emitted(services, "ticket.updated")]
+    assert {change["field"]: (change["before"], change["after"]) for change in updated["changes"]} == {
+        "owner": ("alice", "bob"), "priority": ("low", "high"),
+        "title": ("Printer jams", "Printer on fire")}
+    (assigned,) = [envelope["data"] for envelope in emitted(services, "ticket.assigned")]
+    assert assigned["previous_owner"] == "alice" and assigned["ticket"]["owner"] == "bob"
+
+    clock.advance(60)
+    same = call(services, "tickets", "update", ticket["id"], {"owner": "bob", "title": "Printer on fire"})
+    assert same == {**changed, "sla": same["sla"]} and same["updated_at"] == changed["updated_at"]
+    assert len(emitted(services, "ticket.updated", "ticket.assigned")) == 2  # nothing new
+    with pytest.raises(ValidationFailed):
+        call(services, "tickets", "update", ticket["id"], {"state": "closed"})
+
+
 def test_a_calendar_policy_counts_working_time_only(services, customer, clock):
     policy = {**call(services, "tickets", "sla_policy"), "calendar": SHANGHAI_WEEK}
     call(services, "tickets", "set_sla_policy", policy)
@@ -158,7 +253,9 @@ def test_two_sweepers_emit_each_alert_once(runner_factory, container_factory, ma
     clock.advance(700)  # every first-response clock owes its warning and its breach
     wait_until(lambda: len(alerts(runner)) >= 2 * TICKETS, timeout=120, interval=0.2,
                message=f"{2 * TICKETS} alerts")
-    eventlet.sleep(0.5)  # ten more sweeps by each container
+    # Each alert moves its clock's next_check_at in the transaction that writes it: once no
+    # clock is due, no sweeper can write another one.
+    wait_until(lambda: due_clocks(runner, clock.now()) == 0, timeout=60, message="nothing due")
     found = alerts(runner)
     assert len(found) == 2 * TICKETS
     assert Counter(found) == {(kind, ticket_id, "first_response"): 1 for ticket_id in tickets
