@@ -24,10 +24,12 @@ def mark_read(entry_id):
     return rpc("notifications", "mark_read", entry_id, query_args().get("lang", "en"))
 
 
-@endpoint(blueprint, "/webhooks", "POST", "Subscribe a URL to event types. Each delivery is a "
-          "JSON POST of the event envelope with X-Deskflow-Signature: sha256=<hex HMAC-SHA256 "
-          "of the raw body with the secret>, X-Deskflow-Event and X-Deskflow-Delivery (kept "
-          "across retries); any non-2xx answer is retried with exponential backoff.",
+@endpoint(blueprint, "/webhooks", "POST", "Subscribe a URL (resolving to a public address) to "
+          "event types. Each delivery is a JSON POST of the event envelope with "
+          "X-Deskflow-Timestamp (Unix seconds), X-Deskflow-Signature: sha256=<hex HMAC-SHA256 "
+          "with the secret of '<timestamp>.<raw body>'>, X-Deskflow-Event and "
+          "X-Deskflow-Delivery (kept across retries); any non-2xx answer is retried with "
+          "exponential backoff.",
           "webhooks.manage", body=WebhookInputSchema, response=WebhookSchema, status=201,
           errors=(422,))
 def create_webhook():

@@ -9,6 +9,7 @@ or dead receiver only ties up its own green thread, for at most its timeout.
 import json
 import logging
 import smtplib
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 import eventlet
-import requests
+import urllib3
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from services.common.periodic import run_every
 from services.notification import domain, templates
 from services.notification.models import Delivery, Webhook
 from services.notification.options import DeliveryOptions, delivery_options
+from services.notification.targets import UnsafeTarget, post_pinned, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +62,48 @@ class EmailJob:
     notices: list  # [(kind, params)]
 
 
-def webhook_request(job: WebhookJob) -> tuple[bytes, dict]:
-    """The exact body and headers of a webhook delivery."""
+def webhook_request(job: WebhookJob, timestamp: int) -> tuple[bytes, dict]:
+    """The exact body and headers of a webhook delivery sent at ``timestamp``."""
     body = json.dumps(job.envelope, ensure_ascii=False, separators=(",", ":")).encode()
     return body, {
         "Content-Type": "application/json",
-        "X-Deskflow-Signature": domain.signature(job.secret, body),
+        "X-Deskflow-Timestamp": str(timestamp),
+        "X-Deskflow-Signature": domain.signature(job.secret, timestamp, body),
         "X-Deskflow-Event": job.envelope["type"],
         "X-Deskflow-Delivery": job.delivery_id,
     }
 
 
-def post_webhook(job: WebhookJob, timeout: float) -> None:
-    body, headers = webhook_request(job)
-    # requests' timeout bounds each socket wait; the green timeout bounds the whole call.
+def post_webhook(job: WebhookJob, timeout: float, allow_private: bool) -> None:
+    """Send one attempt. The URL is checked again here, at send time, and the request goes
+    to the very address that passed the check."""
+    body, headers = webhook_request(job, int(time.time()))
+    # Each socket wait is bounded by ``timeout``; the green timeout bounds the whole call.
     with eventlet.Timeout(timeout * 2, DeliveryFailed(f"no answer within {timeout * 2:g}s")):
-        response = requests.post(job.url, data=body, headers=headers, timeout=timeout,
-                                 allow_redirects=False)
-    if not 200 <= response.status_code < 300:
-        raise DeliveryFailed(f"HTTP {response.status_code} from {job.url}")
+        target = resolve_target(job.url, allow_private)
+        status = post_pinned(target, body, headers, timeout)
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"HTTP {status}")
+
+
+def delivery_error(exc: BaseException) -> str:
+    """What the delivery log shows of a failure: a status code or a generic reason, never
+    the exception's text (which can carry internal addresses and library details)."""
+    if isinstance(exc, (DeliveryFailed, UnsafeTarget)):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP {exc.smtp_code}"
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return "TLS handshake or certificate check failed"
+    # (urllib3's NewConnectionError is also a timeout error, so it is asked first.)
+    if isinstance(exc, (ConnectionError, urllib3.exceptions.NewConnectionError,
+                        urllib3.exceptions.ProtocolError)):
+        return "could not connect or the connection broke"
+    if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)):
+        return "no answer in time"
+    if isinstance(exc, (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException)):
+        return "could not connect or the connection broke"
+    return "delivery failed"
 
 
 class Mailer:
@@ -173,8 +198,9 @@ class DeliveryWorker:
             self.send(job)
             error = None
         except Exception as exc:  # any failure of a receiver is retried, not raised
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("delivery %s failed: %s", ",".join(job.ids), error)
+            error = delivery_error(exc)
+            log.warning("delivery %s failed: %s (%s: %s)", ",".join(job.ids), error,
+                        type(exc).__name__, exc)
         try:
             self.record(job.ids, error)
         except Exception:
@@ -183,7 +209,8 @@ class DeliveryWorker:
 
     def send(self, job) -> None:
         if isinstance(job, WebhookJob):
-            post_webhook(job, self.options.http_timeout_seconds)
+            post_webhook(job, self.options.http_timeout_seconds,
+                         self.options.allow_private_webhooks)
         else:
             subject, body = templates.render_email(job.notices)
             self.mailer.send(job.to, subject, body)

@@ -142,6 +142,10 @@ def plan_emails(due: list[PendingEmail], last_email_at: datetime | None, now: da
     return EmailPlan(send=due[:1], hold=due[1:], hold_until=now + window)
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The ``X-Deskflow-Signature`` header: HMAC-SHA256 of the raw body with the secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Deskflow-Signature`` header: HMAC-SHA256 with the secret of
+    ``"<timestamp>.<raw body>"``, where the timestamp (``X-Deskflow-Timestamp``, Unix
+    seconds) is when this attempt was sent. Signing the time lets a receiver refuse a
+    replayed request: an old timestamp cannot be swapped for a fresh one."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count
-from services.common.errors import NotFound
+from services.common.errors import NotFound, ValidationFailed
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.notification import domain, templates
 from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
+from services.notification.targets import UnsafeTarget, resolve_target
 from services.notification.schemas import (
     EVENT_DATA_SCHEMAS, DeliveryFilterSchema, DeliverySchema, InboxFilterSchema, LanguageSchema,
     NotificationSchema, WebhookInputSchema, WebhookSchema,
@@ -133,8 +134,14 @@ def mark_read(uow, entry_id, lang: str = "en") -> dict:
     return _present_entry(entry, lang)
 
 
-def create_webhook(uow, payload: dict) -> dict:
+def create_webhook(uow, payload: dict, allow_private: bool = False) -> dict:
+    """Subscribe a URL; one that resolves to a non-public address is refused (422) unless
+    ``allow_private`` (``WEBHOOK_ALLOW_PRIVATE``)."""
     data = load_or_422(schema_of(WebhookInputSchema), payload)
+    try:
+        resolve_target(data["url"], allow_private)
+    except UnsafeTarget as exc:
+        raise ValidationFailed("Some fields are invalid.", {"fields": {"url": [str(exc)]}}) from None
     data["event_types"] = sorted(set(data["event_types"]))
     hook = Webhook(created_at=uow.now(), created_by=uow.context.actor, **data)
     uow.session.add(hook)

@@ -15,7 +15,10 @@ DEFAULTS = {
     "NOTIFY_HTTP_TIMEOUT_SECONDS": 5.0,
     "NOTIFY_CONCURRENCY": 20,
     "NOTIFY_MAIL_FROM": "deskflow@localhost",
+    # Webhooks to loopback and private addresses: only for receivers on your own network.
+    "WEBHOOK_ALLOW_PRIVATE": False,
 }
+TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class DeliveryOptions:
     http_timeout_seconds: float
     concurrency: int
     mail_from: str
+    allow_private_webhooks: bool
 
     @property
     def lease_seconds(self) -> float:
@@ -40,7 +44,11 @@ def delivery_options(config: dict, environ=None) -> DeliveryOptions:
     def value(name):
         default = DEFAULTS[name]
         given = config.get(name, environ.get(name))
-        return default if given in (None, "") else type(default)(given)
+        if given in (None, ""):
+            return default
+        if isinstance(default, bool):
+            return given is True or str(given).strip().lower() in TRUE
+        return type(default)(given)
 
     return DeliveryOptions(
         retry_base_seconds=value("NOTIFY_RETRY_BASE_SECONDS"),
@@ -50,4 +58,5 @@ def delivery_options(config: dict, environ=None) -> DeliveryOptions:
         http_timeout_seconds=value("NOTIFY_HTTP_TIMEOUT_SECONDS"),
         concurrency=value("NOTIFY_CONCURRENCY"),
         mail_from=value("NOTIFY_MAIL_FROM"),
+        allow_private_webhooks=value("WEBHOOK_ALLOW_PRIVATE"),
     )

@@ -43,7 +43,8 @@ class NotificationService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
     def create_webhook(self, webhook):
-        return notifications.create_webhook(self.uow, webhook)
+        return notifications.create_webhook(self.uow, webhook,
+                                            self.delivery.options.allow_private_webhooks)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_webhooks(self):

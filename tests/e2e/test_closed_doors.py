@@ -1,6 +1,8 @@
 """Doors that must stay closed, tried over HTTP against the real processes."""
 import pytest
 
+from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
+
 pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
@@ -71,3 +73,15 @@ def test_the_largest_values_the_columns_hold_are_accepted(stack):
     assert response.json()["employees"] == 2**31 - 1
     summary = api.get("/api/v1/reports/summary?from=1900-01-01&to=2999-12-31")
     assert summary.status_code == 200, summary.text
+
+
+def test_a_webhook_to_the_loopback_address_is_refused_unless_allowed(sqlite_stack, stack,
+                                                                     receivers):
+    hook = receivers()
+    subscription = {"url": hook.url, "secret": SECRET, "event_types": ["ticket.created"]}
+    refused = sqlite_stack.admin().post("/api/v1/webhooks", json=subscription)
+    assert refused.status_code == 422  # sqlite_stack runs without WEBHOOK_ALLOW_PRIVATE
+    assert "public addresses only" in refused.json()["error"]["details"]["fields"]["url"][0]
+    allowed = stack.admin().post("/api/v1/webhooks", json=subscription)
+    assert allowed.status_code == 201, allowed.text  # stack runs with it, for local receivers
+    assert stack.admin().delete(f"/api/v1/webhooks/{allowed.json()['id']}").status_code == 204

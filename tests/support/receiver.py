@@ -1,4 +1,7 @@
-"""A real HTTP server that receives webhook deliveries and checks their signatures.
+"""A real HTTP server that receives webhook deliveries and checks them as a receiver should
+(README, "Receiving webhooks"): the signature is the HMAC-SHA256 of
+``"<X-Deskflow-Timestamp>.<raw body>"``, and a timestamp more than ``TOLERANCE_SECONDS`` away
+from the receiver's clock is a replay, refused like a bad signature (401).
 
 It can fail the first N deliveries (HTTP 500) and can hold requests until released, to
 stand in for a broken or a slow receiver. Runs in a (green) thread of the test process.
@@ -7,12 +10,14 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 SECRET = "s3cret-signing-key-0123"
+TOLERANCE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,10 @@ class Received:
     envelope: dict
     signature_valid: bool
     status: int
+    timestamp: str = ""
+    signature: str = ""
+    body: bytes = b""
+    host: str = ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -30,8 +39,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class WebhookReceiver:
-    def __init__(self, secret: str, fail_times: int = 0, hold: bool = False):
+    def __init__(self, secret: str, fail_times: int = 0, hold: bool = False, clock=time.time):
         self.secret = secret
+        self.clock = clock  # the receiver's idea of now (Unix seconds)
         self.fail_times = fail_times
         self.released = threading.Event()
         if not hold:
@@ -50,22 +60,31 @@ class WebhookReceiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def expected_signature(self, body: bytes) -> str:
-        return "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+    def expected_signature(self, timestamp: str, body: bytes) -> str:
+        signed = timestamp.encode() + b"." + body
+        return "sha256=" + hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
+
+    def is_authentic(self, timestamp: str, signature: str, body: bytes) -> bool:
+        """Signed with our secret, over this body and timestamp, and sent recently."""
+        if not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > TOLERANCE_SECONDS:
+            return False
+        return hmac.compare_digest(signature, self.expected_signature(timestamp, body))
 
     def accepted(self) -> list[Received]:
         """Deliveries answered with 200: what the receiver's owner actually got."""
         return [received for received in self.requests if received.status == 200]
 
     def _answer(self, headers, body: bytes) -> int:
-        valid = hmac.compare_digest(headers.get("X-Deskflow-Signature", ""),
-                                    self.expected_signature(body))
+        timestamp = headers.get("X-Deskflow-Timestamp", "")
+        signature = headers.get("X-Deskflow-Signature", "")
+        valid = self.is_authentic(timestamp, signature, body)
         with self.lock:
             failing = valid and len(self.requests) < self.fail_times
             status = 401 if not valid else 500 if failing else 200
             self.requests.append(Received(headers.get("X-Deskflow-Delivery", ""),
                                           headers.get("X-Deskflow-Event", ""),
-                                          json.loads(body), valid, status))
+                                          json.loads(body), valid, status, timestamp,
+                                          signature, body, headers.get("Host", "")))
         return status
 
     def _handler_class(self):

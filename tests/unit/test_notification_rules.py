@@ -90,10 +90,11 @@ def test_after_the_window_the_held_emails_leave_together():
     assert [email.id for email in plan.send] == ["e0", "e1", "e2"] and plan.hold == []
 
 
-def test_the_signature_is_the_hmac_sha256_of_the_raw_body():
+def test_the_signature_is_the_hmac_sha256_of_the_timestamp_and_the_raw_body():
     body = b'{"id":"1"}'
-    expected = hmac.new(b"key", body, hashlib.sha256).hexdigest()
-    assert domain.signature("key", body) == f"sha256={expected}"
+    expected = hmac.new(b"key", b'1764000000.{"id":"1"}', hashlib.sha256).hexdigest()
+    assert domain.signature("key", 1764000000, body) == f"sha256={expected}"
+    assert domain.signature("key", 1764000001, body) != f"sha256={expected}"
 
 
 @pytest.mark.parametrize("kind", sorted(templates.TEXTS))
