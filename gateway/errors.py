@@ -17,11 +17,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def from_deskflow_error(exc: DeskflowError):
-    response = error_response(exc.status, exc.code, exc.message, exc.details)
-    if exc.status == PayloadTooLarge.status:
-        # The rest of the body is not read: the connection cannot serve another request.
-        response.headers["Connection"] = "close"
-    return response
+    return error_response(exc.status, exc.code, exc.message, exc.details)
 
 
 def from_body_cut_off(exc: RequestEntityTooLarge):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
+from services.common.config import load_settings
+
 bind = f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
@@ -26,6 +28,19 @@ if workers > 1:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+
+
+MAX_BODY_BYTES = load_settings().max_body_bytes
+
+
+def pre_request(worker, req):
+    """A body over MAX_BODY_BYTES is refused with 413 without being read, so the rest of it
+    is still on the connection and the connection cannot carry another request: answer
+    with ``Connection: close`` so the client does not send one on it. (An application's
+    own Connection header is dropped by gunicorn; only the request can ask for this.)"""
+    length = dict(req.headers).get("CONTENT-LENGTH", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        req.force_close()
 
 
 def child_exit(server, worker):

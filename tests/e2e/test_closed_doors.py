@@ -16,7 +16,9 @@ def test_a_two_mib_body_is_refused_with_413(stack):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert response.json()["error"]["details"]["max_bytes"] == MIB
-    # the gateway still serves the next request
+    # the unread rest of the body makes the connection unusable, and the answer says so;
+    # the client's next request goes on a new connection and is served
+    assert response.headers["Connection"] == "close"
     assert api.get("/api/v1/customers").status_code == 200
 
 

@@ -31,7 +31,6 @@ def test_a_body_over_the_limit_is_a_413_before_authentication(rabbit_config, tmp
     error = response.get_json()["error"]
     assert error["code"] == "payload_too_large"
     assert error["details"] == {"max_bytes": 16 * KIB, "received_bytes": 17 * KIB + 2}
-    assert response.headers["Connection"] == "close"
     # Within the limit the request goes on (and here meets the missing token).
     assert client.post("/api/v1/customers", json={"name": "x"}).status_code == 401
 
