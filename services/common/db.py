@@ -57,13 +57,16 @@ class UTCDateTime(TypeDecorator):
 
 def make_engine(url: str):
     """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
-    writers (or two processes) queue instead of failing."""
+    writers (or two processes) queue instead of failing. Errors never show the statement's
+    parameters (customer data), so logs cannot leak them."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               hide_parameters=True)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         hide_parameters=True)
 
 
 def _configure_sqlite_connection(dbapi_connection, _record):

@@ -141,7 +141,8 @@ def create_webhook(uow, payload: dict, allow_private: bool = False) -> dict:
     try:
         resolve_target(data["url"], allow_private)
     except UnsafeTarget as exc:
-        raise ValidationFailed("Some fields are invalid.", {"fields": {"url": [str(exc)]}}) from None
+        raise ValidationFailed("Some fields are invalid.",
+                               {"fields": {"url": [str(exc)]}}) from None
     data["event_types"] = sorted(set(data["event_types"]))
     hook = Webhook(created_at=uow.now(), created_by=uow.context.actor, **data)
     uow.session.add(hook)

@@ -1,7 +1,12 @@
 """Doors that must stay closed, tried over HTTP against the real processes."""
+import re
+import uuid
+
 import pytest
 
+from tests.support.commands import send_command
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +92,35 @@ def test_a_webhook_to_the_loopback_address_is_refused_unless_allowed(sqlite_stac
     allowed = stack.admin().post("/api/v1/webhooks", json=subscription)
     assert allowed.status_code == 201, allowed.text  # stack runs with it, for local receivers
     assert stack.admin().delete(f"/api/v1/webhooks/{allowed.json()['id']}").status_code == 204
+
+
+PHONES = ["13812345678", "+86 139 8765 4321", "+86-137-2468-1357", "010-62345678",
+          "021-5432 1098", "１３６１１１１２２２２", "+1 415 555 0100"]
+EMAILS = ["wang.lei@example.com", "客服.李@example.cn"]
+CLEAR_MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+CLEAR_EMAIL = re.compile(r"[\w.+-]{2,}@example\.(?:com|cn)")
+
+
+def test_logs_mask_phone_numbers_and_emails_even_in_tracebacks(stack):
+    api = stack.admin()
+    for number, phone in enumerate(PHONES):
+        created = api.post("/api/v1/customers", json={
+            "name": f"Masked Phone Co {uuid.uuid4().hex[:6]}", "industry": "TECH",
+            "phone": phone, "email": EMAILS[number % 2] if number < 2 else None})
+        assert created.status_code in (201, 409), created.text
+    for value in PHONES + EMAILS:
+        # the access log names the path: each value reaches a log line
+        assert api.get(f"/api/v1/customers/{value}").status_code == 404
+    # a command another system sends with personal data where a field name belongs: the
+    # consumer dead-letters it and logs why, quoting the field names
+    command_id = str(uuid.uuid4())
+    send_command(stack.amqp_uri, "customer.upsert", {
+        "name": "Leaky Co", "industry": "TECH", PHONES[0]: 1, EMAILS[0]: 1}, command_id)
+    wait_until(lambda: f"dead-lettering customer.upsert" in stack.logs()
+               and "Unknown field" in stack.logs(), timeout=60)
+
+    logs = stack.logs()
+    leaks = [value for value in PHONES + EMAILS if value in logs]
+    leaks += CLEAR_MOBILE.findall(logs) + CLEAR_EMAIL.findall(logs)
+    assert leaks == []
+    assert "138****5678" in logs and "010-****5678" in logs and "w***@example.com" in logs

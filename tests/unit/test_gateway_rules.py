@@ -1,3 +1,4 @@
+import io
 import logging
 import sys
 from datetime import datetime, timezone
@@ -9,7 +10,7 @@ from gateway.permissions import PERMISSIONS, ROLES, is_allowed
 from gateway.users import revokes_sessions
 from services.common.context import CallContext
 from services.common.errors import Unauthorized, ValidationFailed
-from services.common.logs import RequestContextFilter, mask
+from services.common.logs import RequestContextFilter, configure_logging, mask
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
@@ -111,11 +112,54 @@ def test_permission_table(role, permission):
 @pytest.mark.parametrize("text, masked", [
     ("call 13812345678 now", "call 138****5678 now"),
     ("+86 13812345678", "+86 138****5678"),
+    ("+86 138 1234 5678", "+86 138 **** 5678"),
+    ("tel 138-1234-5678.", "tel 138-****-5678."),
+    ("0086-13812345678", "0086-138****5678"),
+    ("office 010-62345678", "office 010-****5678"),
+    ("(021) 5432 1098", "(021) **** 1098"),
+    ("１３８１２３４５６７８", "１３８****５６７８"),
+    ("＋８６ １３８－１２３４－５６７８", "＋８６ １３８－****－５６７８"),
+    ("０１０－６２３４５６７８", "０１０－****５６７８"),
+    ("电话13812345678号", "电话138****5678号"),
+    ('{"phone": "\\uff11\\uff13\\uff18\\uff11\\uff12\\uff13\\uff14\\uff15\\uff16\\uff17\\uff18"}',
+     '{"phone": "\\uff11\\uff13\\uff18****\\uff15\\uff16\\uff17\\uff18"}'),
+    ("+1 (415) 555-0100", "+1 (415) ***-0100"),
+    ("+44 20 7946 0958", "+44 20 7*** 0958"),
     ("mail alice@example.com", "mail a***@example.com"),
+    ("客服.李@example.cn", "客***@example.cn"),
     ("order 2026-TECH-001 ok", "order 2026-TECH-001 ok"),
+    ("2026-11-26 16:31:09,123 due 2026-11-25T10:30:00+08:00 took 0.123456789 s",
+     "2026-11-26 16:31:09,123 due 2026-11-25T10:30:00+08:00 took 0.123456789 s"),
+    ("[ac73d9bf-b055-4bb7-bf22-138123456789] 127.0.0.1:47897 amount 600000.00",
+     "[ac73d9bf-b055-4bb7-bf22-138123456789] 127.0.0.1:47897 amount 600000.00"),
 ])
 def test_personal_data_is_masked_in_logs(text, masked):
     assert mask(text) == masked
+
+
+@pytest.fixture
+def process_logging():
+    """The logging a process configures, writing to a buffer; put back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("INFO")
+    buffer = io.StringIO()
+    root.handlers[0].setStream(buffer)
+    yield buffer
+    root.handlers[:], root.level = handlers, level
+
+
+def test_tracebacks_are_masked_too(process_logging):
+    try:
+        raise ValueError("no customer with phone +86 138 1234 5678 or bob@example.com")
+    except ValueError:
+        logging.getLogger("deskflow.test").exception("lookup of %s failed", "13812345678")
+    logged = process_logging.getvalue()
+    assert "Traceback" in logged and "ValueError: no customer with phone" in logged
+    assert "+86 138 **** 5678" in logged and "b***@example.com" in logged
+    assert "138****5678" in logged
+    for clear in ("1234 5678", "13812345678", "bob@"):
+        assert clear not in logged
 
 
 
