@@ -55,6 +55,39 @@ def test_working_hours_follow_the_zone_across_a_dst_change():
     assert sla.working_seconds_between(night, night + timedelta(hours=20), berlin) == 2 * 3600
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+BERLIN_OFFICE = sla.Calendar.from_policy({"timezone": "Europe/Berlin", "hours": {
+    day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}})
+BERLIN_NIGHTS = sla.Calendar.from_policy({"timezone": "Europe/Berlin", "hours": {
+    day: ["00:00", "06:00"] for day in sla.WEEKDAYS}})
+
+
+@pytest.mark.parametrize("friday, monday_utc", [
+    # spring forward (29 March): Friday is UTC+1, Monday UTC+2
+    (datetime(2026, 3, 27, 16, 0, tzinfo=BERLIN), datetime(2026, 3, 30, 8, 0, tzinfo=timezone.utc)),
+    # fall back (25 October): Friday is UTC+2, Monday UTC+1
+    (datetime(2026, 10, 23, 16, 0, tzinfo=BERLIN), datetime(2026, 10, 26, 9, 0, tzinfo=timezone.utc)),
+])
+def test_add_working_time_across_each_dst_change_lands_at_local_office_hours(friday, monday_utc):
+    due = sla.add_working_time(friday, 2 * 3600, BERLIN_OFFICE)  # 1 h Friday, 1 h Monday
+    assert due == monday_utc
+    assert due.astimezone(BERLIN).time().isoformat() == "10:00:00"
+    assert sla.working_seconds_between(friday, due, BERLIN_OFFICE) == 2 * 3600
+
+
+@pytest.mark.parametrize("night, real_hours, due", [
+    # 02:00-03:00 does not exist: the night is an hour short, the sixth hour is the next night's
+    ((2026, 3, 29), 5, datetime(2026, 3, 30, 1, 0, tzinfo=BERLIN)),
+    # 02:00-03:00 happens twice: the night is an hour longer, six hours end at 05:00
+    ((2026, 10, 25), 7, datetime(2026, 10, 25, 5, 0, tzinfo=BERLIN)),
+])
+def test_a_working_window_across_the_change_counts_the_real_hours(night, real_hours, due):
+    start, end = datetime(*night, tzinfo=BERLIN), datetime(*night, 6, 0, tzinfo=BERLIN)
+    assert sla.working_seconds_between(start, end, BERLIN_NIGHTS) == real_hours * 3600
+    assert sla.add_working_time(start, 6 * 3600, BERLIN_NIGHTS) == due
+    assert sla.working_seconds_between(start, due, BERLIN_NIGHTS) == 6 * 3600
+
+
 def test_without_a_calendar_every_second_counts():
     assert sla.add_working_time(T0, 90, None) == T0 + timedelta(seconds=90)
     assert sla.working_seconds_between(T0, T0 + timedelta(days=3), None) == 3 * 86400
