@@ -47,6 +47,7 @@ class WebhookReceiver:
         if not hold:
             self.released.set()
         self.requests: list[Received] = []
+        self.arrived = 0  # requests read, answered or not (a held one is not in ``requests``)
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
@@ -93,6 +94,8 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.arrived += 1
                 receiver.released.wait()
                 status = receiver._answer(self.headers, body)
                 self.send_response(status)
