@@ -82,6 +82,26 @@ def test_kubernetes_manifests_run_real_modules_with_known_settings():
                 check_command(container["command"])
 
 
+def test_each_kubernetes_service_connects_as_its_own_broker_user():
+    documents = list(yaml.safe_load_all((ROOT / "deploy/kubernetes/deskflow.yaml").read_text()))
+    definitions = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
+    users = {user["name"] for user in definitions["users"]}
+    uris = {document["metadata"]["name"]: document["stringData"]["AMQP_URI"]
+            for document in documents if document["kind"] == "Secret"
+            and "AMQP_URI" in document.get("stringData", {})}
+    used = []
+    for document in documents:
+        if document["kind"] != "Deployment":
+            continue
+        (container,) = document["spec"]["template"]["spec"]["containers"]
+        (amqp,) = [item for item in container.get("env", []) if item["name"] == "AMQP_URI"]
+        user = re.match(r"amqp://([^:]+):", uris[amqp["valueFrom"]["secretKeyRef"]["name"]])[1]
+        assert user in users, user
+        used.append(user)
+    assert len(used) == len(set(used)) == 5 and "integration" not in used
+    assert all(grant["vhost"] == "deskflow" for grant in definitions["permissions"])
+
+
 @pytest.mark.parametrize("path", ["deploy/prometheus/rules.yml", "deploy/grafana/dashboards/deskflow.json"])
 def test_alerts_and_dashboards_use_exported_metrics(path):
     text = (ROOT / path).read_text()

@@ -1,0 +1,106 @@
+"""The broker is a boundary (README, "Trust on the broker"): the definitions in deploy/ give
+another system's `integration` user commands in and events out, and nothing else; a service
+publishes its own events only. Applied to the real broker on a throwaway vhost."""
+import json
+import uuid
+
+import pytest
+from amqp.exceptions import AccessRefused
+from kombu import Connection, Exchange, Queue
+
+from tests.support.broker_users import deployed_broker
+
+
+@pytest.fixture
+def broker(rabbit_manager):
+    with deployed_broker(rabbit_manager) as deployed:
+        yield deployed
+
+
+def publish(uri: str, exchange: str, routing_key: str, body: dict) -> None:
+    """Publish and wait for the broker's confirmation (a refusal raises)."""
+    with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer()
+        producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
+                         retry=False)
+
+
+def take(uri: str, queue: Queue) -> list:
+    with Connection(uri) as connection:
+        bound = queue(connection.default_channel)
+        messages = []
+        while (message := bound.get(no_ack=True)) is not None:
+            messages.append(json.loads(message.body))
+        return messages
+
+
+def declare(uri: str, queue: Queue) -> None:
+    with Connection(uri) as connection:
+        queue(connection.default_channel).declare()
+
+
+def event(event_type: str) -> dict:
+    return {"id": str(uuid.uuid4()), "type": event_type, "data": {}}
+
+
+def test_the_integration_user_may_not_publish_events_or_rpc(broker):
+    integration = broker.uri("integration")
+    for exchange, routing_key in (("tickets.events", "ticket.created"),
+                                  ("customers.events", "customer.created"),
+                                  ("nameko-rpc", "customers.create"),
+                                  ("", "rpc-customers"),  # the default exchange
+                                  ("deskflow.dead-letter", "x")):
+        with pytest.raises(AccessRefused):
+            publish(integration, exchange, routing_key, event("ticket.created"))
+
+
+def test_the_integration_user_may_send_commands_the_services_consume(broker, rabbit_manager):
+    commands = Exchange("deskflow.commands", type="topic", durable=True)
+    # the queue the customer service declares for its command (as that service's user)
+    service_queue = Queue("customers.customer.upsert", exchange=commands,
+                          routing_key="customer.upsert", durable=True)
+    declare(broker.uri("deskflow-customers"), service_queue)
+    command = {"id": str(uuid.uuid4()), "type": "customer.upsert",
+               "data": {"name": "From the ERP", "industry": "TECH"}}
+    publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", command)
+    assert take(broker.uri("deskflow-customers"), service_queue) == [command]
+    with pytest.raises(AccessRefused):  # not a command type of the contract
+        publish(broker.uri("integration"), "deskflow.commands", "user.create", command)
+
+
+def test_the_integration_user_reads_events_from_its_own_queues_only(broker):
+    integration, tickets = broker.uri("integration"), broker.uri("deskflow-tickets")
+    # The exchange is the service's: the integration checks it exists (a passive declare)
+    events = Exchange("tickets.events", type="topic", durable=True, passive=True)
+    mine = Queue("integration.erp-tickets", exchange=events, routing_key="ticket.#", durable=True)
+    declare(integration, mine)
+    created = event("ticket.created")
+    publish(tickets, "tickets.events", "ticket.created", created)
+    assert take(integration, mine) == [created]
+
+    for foreign in (Queue("rpc-customers", durable=True),
+                    Queue("evt-tickets-ticket.created--notifications.handle_event", durable=True),
+                    Queue("erp-tickets", exchange=events, routing_key="#", durable=True)):
+        with pytest.raises(AccessRefused):
+            declare(integration, foreign)
+    with pytest.raises(AccessRefused):  # the dead letters are the operators'
+        take(integration, Queue("deskflow.dead-letter", durable=True))
+
+
+def test_a_service_publishes_its_own_events_only(broker):
+    with pytest.raises(AccessRefused):
+        publish(broker.uri("deskflow-customers"), "tickets.events", "ticket.created",
+                event("ticket.created"))
+    with pytest.raises(AccessRefused):
+        publish(broker.uri("deskflow-reporting"), "deskflow.commands", "ticket.create",
+                event("ticket.create"))
+    publish(broker.uri("deskflow-customers"), "customers.events", "customer.created",
+            event("customer.created"))
+
+
+def test_the_throwaway_users_are_removed_afterwards(rabbit_manager):
+    with deployed_broker(rabbit_manager) as deployed:
+        made = set(deployed.names.values())
+        assert made <= {user["name"] for user in rabbit_manager._get("users")}
+    assert not made & {user["name"] for user in rabbit_manager._get("users")}
+    assert "guest" in {user["name"] for user in rabbit_manager._get("users")}
