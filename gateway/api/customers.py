@@ -11,7 +11,9 @@ from services.common.schemas import PageSchema
 blueprint = Blueprint("customers", __name__)
 
 
-@endpoint(blueprint, "/customers", "POST", "Create a customer; its id is assigned.",
+@endpoint(blueprint, "/customers", "POST",
+          "Create a customer; its id is assigned. The owner is the caller unless a manager "
+          "names a member of its team or an admin names anyone (others: 403 not_owner).",
           "customers.write", body=CustomerInputSchema, response=CustomerSchema, status=201,
           errors=(409, 422))
 def create_customer():
@@ -30,7 +32,10 @@ def get_customer(customer_id):
     return rpc("customers", "get", customer_id)
 
 
-@endpoint(blueprint, "/customers/<customer_id>", "PATCH", "Change some fields.",
+@endpoint(blueprint, "/customers/<customer_id>", "PATCH",
+          "Change some fields. Sales change the customers they own, a manager those of its "
+          "team's members, an admin any (others: 403 not_owner); a new owner needs a manager "
+          "within the team or an admin.",
           "customers.write", body=CustomerUpdateSchema, response=CustomerSchema,
           errors=(404, 409, 422))
 def update_customer(customer_id):
@@ -52,7 +57,9 @@ def customer_history(customer_id):
     return rpc("customers", "history", customer_id)
 
 
-@endpoint(blueprint, "/customers/<customer_id>/followups", "POST", "Log a follow-up.",
+@endpoint(blueprint, "/customers/<customer_id>/followups", "POST",
+          "Log a follow-up: its owner, a manager of the owner's team or an admin (others: "
+          "403 not_owner).",
           "followups.write", body=FollowupInputSchema, response=FollowupSchema, status=201,
           errors=(404, 422))
 def log_followup(customer_id):

@@ -88,6 +88,8 @@ def _record_change(uow, customer_id: str, action: str, changes: list[dict]):
 def create_customer(uow, payload: dict) -> dict:
     data = load_or_422(schema_of(CustomerInputSchema), payload)
     data.setdefault("owner", uow.context.actor)
+    if data["owner"] != uow.context.actor:
+        domain.check_may_assign(uow.context, data["owner"])
     domain.check_conversion(data)
     name_key = domain.normalise_name(data["name"])
     phone_key = domain.normalise_phone(data.get("phone"))
@@ -150,6 +152,9 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
     data = load_or_422(schema_of(CustomerUpdateSchema), payload, partial=True)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
+    domain.check_may_change(uow.context, customer.id, customer.owner)
+    if data.get("owner", customer.owner) != customer.owner:
+        domain.check_may_assign(uow.context, data["owner"])
     before = _editable(present(customer, now))
     domain.check_conversion({**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data})
     name_key = domain.normalise_name(data.get("name", customer.name))
@@ -203,6 +208,7 @@ def log_followup(uow, customer_id: str, payload: dict) -> dict:
     data = load_or_422(schema_of(FollowupInputSchema), payload)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
+    domain.check_may_change(uow.context, customer.id, customer.owner)
     data.setdefault("owner", customer.owner)
     followup = Followup(customer_id=customer.id, created_at=now, created_by=uow.context.actor,
                         **data)

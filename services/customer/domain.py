@@ -1,11 +1,12 @@
 """Customer rules in plain Python: ids, duplicate keys, conversion, lifecycle, value tiers,
-the change log and follow-up plans. Nothing here knows about Nameko, Flask or SQL."""
+the change log, follow-up plans and ownership. Nothing here knows about Nameko, Flask or
+SQL."""
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from services.common.errors import ValidationFailed
+from services.common.errors import NotOwner, ValidationFailed
 
 INDUSTRIES = ("TECH", "MFG", "RETAIL", "SVC", "FIN", "EDU", "GOV", "OTHER")
 TYPES = ("prospect", "intent", "deal", "churned")
@@ -112,3 +113,24 @@ def next_followup_due(grade: str, last_followup: datetime, plan_days: dict | Non
     """When a customer of ``grade`` should next be followed up."""
     days = (plan_days or DEFAULT_FOLLOWUP_DAYS)[grade]
     return last_followup + timedelta(days=days)
+
+
+def check_may_change(context, customer_id: str, owner: str | None) -> None:
+    """Who may change a customer and log its follow-ups: its owner, a manager of the owner's
+    team, an admin (and the system, for queue commands). ``context`` is the caller's
+    :class:`~services.common.context.CallContext`; reading is everyone's."""
+    if not context.acts_for(owner):
+        raise NotOwner(f"Customer {customer_id} belongs to {owner}: only its owner, a manager of "
+                       "the owner's team or an admin may change it.",
+                       {"customer_id": customer_id, "owner": owner})
+
+
+def check_may_assign(context, new_owner: str) -> None:
+    """Giving a customer to another owner needs an admin, or a manager giving it to a member
+    of its own team."""
+    if context.actor_role in (None, "admin"):
+        return
+    if context.actor_role == "manager" and context.acts_for(new_owner):
+        return
+    raise NotOwner("Changing a customer's owner needs a manager of the team or an admin.",
+                   {"owner": new_owner})

@@ -1,6 +1,7 @@
 """Every role against every secured endpoint the gateway documents: allowed roles get past
 authorisation, the others get 403, and nobody gets in without a token."""
 import re
+import uuid
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_every_role_on_every_endpoint(stack, clients):
     ("support", "GET", "/api/v1/customers", None, 200),
     ("sales", "DELETE", "/api/v1/customers/{id}", None, 403),
     ("support", "PATCH", "/api/v1/customers/{id}", {"grade": "A"}, 403),
-    ("sales", "PATCH", "/api/v1/customers/{id}", {"grade": "A"}, 200),
+    ("sales", "PATCH", "/api/v1/customers/{id}", {"grade": "A"}, 403),  # not its customer
     ("support", "GET", "/api/v1/customers/{id}/followups", None, 200),
     ("support", "POST", "/api/v1/customers/{id}/followups", {}, 403),
     ("sales", "GET", "/api/v1/users", None, 403),
@@ -71,3 +72,86 @@ def test_spec_section_6_roles(stack, clients, role, method, path, body, expected
         "name": f"Target {role} {method} {path}", "industry": "FIN"}).json()
     response = clients[role].request(method, path.format(id=target["id"]), json=body)
     assert response.status_code == expected, response.text
+
+
+# --- ownership (issue 8): sales change their own customers, a manager its team's, an admin
+# any; everyone with read permission reads; tickets stay shared work.
+
+@pytest.fixture(scope="module")
+def team(stack):
+    east, west = f"east-{uuid.uuid4().hex[:6]}", f"west-{uuid.uuid4().hex[:6]}"
+    return {"admin": stack.admin(),
+            "member": stack.user("sales", team=east), "mate": stack.user("sales", team=east),
+            "manager": stack.user("manager", team=east),
+            "support": stack.user("support", team=east),
+            "outsider": stack.user("sales", team=west),
+            "other_manager": stack.user("manager", team=west)}
+
+
+def followup():
+    return {"at": "2026-11-24T10:30:00+08:00", "channel": "phone", "subject": "Call",
+            "outcome": "neutral"}
+
+
+@pytest.mark.parametrize("actor, method, path, body, expected, code", [
+    ("member", "PATCH", "", {"grade": "A"}, 200, None),
+    ("mate", "PATCH", "", {"grade": "A"}, 403, "not_owner"),
+    ("outsider", "PATCH", "", {"grade": "A"}, 403, "not_owner"),
+    ("manager", "PATCH", "", {"grade": "A"}, 200, None),
+    ("other_manager", "PATCH", "", {"grade": "A"}, 403, "not_owner"),
+    ("support", "PATCH", "", {"grade": "A"}, 403, "forbidden"),
+    ("admin", "PATCH", "", {"grade": "A"}, 200, None),
+    ("member", "POST", "/followups", followup(), 201, None),
+    ("mate", "POST", "/followups", followup(), 403, "not_owner"),
+    ("manager", "POST", "/followups", followup(), 201, None),
+    ("other_manager", "POST", "/followups", followup(), 403, "not_owner"),
+    ("admin", "POST", "/followups", followup(), 201, None),
+    ("outsider", "GET", "", None, 200, None),
+    ("support", "GET", "/followups", None, 200, None),
+    ("other_manager", "GET", "/history", None, 200, None),
+    # changing the owner: a manager within its team, or an admin
+    ("member", "PATCH", "", {"owner": "{mate}"}, 403, "not_owner"),
+    ("manager", "PATCH", "", {"owner": "{mate}"}, 200, None),
+    ("manager", "PATCH", "", {"owner": "{outsider}"}, 403, "not_owner"),
+    ("other_manager", "PATCH", "", {"owner": "{outsider}"}, 403, "not_owner"),
+    ("admin", "PATCH", "", {"owner": "{outsider}"}, 200, None),
+])
+def test_ownership(stack, team, actor, method, path, body, expected, code):
+    customer = team["member"].post("/api/v1/customers", json={
+        "name": f"Owned {uuid.uuid4().hex[:8]}", "industry": "SVC"}).json()
+    assert customer["owner"] == team["member"].username
+    if body and "owner" in body:
+        body = {"owner": getattr(team[body["owner"].strip("{}")], "username", "admin")}
+    response = team[actor].request(method, f"/api/v1/customers/{customer['id']}{path}",
+                                   json=body)
+    assert response.status_code == expected, response.text
+    if code:
+        assert response.json()["error"]["code"] == code
+    if body and "owner" in body and expected == 200:
+        assert response.json()["owner"] == body["owner"]
+
+
+def test_a_new_customer_goes_to_another_owner_only_through_a_manager_or_an_admin(team):
+    def create(actor, owner):
+        return team[actor].post("/api/v1/customers", json={
+            "name": f"Given {uuid.uuid4().hex[:8]}", "industry": "EDU",
+            "owner": team[owner].username})
+
+    assert create("member", "member").status_code == 201
+    assert create("member", "mate").json()["error"]["code"] == "not_owner"
+    assert create("manager", "mate").status_code == 201
+    assert create("manager", "outsider").status_code == 403
+    assert create("admin", "outsider").status_code == 201
+
+
+def test_tickets_stay_shared_work(team):
+    customer = team["member"].post("/api/v1/customers", json={
+        "name": f"Shared {uuid.uuid4().hex[:8]}", "industry": "SVC"}).json()
+    ticket = team["outsider"].post("/api/v1/tickets", json={
+        "customer_id": customer["id"], "service_type": "aftersales", "category": "inquiry",
+        "priority": "low", "title": "Question"})
+    assert ticket.status_code == 201, ticket.text
+    for actor in ("mate", "support", "other_manager"):
+        changed = team[actor].patch(f"/api/v1/tickets/{ticket.json()['id']}",
+                                    json={"title": f"Changed by {actor}"})
+        assert changed.status_code == 200, changed.text

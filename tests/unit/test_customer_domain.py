@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.errors import ValidationFailed
+from services.common.context import CallContext
+from services.common.errors import NotOwner, ValidationFailed
 from services.customer import domain
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -97,3 +98,43 @@ def test_followup_plan_by_grade(grade, days):
 
 def test_followup_plan_is_configurable():
     assert (domain.next_followup_due("A", NOW, {"A": 3, "B": 1, "C": 1}) - NOW).days == 3
+
+
+def acting(role, actor="lina", members=()):
+    return CallContext.from_data({"actor": actor, "actor_role": role,
+                                  "team_members": list(members)})
+
+
+EAST = ("lina", "wang", "zhao")
+
+
+@pytest.mark.parametrize("context, owner, allowed", [
+    (acting("sales"), "lina", True),
+    (acting("sales"), "wang", False),
+    (acting("manager", "zhao", EAST), "wang", True),
+    (acting("manager", "zhao", EAST), "chen", False),
+    (acting("manager", "zhao"), "wang", False),  # a manager without a team: its own only
+    (acting("admin", "root"), "anyone", True),
+    (acting(None, "system"), "anyone", True),  # queue commands
+])
+def test_who_may_change_a_customer(context, owner, allowed):
+    if allowed:
+        domain.check_may_change(context, "2026-TECH-001", owner)
+    else:
+        with pytest.raises(NotOwner) as refused:
+            domain.check_may_change(context, "2026-TECH-001", owner)
+        assert refused.value.details == {"customer_id": "2026-TECH-001", "owner": owner}
+
+
+@pytest.mark.parametrize("context, new_owner, allowed", [
+    (acting("sales"), "wang", False),
+    (acting("manager", "zhao", EAST), "wang", True),
+    (acting("manager", "zhao", EAST), "chen", False),
+    (acting("admin", "root"), "chen", True),
+])
+def test_who_may_give_a_customer_to_another_owner(context, new_owner, allowed):
+    if allowed:
+        domain.check_may_assign(context, new_owner)
+    else:
+        with pytest.raises(NotOwner):
+            domain.check_may_assign(context, new_owner)
