@@ -42,6 +42,8 @@ def update_user(username):
 
 @endpoint(blueprint, "/users/<username>/reset-password", "POST",
           "Give a user a temporary password (shown once) to change at its next login; its "
-          "sessions end.", "users.manage", response=TemporaryPasswordSchema, errors=(404,))
+          "sessions end. A repeat makes a new one (the earlier stops working): the password is "
+          "never kept for an Idempotency-Key replay.", "users.manage",
+          response=TemporaryPasswordSchema, errors=(404,), idempotent=False)
 def reset_password(username):
     return _users().reset_password(username, call_context())
