@@ -12,9 +12,12 @@ from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency, models
-from gateway.api import auth, customers, meta, notifications, reports, sla, tickets, users
+from gateway.api import (
+    admin, auth, customers, meta, notifications, reports, sla, tickets, users,
+)
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
+from gateway.dead_letters import DeadLetterBox, DeadLetterCollector
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
 from gateway.rpc import RpcPool
@@ -32,7 +35,7 @@ from services.common.outbox import OutboxRelay, UnitOfWork
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,
-                  sla.blueprint, notifications.blueprint, reports.blueprint)
+                  sla.blueprint, notifications.blueprint, reports.blueprint, admin.blueprint)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT_SECONDS = 3
 
@@ -51,6 +54,7 @@ class GatewayState:
     sessions: Sessions
     relay: OutboxRelay
     idempotency: idempotency.IdempotencyStore
+    dead_letters: DeadLetterBox
     scrape_collectors: list = field(default_factory=list)
     openapi: dict | None = None
 
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     state = app.extensions["deskflow"] = _build_state(settings)
     state.scrape_collectors.append(TicketMetricsCollector(state.rpc_pool))
+    state.scrape_collectors.append(DeadLetterCollector(state.dead_letters))
     app.before_request(_start_request)
     app.before_request(limit_body)
     app.before_request(_refuse_nul_in_path)
@@ -100,6 +105,7 @@ def _build_state(settings: Settings) -> GatewayState:
         rpc_pool=RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout,
                          observe=observe_rpc),
         ready_pool=RpcPool(settings.amqp_uri, 1, READINESS_TIMEOUT_SECONDS),
+        dead_letters=DeadLetterBox(settings.amqp_uri, READINESS_TIMEOUT_SECONDS),
         users=UserStore(unit_of_work, relay),
         sessions=Sessions(unit_of_work, relay),
         relay=relay,

@@ -27,6 +27,7 @@ PERMISSIONS = {
     "notifications.own": EVERYONE,
     "webhooks.manage": ADMIN,
     "reports.read": SELLERS,
+    "deadletters.manage": ADMIN,
 }
 
 

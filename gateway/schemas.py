@@ -1,4 +1,4 @@
-"""HTTP schemas of the gateway's own resources (users and logins)."""
+"""HTTP schemas of the gateway's own resources (users, logins, dead letters)."""
 from marshmallow import Schema, fields, validate
 
 from gateway.permissions import ROLES
@@ -63,3 +63,33 @@ class UserSchema(Schema):
     active = fields.Boolean()
     must_change_password = fields.Boolean()
     created_at = fields.AwareDateTime()
+
+
+class DeadLetterSelectionSchema(StrictSchema):
+    """Which dead letters: all of them, one consumer's (``customers.rpc``,
+    ``reporting.on_ticket_event`` ...) or one by id."""
+
+    consumer = fields.String(validate=validate.Length(min=1, max=160))
+    id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class DeadLetterSchema(Schema):
+    id = fields.String()
+    reason = fields.String()
+    consumer = fields.String()
+    routing_key = fields.String()
+    queue = fields.String()
+    first_seen = fields.String(metadata={"description": "ISO 8601, UTC"})
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer(metadata={"description": "Body size in bytes"})
+    body_preview = fields.String(metadata={"description": "The first 300 bytes, as text"})
+
+
+class DeadLetterListSchema(Schema):
+    items = fields.List(fields.Nested(DeadLetterSchema))
+    total = fields.Integer()
+    browsed = fields.Integer(metadata={"description": "Dead letters read (at most 1000)"})
+
+
+class DeadLetterCountSchema(Schema):
+    count = fields.Integer()

@@ -3,41 +3,31 @@
 Nameko acks a message whose handler raised. :func:`consume_event` and
 :func:`consume_command` instead requeue it when the failure is transient (the database or a
 peer is down) and otherwise publish it, with the reason, to the ``deskflow.dead-letter``
-queue before acking, so no message disappears.
+queue before acking, so no message disappears (:mod:`services.common.dead_letters`; a
+message that cannot be decoded goes there too, on every consumer).
 
 Commands are how other systems ask for a change over the queue: they publish an envelope
 (``{id, type, data, ...}``) to the topic exchange ``deskflow.commands`` with the command type
 (``customer.upsert``, ``ticket.create``) as routing key.
 """
 import json
-import logging
 import traceback
 
 import eventlet
 from kombu import Exchange, Queue
-from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.messaging import Consumer
 from sqlalchemy.exc import OperationalError
 
+from services.common.dead_letters import (
+    ScreeningQueueConsumer, consumer_name, dead_letter, dead_letter_publisher,
+)
 from services.common.errors import DeskflowError, Unavailable
-from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
-log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, Unavailable)
 REQUEUE_PAUSE_SECONDS = 1.0
 COMMAND_EXCHANGE = Exchange("deskflow.commands", type="topic", durable=True)
-
-
-def dead_letter_publisher(amqp_uri: str) -> Publisher:
-    return Publisher(amqp_uri, declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE])
-
-
-def dead_letter(publisher: Publisher, body, routing_key: str, consumer: str, reason: str):
-    publisher.publish(body, exchange=DEAD_LETTER_EXCHANGE, routing_key=routing_key,
-                      headers={"x-deskflow-reason": reason[:2000],
-                               "x-deskflow-consumer": consumer})
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -52,6 +42,8 @@ def failure_reason(exc: BaseException) -> str:
 class DeadLettering:
     """Acks success, requeues transient failures, dead-letters the rest with the reason."""
 
+    queue_consumer = ScreeningQueueConsumer()
+
     def setup(self):
         super().setup()
         self.dead_letters = dead_letter_publisher(self.container.config["AMQP_URI"])
@@ -63,11 +55,9 @@ class DeadLettering:
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             self.queue_consumer.requeue_message(message)
         else:
-            consumer = f"{self.container.service_name}.{self.method_name}"
-            reason = failure_reason(exc_info[1])
-            routing_key = message.delivery_info.get("routing_key", "")
-            log.error("dead-lettering %s for %s: %s", routing_key, consumer, reason)
-            dead_letter(self.dead_letters, message.payload, routing_key, consumer, reason)
+            dead_letter(self.dead_letters, message, self.queue.name,
+                        consumer_name(self.container.service_name, self),
+                        failure_reason(exc_info[1]))
             self.queue_consumer.ack_message(message)
         return result, exc_info
 

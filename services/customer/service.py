@@ -2,12 +2,12 @@
 from datetime import datetime
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.config import settings_from
 from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
+from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command, parse_envelope
 from services.common.outbox import UnitOfWorkProvider, idempotent

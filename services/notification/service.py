@@ -1,10 +1,10 @@
 """The ``notifications`` Nameko service: thin entrypoints over
 :mod:`services.notification.notifications`; the sending happens in
 :mod:`services.notification.delivery`."""
-from nameko.rpc import rpc
 
 from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
+from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications

@@ -1,9 +1,9 @@
 """The ``reporting`` Nameko service: consumes the customer and ticket events into its read
 model and answers reports; thin entrypoints over :mod:`services.reporting.reports`."""
-from nameko.rpc import rpc
 
 from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
+from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.outbox import UnitOfWorkProvider
 from services.reporting import models, reports

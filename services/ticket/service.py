@@ -4,11 +4,11 @@
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
 
 from services.common.config import settings_from
 from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
+from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
 from services.common.events import parse_command
 from services.common.outbox import UnitOfWorkProvider, idempotent
@@ -16,7 +16,7 @@ from services.common.periodic import setting_timer
 from services.ticket import archive, metrics, models, policy, ratings, sweep, tickets, working
 
 
-class CustomerLookup(RpcProxy):
+class CustomerLookup(ScreenedRpcProxy):
     """``self.find_customer(customer_id)``: ``customers.get`` with a timeout; an unknown or
     deleted customer is a 422 naming ``customer_id``, a silent service a 503."""
 

@@ -3,7 +3,7 @@ out."""
 import uuid
 from contextlib import contextmanager
 
-from kombu import Connection, Queue
+from kombu import Connection, Producer, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 
@@ -20,6 +20,15 @@ def send_command(amqp_uri: str, command_type: str, data: dict, command_id: str |
     """Publish a well-formed ``command_type`` command with ``data``."""
     publish_command(amqp_uri, command_type,
                     {"id": command_id or str(uuid.uuid4()), "type": command_type, "data": data})
+
+
+def publish_raw(amqp_uri: str, exchange, routing_key: str, body: bytes, content_type: str,
+                headers: dict | None = None) -> None:
+    """Publish ``body`` as it is, whatever it holds (for messages no service can decode)."""
+    with Connection(amqp_uri) as connection:
+        Producer(connection.default_channel).publish(
+            body, exchange=exchange, routing_key=routing_key, content_type=content_type,
+            content_encoding="utf-8", headers=headers or {}, retry=True)
 
 
 def dead_letters(amqp_uri: str) -> list:

@@ -1,0 +1,137 @@
+"""Dead letters: messages a consumer could not take, kept with the reason in the
+``deskflow.dead-letter`` queue, where admins list, replay or delete them.
+
+Two ways in. A handler that fails for good (:class:`~services.common.consumers.DeadLettering`),
+and a message that cannot even be decoded — larger than ``MAX_MESSAGE_BYTES``, a content
+type other than JSON, a body that is not JSON. Nameko hands the second kind to kombu, which
+raises inside the consumer loop; :class:`ScreeningQueueConsumer`, the queue consumer every
+entrypoint of ours shares (RPC, events, commands, RPC replies), dead-letters it instead.
+
+A dead letter is the original body with its content type, the original headers, and
+``x-deskflow-*`` headers naming the reason, the consumer, where it came from (exchange,
+routing key, queue) and when it was first seen, so a replay can send it back there.
+"""
+import logging
+import uuid
+from functools import partial
+
+from nameko.amqp.publish import Publisher
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
+
+from services.common.clock import utcnow
+from services.common.config import settings_from
+from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_CONTENT_TYPE = "application/json"
+PREFIX = "x-deskflow-"
+REASON, CONSUMER, ID, FIRST_SEEN = (f"{PREFIX}{name}" for name in
+                                    ("reason", "consumer", "id", "first-seen"))
+EXCHANGE, ROUTING_KEY, QUEUE = (f"{PREFIX}{name}" for name in
+                                ("exchange", "routing-key", "queue"))
+REPLY_TO, CORRELATION_ID = f"{PREFIX}reply-to", f"{PREFIX}correlation-id"
+MAX_REASON_CHARS = 2000
+
+
+def dead_letter_publisher(amqp_uri: str) -> Publisher:
+    return Publisher(amqp_uri, declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE])
+
+
+def dead_letter(publisher: Publisher, message, queue: str, consumer: str, reason: str) -> None:
+    """Publish ``message`` (a kombu message) as it arrived, with why ``consumer`` refused it.
+    A message that was replayed keeps its id, first sighting and origin."""
+    headers = dict(message.headers or {})
+    delivery = message.delivery_info or {}
+    properties = message.properties or {}
+    origin = {EXCHANGE: delivery.get("exchange", ""), ROUTING_KEY: delivery.get("routing_key", ""),
+              QUEUE: queue, ID: uuid.uuid4().hex, FIRST_SEEN: utcnow().isoformat(),
+              REPLY_TO: properties.get("reply_to"), CORRELATION_ID: properties.get("correlation_id")}
+    for name, value in origin.items():
+        if value is not None:
+            headers.setdefault(name, value)
+    headers.update({REASON: reason[:MAX_REASON_CHARS], CONSUMER: consumer})
+    log.error("dead-lettering %s for %s: %s", headers[ROUTING_KEY], consumer, reason)
+    publisher.publish(message.body, exchange=DEAD_LETTER_EXCHANGE,
+                      routing_key=headers[ROUTING_KEY] or queue, headers=headers,
+                      content_type=message.content_type or "application/octet-stream",
+                      content_encoding=message.content_encoding or "binary")
+
+
+def undecodable(message, max_bytes: int) -> str | None:
+    """Why ``message`` cannot be decoded, or None when it can."""
+    size = len(message.body or b"")
+    if size > max_bytes:
+        return f"oversized: {size} bytes, more than MAX_MESSAGE_BYTES={max_bytes}"
+    if message.content_type != ACCEPTED_CONTENT_TYPE:
+        return f"wrong content type: {message.content_type!r}, expected {ACCEPTED_CONTENT_TYPE!r}"
+    try:
+        message.decode()
+    except Exception as exc:
+        return f"not JSON: {type(exc).__name__}: {exc}"
+    return None
+
+
+class ScreeningQueueConsumer(QueueConsumer):
+    """Nameko's queue consumer, but a message that cannot be decoded is dead-lettered with
+    the reason and acknowledged instead of being raised inside the consumer loop."""
+
+    def setup(self):
+        super().setup()
+        self.max_bytes = settings_from(self.container.config).max_message_bytes
+        self.dead_letters = dead_letter_publisher(self.amqp_uri)
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_message = partial(self.screen, provider)
+            consumer.on_decode_error = partial(self.refuse, provider)
+        return consumers
+
+    def screen(self, provider, message):
+        reason = undecodable(message, self.max_bytes)
+        if reason is not None:
+            return self.refuse(provider, message, reason)
+        return self.handle_message(provider, message.payload, message)
+
+    def refuse(self, provider, message, reason):
+        try:
+            dead_letter(self.dead_letters, message, provider.queue.name,
+                        consumer_name(self.container.service_name, provider), str(reason))
+        except Exception:
+            log.exception("could not dead-letter an undecodable message; it is requeued")
+            self.requeue_message(message)
+            return
+        self.ack_message(message)
+
+
+def consumer_name(service: str, provider) -> str:
+    """``customers.ticket_activity`` for a handler; ``customers.rpc`` for the service's RPC
+    queue (one queue for every method), ``customers.replies`` for its RPC replies."""
+    if isinstance(provider, RpcConsumer):
+        return f"{service}.rpc"
+    if isinstance(provider, ReplyListener):
+        return f"{service}.replies"
+    return f"{service}.{provider.method_name}"
+
+
+class ScreenedRpcConsumer(RpcConsumer):
+    queue_consumer = ScreeningQueueConsumer()
+
+
+class ScreenedRpc(Rpc):
+    rpc_consumer = ScreenedRpcConsumer()
+
+
+class ScreenedReplyListener(ReplyListener):
+    queue_consumer = ScreeningQueueConsumer()
+
+
+class ScreenedRpcProxy(RpcProxy):
+    """``RpcProxy`` whose replies are screened like every other message."""
+
+    rpc_reply_listener = ScreenedReplyListener()
+
+
+rpc = ScreenedRpc.decorator
