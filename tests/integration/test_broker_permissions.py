@@ -98,6 +98,23 @@ def test_a_service_publishes_its_own_events_only(broker):
             event("customer.created"))
 
 
+def test_the_gateway_reads_the_dead_letters_and_replays_them_but_forges_no_event(broker):
+    """The admin API (gateway/dead_letters.py) runs as the gateway's user."""
+    gateway = broker.uri("deskflow-gateway")
+    letters = Queue("deskflow.dead-letter", exchange=Exchange("deskflow.dead-letter", type="topic",
+                                                              durable=True),
+                    routing_key="#", durable=True)
+    declare(gateway, letters)
+    publish(broker.uri("deskflow-customers"), "deskflow.dead-letter", "customer.upsert", {"n": 1})
+    declare(broker.uri("deskflow-customers"), Queue("customers.customer.upsert", durable=True))
+    assert take(gateway, letters) == [{"n": 1}]
+    publish(gateway, "", "customers.customer.upsert", {"n": 1})  # a replay
+    assert take(broker.uri("deskflow-customers"), Queue("customers.customer.upsert",
+                                                        durable=True)) == [{"n": 1}]
+    with pytest.raises(AccessRefused):
+        publish(gateway, "tickets.events", "ticket.created", event("ticket.created"))
+
+
 def test_the_throwaway_users_are_removed_afterwards(rabbit_manager):
     with deployed_broker(rabbit_manager) as deployed:
         made = set(deployed.names.values())
