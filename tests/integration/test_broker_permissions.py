@@ -8,7 +8,15 @@ import pytest
 from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Queue
 
+from gateway.rpc import RpcPool
+from services.common.config import load_settings
+from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID
+from services.customer.service import CustomerService
+from services.notification.service import NotificationService
+from services.reporting.service import ReportingService
+from services.ticket.service import TicketService
 from tests.support.broker_users import deployed_broker
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -121,3 +129,51 @@ def test_the_throwaway_users_are_removed_afterwards(rabbit_manager):
         assert made <= {user["name"] for user in rabbit_manager._get("users")}
     assert not made & {user["name"] for user in rabbit_manager._get("users")}
     assert "guest" in {user["name"] for user in rabbit_manager._get("users")}
+
+
+def test_every_service_works_as_its_own_user(broker, container_factory, databases, tmp_path):
+    """The four services, each connected as its own user, and the gateway's RPC client as
+    the gateway's: RPC calls (gateway → customers, tickets → customers), events between
+    services, a command from the integration user and dead letters all go through."""
+    def start(service_class, database, user):
+        settings = load_settings({"AMQP_URI": broker.uri(user), "DATA_DIR": str(tmp_path),
+                                  "OUTBOX_RELAY_SECONDS": "0.2",
+                                  f"{database.upper()}_DATABASE_URL": databases.fresh(database)})
+        container = container_factory(service_class, settings.nameko_config())
+        container.start()
+
+    start(CustomerService, "customer", "deskflow-customers")
+    start(TicketService, "ticket", "deskflow-tickets")
+    start(NotificationService, "notification", "deskflow-notifications")
+    start(ReportingService, "reporting", "deskflow-reporting")
+    gateway = RpcPool(broker.uri("deskflow-gateway"), 1, 20)
+    context = {ACTOR: "admin", ACTOR_ROLE: "admin", REQUEST_ID: uuid.uuid4().hex}
+    try:
+        customer = gateway.call("customers", "create", {"name": "Own User Co", "industry": "TECH"},
+                                context=context)
+        ticket = gateway.call("tickets", "create", {  # the ticket service asks customers
+            "customer_id": customer["id"], "service_type": "aftersales", "category": "complaint",
+            "title": "Printer offline", "owner": "lina"}, context=context)
+        publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", {
+            "id": str(uuid.uuid4()), "type": "customer.upsert",
+            "data": {"name": "From the ERP Co", "industry": "RETAIL"}})
+        publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", {
+            "id": str(uuid.uuid4()), "type": "customer.upsert", "data": {"name": ""}})
+
+        # events reached the reporting read model and the customer's activity
+        wait_until(lambda: gateway.call("reporting", "summary", {}, context=context)
+                   ["customers"]["total"] == 2, timeout=60)
+        assert gateway.call("reporting", "summary", {}, context=context)["tickets"]["created"] == 1
+        wait_until(lambda: gateway.call("customers", "get", customer["id"], context=context)
+                   ["last_activity_at"] != customer["last_activity_at"], timeout=60)
+        assert ticket["customer_id"] == customer["id"]
+        # the notification service got the ticket event: the owner's inbox has it
+        lina = {**context, ACTOR: "lina", ACTOR_ROLE: "support"}
+        wait_until(lambda: gateway.call("notifications", "inbox", {}, context=lina)["total"],
+                   timeout=60)
+        # the malformed command was dead-lettered by the customer service's user
+        dead = wait_until(lambda: take(broker.uri("deskflow-customers"),
+                                       Queue("deskflow.dead-letter", durable=True)), timeout=60)
+        assert dead[0]["type"] == "customer.upsert"
+    finally:
+        gateway.close()
