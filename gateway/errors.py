@@ -5,6 +5,7 @@ from flask import jsonify
 from nameko.exceptions import RemoteError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from services.common.db import DATABASE_UNREACHABLE, unreachable_as_unavailable
 from services.common.errors import DeskflowError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ def from_remote_error(exc: RemoteError):
     return error_response(500, "internal_error", "A service failed; the error has been logged.")
 
 
+def from_database_unreachable(exc: Exception):
+    """The gateway's own database (users, idempotency records) is down or restarting."""
+    log.warning("the gateway's database cannot be reached: %s", exc)
+    return from_deskflow_error(unreachable_as_unavailable((type(exc), exc, None))[1])
+
+
 def from_unexpected(exc: Exception):
     log.exception("unexpected error")
     return error_response(500, "internal_error", "Unexpected error; it has been logged.")
@@ -48,4 +55,6 @@ def register_error_handlers(app):
     app.register_error_handler(RequestEntityTooLarge, from_body_cut_off)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(RemoteError, from_remote_error)
+    for database_error in DATABASE_UNREACHABLE:
+        app.register_error_handler(database_error, from_database_unreachable)
     app.register_error_handler(Exception, from_unexpected)

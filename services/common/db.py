@@ -12,12 +12,14 @@ from sqlalchemy import (
     JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from services.common.errors import NotFound
+from services.common.errors import NotFound, Unavailable
 
+# A database that cannot be reached: down, restarting, a connection cut mid-query.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 SQLITE_LOCK_WAIT_SECONDS = 15
 SQLITE_LOCK_POLL_SECONDS = 0.005
 NAMING_CONVENTION = {
@@ -27,6 +29,16 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def unreachable_as_unavailable(exc_info):
+    """``exc_info`` with a database connection failure replaced by :class:`Unavailable`
+    (503, "retry shortly"): the transaction was rolled back, so a retry is safe."""
+    if exc_info is None or not isinstance(exc_info[1], DATABASE_UNREACHABLE):
+        return exc_info
+    error = Unavailable("The database cannot be reached; retry shortly.",
+                        {"reason": type(exc_info[1].orig or exc_info[1]).__name__})
+    return type(error), error, exc_info[2]
 
 
 def service_metadata() -> MetaData:

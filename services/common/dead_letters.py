@@ -21,6 +21,7 @@ from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
 
 from services.common.clock import utcnow
 from services.common.config import settings_from
+from services.common.db import unreachable_as_unavailable
 from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,14 @@ class ScreenedRpcConsumer(RpcConsumer):
 
 
 class ScreenedRpc(Rpc):
+    """Every service's RPC entrypoint. Besides the screening, a database that cannot be
+    reached is answered as ``Unavailable`` (503, retry shortly), not as a failure (500)."""
+
     rpc_consumer = ScreenedRpcConsumer()
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        return super().handle_result(message, worker_ctx, result,
+                                     unreachable_as_unavailable(exc_info))
 
 
 class ScreenedReplyListener(ReplyListener):

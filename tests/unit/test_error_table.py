@@ -1,6 +1,7 @@
 import pytest
 from flask import Flask
 from nameko.exceptions import RemoteError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import MethodNotAllowed, NotFound as HttpNotFound, RequestEntityTooLarge
 
 from gateway.errors import register_error_handlers
@@ -27,6 +28,7 @@ from services.common import errors
     (errors.KeyReused("x"), 422, "idempotency_key_reused"),
     (errors.TooManyRequests("x"), 429, "rate_limited"),
     (errors.Unavailable("x"), 503, "unavailable"),
+    (OperationalError("SELECT 1", {}, ConnectionRefusedError()), 503, "unavailable"),
     (HttpNotFound(), 404, "not_found"),
     (MethodNotAllowed(valid_methods=["GET"]), 405, "method_not_allowed"),
     (RemoteError("KeyError", "boom"), 500, "internal_error"),
@@ -58,3 +60,4 @@ def test_typed_errors_survive_nameko_serialisation():
     assert isinstance(revived, errors.Duplicate)
     assert (revived.message, revived.details, revived.status) == (
         "already there", {"existing_id": "2026-TECH-001"}, 409)
+
