@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PSYCOPG_WAIT_FUNC := wait_select
 
-.PHONY: run test install broker postgres migrate seed bench rebuild-reports clean-test-leftovers
+.PHONY: run test install broker postgres migrate seed bench rebuild-reports clean-test-leftovers \
+	backup restore soak
 
 run: install broker  ## install, migrate, start the services and the gateway on :8000
 	$(PY) scripts/run.py
@@ -40,6 +41,17 @@ bench: install postgres  ## every benchmark, each against a baseline measured in
 	$(PY) bench/customers.py
 	$(PY) bench/sla_sweep.py
 	$(PY) bench/report_summary.py
+
+soak: install postgres  ## a mixed workload at a fixed rate, per-minute figures and RSS (SOAK_MINUTES, default 10)
+	bash scripts/ensure-broker.sh --management
+	$(PY) bench/soak.py
+
+backup: install  ## every database and the stored files to BACKUP_DIR/<UTC timestamp>/ with a manifest
+	$(PY) scripts/backup.py backup
+
+restore: install  ## make restore BACKUP=<dir> [FORCE=1]: into empty databases (FORCE=1 overwrites)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup dir> [FORCE=1]" >&2; exit 2; }
+	$(PY) scripts/backup.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
 rebuild-reports: migrate  ## replay the reporting event log into empty aggregates
 	$(PY) -m services.reporting.rebuild

@@ -109,18 +109,20 @@ class Stack:
 
 
 def start_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgres",
-                **extra_env) -> Stack:
+                broker: str = "127.0.0.1:5672", **extra_env) -> Stack:
+    """The stack on a new vhost of the broker at ``broker`` (``rabbit_manager`` manages it)."""
     vhost = f"deskflow_e2e_{uuid.uuid4().hex[:8]}"
     rabbit_manager.create_vhost(vhost)
     rabbit_manager.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
     port = free_port()
-    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@{broker}/{vhost}",
            "DATA_DIR": str(workdir / "data"), "GATEWAY_PORT": str(port),
            "ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(ROOT),
            "OUTBOX_RELAY_SECONDS": "0.5", "DESKFLOW_TEST_VHOST": vhost, **extra_env}
     if backend == "postgres":
         for name in SERVICE_NAMES:
-            env[f"{name.upper()}_DATABASE_URL"] = databases.fresh(name)
+            if f"{name.upper()}_DATABASE_URL" not in extra_env:
+                env[f"{name.upper()}_DATABASE_URL"] = databases.fresh(name)
     log_path = workdir / "stack.log"
     process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run.py")], cwd=ROOT,
                                env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
@@ -147,10 +149,10 @@ def _wait_until_ready(stack: Stack):
 
 @contextmanager
 def running_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgres",
-                  **extra_env):
+                  broker: str = "127.0.0.1:5672", **extra_env):
     """The stack of :func:`start_stack` while the block runs; stopped and its vhost deleted
     after it."""
-    stack = start_stack(rabbit_manager, databases, workdir, backend, **extra_env)
+    stack = start_stack(rabbit_manager, databases, workdir, backend, broker, **extra_env)
     try:
         yield stack
     finally:

@@ -31,6 +31,8 @@ def check_command(command) -> None:
     text = command if isinstance(command, str) else " ".join(shlex.quote(part) for part in command)
     for module in re.findall(r"python -m ([\w.]+)", text):
         assert importlib.util.find_spec(module) is not None, module
+    for script in re.findall(r"python (scripts/\S+\.py)", text):
+        assert (ROOT / script).exists(), script
     for config in re.findall(r"gunicorn -c (\S+)", text):
         assert (ROOT / config).exists(), config
 
@@ -73,13 +75,20 @@ def test_kubernetes_manifests_run_real_modules_with_known_settings():
     known = environment_variables_read_by_code()
     kinds = [document["kind"] for document in documents]
     assert kinds.count("Deployment") == 5 and "Job" in kinds
+    backup, = [document for document in documents if document["kind"] == "CronJob"]
+    assert backup["spec"]["schedule"].split()[2:] == ["1", "*", "*"]  # monthly
     for document in documents:
         if document["kind"] in ("ConfigMap", "Secret"):
             for variable in {**document.get("data", {}), **document.get("stringData", {})}:
                 assert variable in known, variable
-        if document["kind"] in ("Deployment", "Job"):
-            for container in document["spec"]["template"]["spec"]["containers"]:
+        pod = {"Deployment": lambda spec: spec["template"]["spec"],
+               "Job": lambda spec: spec["template"]["spec"],
+               "CronJob": lambda spec: spec["jobTemplate"]["spec"]["template"]["spec"]}
+        if document["kind"] in pod:
+            for container in pod[document["kind"]](document["spec"])["containers"]:
                 check_command(container["command"])
+                for variable in container.get("env", []):
+                    assert variable["name"] in known, variable
 
 
 def test_each_kubernetes_service_connects_as_its_own_broker_user():
