@@ -1,6 +1,6 @@
 from flask import Blueprint
 
-from gateway.api.endpoint import endpoint, json_body, query_args, rpc
+from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
 from services.customer.schemas import (
     CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
     CustomerUpdateSchema, FollowupInputSchema, FollowupPlanSchema, FollowupSchema,
@@ -29,7 +29,7 @@ def list_customers():
 @endpoint(blueprint, "/customers/<customer_id>", "GET", "One customer.", "customers.read",
           response=CustomerSchema, errors=(404,))
 def get_customer(customer_id):
-    return rpc("customers", "get", customer_id)
+    return tagged(rpc("customers", "get", customer_id))
 
 
 @endpoint(blueprint, "/customers/<customer_id>", "PATCH",
@@ -37,9 +37,10 @@ def get_customer(customer_id):
           "team's members, an admin any (others: 403 not_owner); a new owner needs a manager "
           "within the team or an admin.",
           "customers.write", body=CustomerUpdateSchema, response=CustomerSchema,
-          errors=(404, 409, 422))
+          errors=(404, 409, 412, 422))
 def update_customer(customer_id):
-    return rpc("customers", "update", customer_id, json_body())
+    return tagged(rpc("customers", "update", customer_id, json_body(),
+                      expected_version=if_match()))
 
 
 @endpoint(blueprint, "/customers/<customer_id>", "DELETE",

@@ -192,6 +192,28 @@ def rpc(service: str, method: str, *args, **kwargs):
     return pool.call(service, method, *args, context=call_context(), **kwargs)
 
 
+def tagged(record: dict):
+    """``record`` as JSON with its ``ETag`` (the record's version): a client sends it back in
+    ``If-Match`` to change the record only if nobody has changed it since."""
+    response = jsonify(record)
+    if record.get("version") is not None:
+        response.set_etag(str(record["version"]))
+    return response
+
+
+def if_match() -> int | None:
+    """The version the client's ``If-Match`` names (None without one, or with ``*``); the
+    owning service compares it with the record's inside the writing transaction."""
+    header = request.headers.get("If-Match", "").strip()
+    if header in ("", "*"):
+        return None
+    tag = header.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise BadRequest('If-Match: one entity tag as GET answered it in ETag, e.g. "3".',
+                         {"header": "If-Match", "received": header[:100]})
+    return int(tag)
+
+
 def json_body() -> dict:
     body = request.get_json(silent=True)
     if body is None:

@@ -1,6 +1,6 @@
 from flask import Blueprint
 
-from gateway.api.endpoint import endpoint, json_body, query_args, rpc
+from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
 from services.ticket.domain import TRANSITIONS
 from services.ticket.schemas import (
     CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema,
@@ -28,21 +28,23 @@ def list_tickets():
 @endpoint(blueprint, "/tickets/<ticket_id>", "GET", "One ticket with its SLA clocks.",
           "tickets.read", response=TicketSchema, errors=(404,))
 def get_ticket(ticket_id):
-    return rpc("tickets", "get", ticket_id)
+    return tagged(rpc("tickets", "get", ticket_id))
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>", "PATCH", "Change owner, priority, title or description.",
-          "tickets.write", body=TicketUpdateSchema, response=TicketSchema, errors=(404, 422))
+          "tickets.write", body=TicketUpdateSchema, response=TicketSchema,
+          errors=(404, 412, 422))
 def update_ticket(ticket_id):
-    return rpc("tickets", "update", ticket_id, json_body())
+    return tagged(rpc("tickets", "update", ticket_id, json_body(), expected_version=if_match()))
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/transitions", "POST",
           f"Move the ticket ({MOVES}); any other move is 409 naming the allowed ones.",
           "tickets.write", body=TransitionInputSchema, response=TicketSchema,
-          errors=(404, 409, 422))
+          errors=(404, 409, 412, 422))
 def transition_ticket(ticket_id):
-    return rpc("tickets", "transition", ticket_id, json_body())
+    return tagged(rpc("tickets", "transition", ticket_id, json_body(),
+                      expected_version=if_match()))
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/comments", "POST",
@@ -61,16 +63,17 @@ def ticket_history(ticket_id):
 
 @endpoint(blueprint, "/tickets/<ticket_id>/hold", "POST",
           "Put an in_progress ticket on hold; its resolution and update clocks pause.",
-          "tickets.write", body=HoldInputSchema, response=TicketSchema, errors=(404, 409, 422))
+          "tickets.write", body=HoldInputSchema, response=TicketSchema,
+          errors=(404, 409, 412, 422))
 def hold_ticket(ticket_id):
-    return rpc("tickets", "hold", ticket_id, json_body())
+    return tagged(rpc("tickets", "hold", ticket_id, json_body(), expected_version=if_match()))
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/resume", "POST",
           "End the hold; the held time is credited to the clocks.", "tickets.write",
-          response=TicketSchema, errors=(404, 409))
+          response=TicketSchema, errors=(404, 409, 412))
 def resume_ticket(ticket_id):
-    return rpc("tickets", "resume", ticket_id)
+    return tagged(rpc("tickets", "resume", ticket_id, expected_version=if_match()))
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/rating", "POST",

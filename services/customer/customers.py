@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.db import count, next_sequence, one_or_404
 from services.common.errors import Duplicate, ValidationFailed
 from services.common.schemas import load_or_422, page_of, schema_of
+from services.common.versions import bump_version, check_version
 from services.customer import domain
 from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
 from services.customer.schemas import (
@@ -99,7 +100,7 @@ def create_customer(uow, payload: dict) -> dict:
     first_contact = data.get("first_contact_date")
     first_contact_at = datetime.combine(first_contact, time(), timezone.utc) if first_contact else now
     customer = Customer(
-        id=domain.customer_id(now.year, data["industry"], sequence),
+        id=domain.customer_id(now.year, data["industry"], sequence), version=1,
         name_key=name_key, phone_key=phone_key, created_at=now, updated_at=now,
         last_activity_at=max(now, first_contact_at),
         next_followup_due_at=domain.next_followup_due(data["grade"], now, followup_plan(session)),
@@ -148,10 +149,13 @@ def _status_condition(status: str, now: datetime) -> list:
     return [Customer.last_activity_at < churned_from]
 
 
-def update_customer(uow, customer_id: str, payload: dict) -> dict:
+def update_customer(uow, customer_id: str, payload: dict,
+                    expected_version: int | None = None) -> dict:
+    """``expected_version`` (the client's ``If-Match``) is checked on the locked row."""
     data = load_or_422(schema_of(CustomerUpdateSchema), payload, partial=True)
     session, now = uow.session, uow.now()
     customer = _live_customer(session, customer_id, for_update=True)
+    check_version(customer, expected_version, "Customer")
     domain.check_may_change(uow.context, customer.id, customer.owner)
     if data.get("owner", customer.owner) != customer.owner:
         domain.check_may_assign(uow.context, data["owner"])
@@ -169,6 +173,7 @@ def update_customer(uow, customer_id: str, payload: dict) -> dict:
         uow.rollback()
         return after
     customer.updated_at = now
+    bump_version(customer)
     if "grade" in data:
         last_contact = customer.last_activity_at
         customer.next_followup_due_at = domain.next_followup_due(customer.grade, last_contact,

@@ -9,6 +9,7 @@ from services.common.db import (
     OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
     service_metadata,
 )
+from services.common.versions import VersionedMixin
 
 
 class Base(DeclarativeBase):
@@ -31,7 +32,7 @@ class SequenceCounter(SequenceCounterMixin, Base):
     pass
 
 
-class Customer(Base):
+class Customer(VersionedMixin, Base):
     __tablename__ = "customers"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

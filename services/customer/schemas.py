@@ -51,6 +51,7 @@ class CustomerUpdateSchema(CustomerInputSchema):
 
 class CustomerSchema(Schema):
     id = fields.String()
+    version = fields.Integer(metadata={"description": "Bumped by every change; the ETag"})
     name = fields.String()
     contact_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)

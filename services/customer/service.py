@@ -41,8 +41,8 @@ class CustomerService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def update(self, customer_id, changes):
-        return customers.update_customer(self.uow, customer_id, changes)
+    def update(self, customer_id, changes, expected_version=None):
+        return customers.update_customer(self.uow, customer_id, changes, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent

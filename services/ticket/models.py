@@ -8,6 +8,7 @@ from services.common.db import (
     OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
     service_metadata,
 )
+from services.common.versions import VersionedMixin
 
 
 class Base(DeclarativeBase):
@@ -30,7 +31,7 @@ class SequenceCounter(SequenceCounterMixin, Base):
     pass
 
 
-class Ticket(Base):
+class Ticket(VersionedMixin, Base):
     __tablename__ = "tickets"
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)

@@ -86,6 +86,7 @@ class SlaBlockSchema(Schema):
 
 class TicketSchema(Schema):
     id = fields.String()
+    version = fields.Integer(metadata={"description": "Bumped by every change; the ETag"})
     customer_id = fields.String()
     service_type = fields.String()
     category = fields.String()

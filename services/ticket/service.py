@@ -72,13 +72,13 @@ class TicketService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def update(self, ticket_id, changes):
-        return working.update_ticket(self.uow, ticket_id, changes)
+    def update(self, ticket_id, changes, expected_version=None):
+        return working.update_ticket(self.uow, ticket_id, changes, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def transition(self, ticket_id, transition):
-        return working.transition_ticket(self.uow, ticket_id, transition)
+    def transition(self, ticket_id, transition, expected_version=None):
+        return working.transition_ticket(self.uow, ticket_id, transition, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
@@ -87,13 +87,13 @@ class TicketService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def hold(self, ticket_id, hold):
-        return working.hold_ticket(self.uow, ticket_id, hold)
+    def hold(self, ticket_id, hold, expected_version=None):
+        return working.hold_ticket(self.uow, ticket_id, hold, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def resume(self, ticket_id):
-        return working.resume_ticket(self.uow, ticket_id)
+    def resume(self, ticket_id, expected_version=None):
+        return working.resume_ticket(self.uow, ticket_id, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent

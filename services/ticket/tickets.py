@@ -29,9 +29,9 @@ def create_ticket(uow, payload: dict, find_customer,
     session, now = uow.session, uow.now()
     policy = current_policy(session)
     sequence = next_sequence(session, SequenceCounter, data["customer_id"])
-    ticket = Ticket(id=domain.ticket_id(data["customer_id"], sequence), state="pending",
-                    escalated=False, on_hold=False, sla_calendar=policy.get("calendar"),
-                    created_by=uow.context.actor, created_at=now, updated_at=now, **data)
+    ticket = Ticket(id=domain.ticket_id(data["customer_id"], sequence), version=1,
+                    state="pending", escalated=False, on_hold=False,
+                    sla_calendar=policy.get("calendar"), created_by=uow.context.actor, created_at=now, updated_at=now, **data)
     session.add(ticket)
     calendar = calendar_of(ticket)
     for clock, target in sla.targets(policy, ticket.category, ticket.priority).items():

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from services.common.schemas import load_or_422, schema_of
+from services.common.versions import bump_version, check_version
 from services.ticket import domain
 from services.ticket.clocks import (
     pause_for_hold, public_update, restart_clock, resume_after_hold, start_cycle, stop_clock,
@@ -19,14 +20,24 @@ from services.ticket.tickets import find_ticket
 
 
 def touch(uow, ticket: Ticket) -> datetime:
+    """Every change of a ticket: its time and its version (the ETag)."""
     ticket.updated_at = uow.now()
+    bump_version(ticket)
     return ticket.updated_at
 
 
-def update_ticket(uow, ticket_id: str, payload: dict) -> dict:
+def locked(uow, ticket_id: str, expected_version: int | None = None) -> Ticket:
+    """The ticket, its row locked for the transaction; 412 when ``expected_version`` (the
+    client's ``If-Match``) is not its version."""
+    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+    check_version(ticket, expected_version, "Ticket")
+    return ticket
+
+
+def update_ticket(uow, ticket_id: str, payload: dict, expected_version: int | None = None) -> dict:
     """Owner, priority, title, description. Running clocks keep their targets."""
     data = load_or_422(schema_of(TicketUpdateSchema), payload)
-    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+    ticket = locked(uow, ticket_id, expected_version)
     changes = [{"field": name, "before": getattr(ticket, name), "after": value}
                for name, value in data.items() if getattr(ticket, name) != value]
     if not changes:
@@ -44,9 +55,10 @@ def update_ticket(uow, ticket_id: str, payload: dict) -> dict:
     return shown
 
 
-def transition_ticket(uow, ticket_id: str, payload: dict) -> dict:
+def transition_ticket(uow, ticket_id: str, payload: dict,
+                      expected_version: int | None = None) -> dict:
     data = load_or_422(schema_of(TransitionInputSchema), payload)
-    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+    ticket = locked(uow, ticket_id, expected_version)
     rule = domain.check_transition(ticket.state, data["to"], data)
     now, calendar, source = touch(uow, ticket), calendar_of(ticket), ticket.state
     if ticket.on_hold:
@@ -72,7 +84,7 @@ def transition_ticket(uow, ticket_id: str, payload: dict) -> dict:
 
 def add_comment(uow, ticket_id: str, payload: dict) -> dict:
     data = load_or_422(schema_of(CommentInputSchema), payload)
-    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+    ticket = locked(uow, ticket_id)
     now = touch(uow, ticket)
     comment = Comment(ticket_id=ticket.id, at=now, by=uow.context.actor, **data)
     uow.session.add(comment)
@@ -85,10 +97,10 @@ def add_comment(uow, ticket_id: str, payload: dict) -> dict:
     return shown
 
 
-def hold_ticket(uow, ticket_id: str, payload: dict) -> dict:
+def hold_ticket(uow, ticket_id: str, payload: dict, expected_version: int | None = None) -> dict:
     """待跟进: pause the resolution and update clocks while waiting for the customer."""
     data = load_or_422(schema_of(HoldInputSchema), payload)
-    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+    ticket = locked(uow, ticket_id, expected_version)
     domain.check_can_hold(ticket.state, ticket.on_hold)
     now = touch(uow, ticket)
     pause_for_hold(uow, ticket, now, calendar_of(ticket))
@@ -111,8 +123,8 @@ def _end_hold(uow, ticket: Ticket, now: datetime, calendar) -> None:
     uow.emit("ticket.resumed", {"ticket": present(ticket, now), "held_seconds": held_seconds})
 
 
-def resume_ticket(uow, ticket_id: str) -> dict:
-    ticket = find_ticket(uow.session, ticket_id, for_update=True)
+def resume_ticket(uow, ticket_id: str, expected_version: int | None = None) -> dict:
+    ticket = locked(uow, ticket_id, expected_version)
     domain.check_can_resume(ticket.on_hold, ticket.state)
     now = touch(uow, ticket)
     _end_hold(uow, ticket, now, calendar_of(ticket))
