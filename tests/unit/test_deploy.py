@@ -133,3 +133,19 @@ def test_readme_documents_every_environment_variable():
     missing = sorted(name for name in environment_variables_read_by_code() - internal
                      if f"`{name}`" not in readme)
     assert missing == []
+
+
+def test_compose_takes_its_secrets_from_a_dot_env_the_example_of_which_does_not_work():
+    from gateway.auth import password_problems
+    from gateway.token_secret import secret_problem
+
+    compose = (ROOT / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", compose))
+    assert {"JWT_SECRET", "ADMIN_PASSWORD", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"} <= required
+    assert not re.search(r"\$\{(?:JWT_SECRET|[A-Z_]*PASSWORD):-", compose)  # no default secret
+    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert required <= set(example)
+    assert secret_problem(example["JWT_SECRET"])
+    assert password_problems(example["ADMIN_PASSWORD"])
+    assert ".env" in (ROOT / ".gitignore").read_text().split()

@@ -72,7 +72,11 @@ def test_tokens_carry_and_check_issuer_and_audience():
     token = auth.issue_token(key, "alice", "sales", now, 60)
     claims = auth.read_token(key, token)
     assert (claims["iss"], claims["aud"]) == (auth.TOKEN_ISSUER, auth.TOKEN_AUDIENCE)
-    base = {"sub": "alice", "role": "admin", "exp": int(now.timestamp()) + 60}
+    # every claim of a real token, so only the issuer or the audience differs
+    base = {name: value for name, value in claims.items() if name not in ("iss", "aud")}
+    genuine = jwt.encode({**base, "iss": auth.TOKEN_ISSUER, "aud": auth.TOKEN_AUDIENCE}, key,
+                         algorithm=auth.TOKEN_ALGORITHM)
+    assert auth.read_token(key, genuine)["sub"] == "alice"
     for other in ({"iss": "elsewhere", "aud": auth.TOKEN_AUDIENCE},
                   {"iss": auth.TOKEN_ISSUER, "aud": "another-api"},
                   {"aud": auth.TOKEN_AUDIENCE}, {"iss": auth.TOKEN_ISSUER}):
