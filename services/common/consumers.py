@@ -1,15 +1,23 @@
 """Consuming events and commands without losing any.
 
 Nameko acks a message whose handler raised. :func:`consume_event` and
-:func:`consume_command` instead requeue it when the failure is transient (the database or a
+:func:`consume_command` instead retry it when the failure is transient (the database or a
 peer is down) and otherwise publish it, with the reason, to the ``deskflow.dead-letter``
 queue before acking, so no message disappears (:mod:`services.common.dead_letters`; a
 message that cannot be decoded goes there too, on every consumer).
+
+Retries are bounded: a message is tried at most ``CONSUMER_MAX_ATTEMPTS`` times (Nameko
+config, default 10), pausing 1, 2, 4 … up to 30 seconds before each requeue (about two and
+a half minutes in all, longer than a database restart), then dead-lettered with the last
+reason, so a handler that always fails cannot spin on one message for ever. Each consumer
+process counts the tries of the messages it is retrying (by the hash of their body, which a
+redelivery keeps), so with several replicas a message may get that many tries in each.
 
 Commands are how other systems ask for a change over the queue: they publish an envelope
 (``{id, type, data, ...}``) to the topic exchange ``deskflow.commands`` with the command type
 (``customer.upsert``, ``ticket.create``) as routing key.
 """
+import hashlib
 import json
 import traceback
 
@@ -26,7 +34,9 @@ from services.common.errors import DeskflowError, Unavailable
 
 
 TRANSIENT_ERRORS = (OperationalError, Unavailable)
-REQUEUE_PAUSE_SECONDS = 1.0
+MAX_ATTEMPTS = 10
+RETRY_PAUSE_SECONDS = 1.0
+RETRY_PAUSE_MAX_SECONDS = 30.0
 COMMAND_EXCHANGE = Exchange("deskflow.commands", type="topic", durable=True)
 
 
@@ -39,25 +49,47 @@ def failure_reason(exc: BaseException) -> str:
     return reason
 
 
+def retry_pause(attempts: int, base: float = RETRY_PAUSE_SECONDS,
+                most: float = RETRY_PAUSE_MAX_SECONDS) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: base, 2×base, 4×base … ≤ most."""
+    return min(base * 2 ** (attempts - 1), most)
+
+
+def body_hash(message) -> str:
+    """What identifies a message across its redeliveries (kombu hands text or bytes)."""
+    body = message.body or b""
+    return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
+
+
 class DeadLettering:
-    """Acks success, requeues transient failures, dead-letters the rest with the reason."""
+    """Acks success, retries transient failures a bounded number of times, dead-letters the
+    rest (and what ran out of tries) with the reason."""
 
     queue_consumer = ScreeningQueueConsumer()
 
     def setup(self):
         super().setup()
-        self.dead_letters = dead_letter_publisher(self.container.config["AMQP_URI"])
+        config = self.container.config
+        self.dead_letters = dead_letter_publisher(config["AMQP_URI"])
+        self.max_attempts = int(config.get("CONSUMER_MAX_ATTEMPTS", MAX_ATTEMPTS))
+        self.pause = float(config.get("CONSUMER_RETRY_PAUSE_SECONDS", RETRY_PAUSE_SECONDS))
+        self.failed_attempts = {}  # body hash -> failed tries, while a message is retried
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        key = body_hash(message) if exc_info is not None or self.failed_attempts else None
+        attempts = self.failed_attempts.pop(key, 0) + (exc_info is not None)
         if exc_info is None:
             self.queue_consumer.ack_message(message)
-        elif isinstance(exc_info[1], TRANSIENT_ERRORS):
-            eventlet.sleep(REQUEUE_PAUSE_SECONDS)
+        elif isinstance(exc_info[1], TRANSIENT_ERRORS) and attempts < self.max_attempts:
+            self.failed_attempts[key] = attempts
+            eventlet.sleep(retry_pause(attempts, self.pause))
             self.queue_consumer.requeue_message(message)
         else:
+            reason = failure_reason(exc_info[1])
+            if isinstance(exc_info[1], TRANSIENT_ERRORS):
+                reason = f"gave up after {attempts} attempts: {reason}"
             dead_letter(self.dead_letters, message, self.queue.name,
-                        consumer_name(self.container.service_name, self),
-                        failure_reason(exc_info[1]))
+                        consumer_name(self.container.service_name, self), reason)
             self.queue_consumer.ack_message(message)
         return result, exc_info
 
