@@ -1,0 +1,145 @@
+"""Faults in the middle of a creation load: nothing lost, nothing twice, no 500, and the
+read models catch up. Each test prints ``sent, 201, 503, other, lost, duplicated``."""
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from services.common.config import SERVICE_CLASSES
+from services.common.consumers import consume_event
+from services.common.errors import Unavailable
+from tests.faults.conftest import assert_caught_up
+from tests.support.commands import dead_letters
+from tests.support.load import CreationLoad
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.faults
+
+CONCURRENCY = 6
+
+
+def start_load(stack, label: str, operations: int):
+    owner = stack.user("support")
+    load = CreationLoad(stack.admin(), label, operations, CONCURRENCY, owner.username).start()
+    load.wait_for_progress(10)
+    return load, owner
+
+
+def finish(stack, load, owner) -> dict:
+    load.wait()
+    figures = load.audit()
+    assert figures["500"] == 0, load.others
+    assert figures["lost"] == 0
+    assert figures["duplicated"] == 0
+    assert figures["other"] == 0, load.others
+    assert figures["201"] == figures["sent"]
+    assert_caught_up(stack, owner)
+    return figures
+
+
+def service_pids(stack) -> dict[str, int]:
+    """The supervisor's children, by the service name they run."""
+    supervisor = stack.process.pid
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    pids = {}
+    for pid in children:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_text().rstrip("\0").split("\0")
+        except FileNotFoundError:
+            continue
+        for name in SERVICE_CLASSES:
+            if command[-2:-1] == ["services.common.run"] and command[-1] == name:
+                pids[name] = int(pid)
+    return pids
+
+
+def survives(stack, label: str, fault, operations: int = 60) -> dict:
+    """Start the load, apply ``fault`` once it runs, let the load go on, then check."""
+    load, owner = start_load(stack, label, operations)
+    fault()
+    load.wait_for_progress(10)
+    return finish(stack, load, owner)
+
+
+def test_each_service_killed_in_turn(fault_stack):
+    def kill_each():
+        for name in SERVICE_CLASSES:
+            victim = service_pids(fault_stack)[name]
+            os.kill(victim, signal.SIGKILL)
+            wait_until(lambda: service_pids(fault_stack).get(name) not in (None, victim),
+                       timeout=60, message=f"the supervisor restarts {name}")
+            time.sleep(2)
+
+    survives(fault_stack, "kill", kill_each, operations=90)
+
+
+def test_broker_stopped_and_started(fault_stack, private_servers):
+    def restart():
+        private_servers.rabbit.stop_app()
+        time.sleep(3)
+        private_servers.rabbit.start_app()
+
+    survives(fault_stack, "broker", restart)
+
+
+def test_database_restarted(fault_stack, private_servers):
+    survives(fault_stack, "database", private_servers.postgres.restart)
+
+
+CONSUMER = "faults_always_failing.on_ticket_created"
+
+
+class AlwaysFailing:
+    """A consumer of every new ticket whose handler always fails: transiently (the kind
+    of failure that is retried) or for good."""
+
+    name = "faults_always_failing"
+    calls = Counter()
+
+    @consume_event("tickets", "ticket.created")
+    def on_ticket_created(self, envelope):
+        self.calls[envelope["id"]] += 1
+        if envelope["data"]["ticket"]["priority"] == "low":
+            raise Unavailable("this handler never gets its database")
+        raise RuntimeError("this handler has a bug")
+
+
+def test_a_handler_that_always_fails_dead_letters_after_bounded_attempts(
+        fault_stack, container_factory):
+    max_attempts = 3
+    container = container_factory(AlwaysFailing, {
+        "AMQP_URI": fault_stack.amqp_uri, "serializer": "json",
+        "CONSUMER_MAX_ATTEMPTS": max_attempts, "CONSUMER_RETRY_PAUSE_SECONDS": 0.1})
+    container.start()
+    AlwaysFailing.calls.clear()
+    load, owner = start_load(fault_stack, "dead letters", operations=20)
+    admin = fault_stack.admin()
+    bug = admin.post("/api/v1/tickets", json={
+        "customer_id": admin.get("/api/v1/customers", params={"per_page": 1}).json()["items"][0]["id"],
+        "service_type": "presales", "category": "inquiry", "priority": "high",
+        "title": "Fault dead letters: a bug"}).json()
+    finish(fault_stack, load, owner)
+    tickets = len(load.created["tickets"]) + 1
+
+    letters = []
+
+    def all_dead_lettered():
+        letters.extend(letter for letter in dead_letters(fault_stack.amqp_uri)
+                       if letter.headers["x-deskflow-consumer"] == CONSUMER)
+        return len(letters) >= tickets
+
+    wait_until(all_dead_lettered, timeout=120, message=f"{tickets} dead letters")
+    assert len(letters) == tickets
+    by_ticket = {letter.payload["data"]["ticket"]["id"]: letter for letter in letters}
+    assert set(by_ticket) == set(load.created["tickets"].values()) | {bug["id"]}
+    buggy = by_ticket.pop(bug["id"])
+    assert buggy.headers["x-deskflow-reason"].startswith("RuntimeError: this handler has a bug")
+    assert AlwaysFailing.calls[buggy.payload["id"]] == 1  # a bug is not retried
+    for letter in by_ticket.values():
+        assert letter.headers["x-deskflow-reason"].startswith(
+            f"gave up after {max_attempts} attempts: ")
+        assert AlwaysFailing.calls[letter.payload["id"]] == max_attempts
+
