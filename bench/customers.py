@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from nameko.testing.rabbit import Client as RabbitManager  # noqa: E402
 
+from tests.support.customers import customer_payload  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
 from tests.support.stack import running_stack  # noqa: E402
 
@@ -63,7 +64,7 @@ def http_caller(stack, token, operation, ids):
 
         def create(n):
             response = session.post(f"{stack.base_url}/api/v1/customers", timeout=30,
-                                    json={"name": f"Bench HTTP {prefix} {n}", "industry": "TECH"})
+                                    json=customer_payload(name=f"Bench HTTP {prefix} {n}"))
             assert response.status_code == 201, response.text
             ids.append(response.json()["id"])
 
@@ -84,7 +85,7 @@ def rpc_caller(amqp_uri, operation, ids, clients):
         prefix = uuid.uuid4().hex[:8]
 
         def create(n):
-            ids.append(rpc.customers.create({"name": f"Bench RPC {prefix} {n}", "industry": "MFG"})["id"])
+            ids.append(rpc.customers.create(customer_payload(name=f"Bench RPC {prefix} {n}"))["id"])
 
         def read(n):
             rpc.customers.get(ids[n % len(ids)])

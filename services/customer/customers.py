@@ -11,7 +11,9 @@ from services.common.errors import Duplicate, ValidationFailed
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.common.versions import bump_version, check_version
 from services.customer import domain
-from services.customer.models import Customer, CustomerChange, Followup, FollowupPlan, SequenceCounter
+from services.customer.models import (
+    Customer, CustomerChange, CustomerPhoneKey, Followup, FollowupPlan, SequenceCounter,
+)
 from services.customer.schemas import (
     CustomerFilterSchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
     FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
@@ -48,16 +50,27 @@ def _known_customer(session, customer_id: str) -> Customer:
                       customer_id)
 
 
-def _refuse_duplicates(session, name_key: str | None, phone_key: str | None, own_id=None):
+def _find_duplicate(session, name_key: str | None, phone_keys: set[str], own_id=None):
+    """The other live customer with the same normalised name or any of the same phones, and
+    which of the two matched."""
+    if name_key:
+        existing = session.scalars(select(Customer).where(
+            Customer.name_key == name_key, Customer.id != own_id)).first()
+        if existing is not None:
+            return existing, "name"
+    if phone_keys:
+        existing = session.scalars(
+            select(Customer).join(CustomerPhoneKey, CustomerPhoneKey.customer_id == Customer.id)
+            .where(CustomerPhoneKey.key.in_(sorted(phone_keys)), Customer.id != own_id)).first()
+        if existing is not None:
+            return existing, "phone"
+    return None, None
+
+
+def _refuse_duplicates(session, name_key: str | None, phone_keys: set[str], own_id=None):
     """Raise 409 naming the existing customer with the same normalised name or phone."""
-    keys = [Customer.name_key == name_key] if name_key else []
-    if phone_key:
-        keys.append(Customer.phone_key == phone_key)
-    if not keys:
-        return
-    existing = session.scalars(select(Customer).where(or_(*keys), Customer.id != own_id)).first()
+    existing, field = _find_duplicate(session, name_key, phone_keys, own_id)
     if existing is not None:
-        field = "name" if existing.name_key == name_key else "phone"
         raise Duplicate(
             f"A customer with the same {field} already exists: {existing.id}.",
             {"existing_id": existing.id, "field": field},
@@ -65,14 +78,27 @@ def _refuse_duplicates(session, name_key: str | None, phone_key: str | None, own
 
 
 @contextmanager
-def _duplicates_refused(uow, name_key, phone_key, own_id=None):
+def _duplicates_refused(uow, name_key, phone_keys, own_id=None):
     """A duplicate that slipped in concurrently hits a unique index; make it the same 409."""
     try:
         yield
     except IntegrityError:
         uow.rollback()
-        _refuse_duplicates(uow.session, name_key, phone_key, own_id)
+        _refuse_duplicates(uow.session, name_key, phone_keys, own_id)
         raise
+
+
+def _set_phone_keys(session, customer_id: str, keys: set[str]) -> None:
+    """Make the customer's phone-key rows exactly ``keys``."""
+    rows = session.scalars(select(CustomerPhoneKey).where(
+        CustomerPhoneKey.customer_id == customer_id)).all()
+    for row in rows:
+        if row.key not in keys:
+            session.delete(row)
+    session.flush()
+    known = {row.key for row in rows}
+    session.add_all(CustomerPhoneKey(key=key, customer_id=customer_id)
+                    for key in sorted(keys - known))
 
 
 def followup_plan(session) -> dict:
@@ -88,29 +114,31 @@ def _record_change(uow, customer_id: str, action: str, changes: list[dict]):
 
 def create_customer(uow, payload: dict) -> dict:
     data = load_or_422(schema_of(CustomerInputSchema), payload)
+    session, now = uow.session, uow.now()
     data.setdefault("owner", uow.context.actor)
     if data["owner"] != uow.context.actor:
         domain.check_may_assign(uow.context, data["owner"])
+    if data.get("first_contact_date") is None:
+        data["first_contact_date"] = now.date()
     domain.check_conversion(data)
-    name_key = domain.normalise_name(data["name"])
-    phone_key = domain.normalise_phone(data.get("phone"))
-    session, now = uow.session, uow.now()
-    _refuse_duplicates(session, name_key, phone_key)
+    name_key, phone_keys = domain.normalise_name(data["name"]), domain.phone_keys(data)
+    _refuse_duplicates(session, name_key, phone_keys)
     sequence = next_sequence(session, SequenceCounter, domain.id_scope(now.year, data["industry"]))
-    first_contact = data.get("first_contact_date")
-    first_contact_at = datetime.combine(first_contact, time(), timezone.utc) if first_contact else now
+    first_contact_at = datetime.combine(data["first_contact_date"], time(), timezone.utc)
     customer = Customer(
         id=domain.customer_id(now.year, data["industry"], sequence), version=1,
-        name_key=name_key, phone_key=phone_key, created_at=now, updated_at=now,
+        name_key=name_key, created_at=now, updated_at=now,
         last_activity_at=max(now, first_contact_at),
         next_followup_due_at=domain.next_followup_due(data["grade"], now, followup_plan(session)),
         **data,
     )
-    session.add(customer)
-    shown = present(customer, now)
-    _record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
-    uow.emit("customer.created", {"customer": shown})
-    with _duplicates_refused(uow, name_key, phone_key):
+    with _duplicates_refused(uow, name_key, phone_keys):
+        session.add(customer)
+        session.flush()
+        _set_phone_keys(session, customer.id, phone_keys)
+        shown = present(customer, now)
+        _record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
+        uow.emit("customer.created", {"customer": shown})
         uow.commit()
     return shown
 
@@ -160,13 +188,14 @@ def update_customer(uow, customer_id: str, payload: dict,
     if data.get("owner", customer.owner) != customer.owner:
         domain.check_may_assign(uow.context, data["owner"])
     before = _editable(present(customer, now))
-    domain.check_conversion({**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data})
-    name_key = domain.normalise_name(data.get("name", customer.name))
-    phone_key = domain.normalise_phone(data.get("phone", customer.phone))
-    _refuse_duplicates(session, name_key, phone_key, own_id=customer.id)
+    merged = {**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data}
+    domain.check_phone_given(merged)
+    domain.check_conversion(merged)
+    name_key, phone_keys = domain.normalise_name(merged["name"]), domain.phone_keys(merged)
+    _refuse_duplicates(session, name_key, phone_keys, own_id=customer.id)
     for name, value in data.items():
         setattr(customer, name, value)
-    customer.name_key, customer.phone_key = name_key, phone_key
+    customer.name_key = name_key
     after = present(customer, now)
     changes = domain.field_changes(before, _editable(after))
     if not changes:
@@ -182,7 +211,8 @@ def update_customer(uow, customer_id: str, payload: dict,
     shown = present(customer, now)
     uow.emit("customer.updated", {"customer": shown, "changes": changes,
                                   "contact_changed": domain.contact_changed(changes)})
-    with _duplicates_refused(uow, name_key, phone_key, own_id=customer.id):
+    with _duplicates_refused(uow, name_key, phone_keys, own_id=customer.id):
+        _set_phone_keys(session, customer.id, phone_keys)
         uow.commit()
     return shown
 
@@ -196,7 +226,8 @@ def soft_delete(uow, customer: Customer) -> None:
     """Mark ``customer`` deleted (its record, follow-ups and change log stay) and say so."""
     now = uow.now()
     customer.deleted_at, customer.updated_at = now, now
-    customer.name_key = customer.phone_key = None  # the name and phone may be reused
+    customer.name_key = None  # the name and phones may be reused
+    _set_phone_keys(uow.session, customer.id, set())
     _record_change(uow, customer.id, "deleted", [])
     uow.emit("customer.deleted", {"customer": present(customer, now)})
 
@@ -257,10 +288,10 @@ def upsert_customer(uow, command: dict) -> dict | None:
         raise ValidationFailed("Some fields are invalid.", {"fields": {"name": ["Required."]}})
     if not uow.claim("customers.upsert", command["id"]):
         return None
-    name_key = domain.normalise_name(data["name"])
-    phone_key = domain.normalise_phone(data.get("phone")) if isinstance(data.get("phone"), str) else None
-    matches = [Customer.name_key == name_key] + ([Customer.phone_key == phone_key] if phone_key else [])
-    existing = uow.session.scalars(select(Customer).where(or_(*matches))).first()
+    phones = {name: data.get(name) for name in domain.PHONE_FIELDS
+              if isinstance(data.get(name), str)}
+    existing, _field = _find_duplicate(uow.session, domain.normalise_name(data["name"]),
+                                       domain.phone_keys(phones))
     if existing is None:
         return create_customer(uow, data)
     return update_customer(uow, existing.id, data)

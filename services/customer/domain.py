@@ -17,7 +17,9 @@ OUTCOMES = ("positive", "neutral", "negative")
 STATUSES = ("active", "dormant", "churned")
 VALUE_TIERS = ("high", "mid", "potential")
 DEAL_FIELDS = ("deal_amount", "deal_product", "signed_date")
-CONTACT_FIELDS = ("phone", "email", "contact_name")
+CONTACT_FIELDS = ("phone", "office_phone", "email", "contact_name")
+PHONE_FIELDS = ("phone", "office_phone")
+PHONE_REQUIRED = "Give a phone or an office_phone."
 LANGUAGES = ("zh", "en")  # the language the customer is written to in
 
 HIGH_VALUE = Decimal("500000")
@@ -52,6 +54,19 @@ def normalise_phone(phone: str | None) -> str | None:
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
     return digits or None
+
+
+def phone_keys(customer: dict) -> set[str]:
+    """The normalised phones of a customer: both count for the duplicate rule."""
+    keys = (normalise_phone(customer.get(name)) for name in PHONE_FIELDS)
+    return {key for key in keys if key}
+
+
+def check_phone_given(customer: dict) -> None:
+    """A customer keeps at least one phone (the archive form requires one)."""
+    if not any(customer.get(name) for name in PHONE_FIELDS):
+        raise ValidationFailed("Some fields are invalid.",
+                               {"fields": {"phone": [PHONE_REQUIRED]}})
 
 
 def check_conversion(customer: dict) -> None:

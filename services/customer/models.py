@@ -37,12 +37,12 @@ class Customer(VersionedMixin, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Normalised duplicate keys; unique so the database refuses a racing duplicate.
-    # Cleared when the customer is deleted, which frees the name and phone again.
+    # Normalised duplicate key; unique so the database refuses a racing duplicate.
+    # Cleared when the customer is deleted, which frees the name again.
     name_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    phone_key: Mapped[str | None] = mapped_column(String(40), unique=True)
     contact_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
+    office_phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     address: Mapped[str | None] = mapped_column(String(300))
@@ -66,6 +66,17 @@ class Customer(VersionedMixin, Base):
     next_followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     followup_reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CustomerPhoneKey(Base):
+    """One row per normalised phone of a live customer, whichever of its phones it is: the
+    primary key makes the database refuse a racing duplicate across both phone columns.
+    Deleted with the customer, which frees its phones again."""
+
+    __tablename__ = "customer_phone_keys"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
 
 
 class CustomerChange(Base):

@@ -2,7 +2,7 @@
 resource, shared by RPC validation, the gateway and the OpenAPI document."""
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import Moment, PageSchema, StrictSchema
 from services.customer import domain
@@ -13,18 +13,25 @@ MAX_EMPLOYEES = 2**31 - 1
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
-class CustomerInputSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    contact_name = fields.String(allow_none=True, validate=validate.Length(max=100))
-    phone = fields.String(allow_none=True, validate=validate.Regexp(
+def phone_field():
+    return fields.String(allow_none=True, validate=validate.Regexp(
         PHONE_PATTERN, error="Not a phone number."))
+
+
+class CustomerInputSchema(StrictSchema):
+    """A new customer: the fields the archive form requires (表1) are required here."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = phone_field()
+    office_phone = phone_field()
     email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     language = fields.String(load_default="zh", validate=validate.OneOf(domain.LANGUAGES))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     industry = fields.String(required=True, validate=validate.OneOf(domain.INDUSTRIES))
-    type = fields.String(load_default="prospect", validate=validate.OneOf(domain.TYPES))
+    type = fields.String(required=True, validate=validate.OneOf(domain.TYPES))
     grade = fields.String(load_default="C", validate=validate.OneOf(domain.GRADES))
-    source = fields.String(allow_none=True, validate=validate.OneOf(domain.SOURCES))
+    source = fields.String(required=True, validate=validate.OneOf(domain.SOURCES))
     employees = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_EMPLOYEES))
     annual_revenue = fields.Decimal(allow_none=True, places=2,
                                     validate=validate.Range(min=0, max=MAX_AMOUNT))
@@ -38,12 +45,20 @@ class CustomerInputSchema(StrictSchema):
     deal_product = fields.String(allow_none=True, validate=validate.Length(max=200))
     signed_date = fields.Date(allow_none=True)
 
+    @validates_schema
+    def a_phone_is_given(self, data, partial=False, **_kwargs):
+        if not partial and not (data.get("phone") or data.get("office_phone")):
+            raise ValidationError(domain.PHONE_REQUIRED, "phone")
+
 
 class CustomerUpdateSchema(CustomerInputSchema):
-    """Every field optional; defaults do not apply to a partial update."""
+    """Every field optional; defaults do not apply to a partial update. A required field
+    may be changed but not emptied."""
 
     language = fields.String(validate=validate.OneOf(domain.LANGUAGES))
+    contact_name = fields.String(validate=validate.Length(min=1, max=100))
     type = fields.String(validate=validate.OneOf(domain.TYPES))
+    source = fields.String(validate=validate.OneOf(domain.SOURCES))
     grade = fields.String(validate=validate.OneOf(domain.GRADES))
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        validate=validate.Length(max=30))
@@ -55,6 +70,7 @@ class CustomerSchema(Schema):
     name = fields.String()
     contact_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    office_phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     language = fields.String()
     address = fields.String(allow_none=True)

@@ -3,6 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.customers import customer_payload
+
 pytestmark = pytest.mark.e2e
 
 
@@ -10,7 +12,8 @@ def test_twenty_parallel_creations_get_twenty_consecutive_ids(stack):
     api = stack.admin()
 
     def create(n):
-        return api.post("/api/v1/customers", json={"name": f"Parallel Edu {n}", "industry": "EDU"})
+        return api.post("/api/v1/customers", json=customer_payload(
+            name=f"Parallel Edu {n}", industry="EDU"))
 
     with ThreadPoolExecutor(20) as pool:
         responses = list(pool.map(create, range(20)))
@@ -24,11 +27,12 @@ def test_twenty_parallel_creations_get_twenty_consecutive_ids(stack):
 
 def test_duplicate_name_or_phone_is_refused_with_the_existing_id(stack):
     api = stack.admin()
-    first = api.post("/api/v1/customers", json={"name": "Huaxin Trading Co", "industry": "RETAIL",
-                                                "phone": "13712345678"}).json()
-    by_name = api.post("/api/v1/customers", json={"name": " HUAXIN  trading co ", "industry": "RETAIL"})
-    by_phone = api.post("/api/v1/customers", json={"name": "Another", "industry": "TECH",
-                                                   "phone": "+86 137-1234-5678"})
+    first = api.post("/api/v1/customers", json=customer_payload(
+        name="Huaxin Trading Co", industry="RETAIL", phone="13712345678")).json()
+    by_name = api.post("/api/v1/customers", json=customer_payload(
+        name=" HUAXIN  trading co ", industry="RETAIL"))
+    by_phone = api.post("/api/v1/customers", json=customer_payload(
+        name="Another", industry="TECH", phone="+86 137-1234-5678"))
     for response in (by_name, by_phone):
         assert response.status_code == 409
         error = response.json()["error"]
@@ -39,9 +43,10 @@ def test_duplicate_name_or_phone_is_refused_with_the_existing_id(stack):
 
 def test_customer_lifecycle_change_log_and_follow_ups(stack):
     sales = stack.user("sales")
-    created = sales.post("/api/v1/customers", json={
-        "name": "Lifecycle Manufacturing", "industry": "MFG", "grade": "A", "source": "exhibition",
-        "contact_name": "Wang Wei", "email": "wang@example.com", "tags": ["ERP"]})
+    created = sales.post("/api/v1/customers", json=customer_payload(
+        name="Lifecycle Manufacturing", industry="MFG", grade="A", source="exhibition",
+        contact_name="Wang Wei", email="wang@example.com", tags=["ERP"], phone=None,
+        office_phone="021-5555-0101"))
     assert created.status_code == 201, created.text
     customer = created.json()
     assert (customer["owner"], customer["status"], customer["value_tier"]) == (
@@ -76,8 +81,8 @@ def test_customer_lifecycle_change_log_and_follow_ups(stack):
 def test_lists_filter_and_page(stack):
     api = stack.admin()
     for n in range(3):
-        api.post("/api/v1/customers", json={"name": f"Filter Gov {n}", "industry": "GOV",
-                                            "grade": "B", "type": "intent"})
+        api.post("/api/v1/customers", json=customer_payload(
+            name=f"Filter Gov {n}", industry="GOV", grade="B", type="intent"))
     page = api.get("/api/v1/customers", params={"industry": "GOV", "grade": "B", "type": "intent",
                                                 "status": "active", "per_page": 2}).json()
     assert page["total"] >= 3 and len(page["items"]) == 2 and page["per_page"] == 2
@@ -93,13 +98,33 @@ def test_lists_filter_and_page(stack):
         assert "page" in beyond.json()["error"]["details"]["fields"]
 
 
+@pytest.mark.parametrize("missing", ["name", "contact_name", "phone", "industry", "type",
+                                     "source"])
+def test_each_required_field_is_422_naming_it(stack, missing):
+    response = stack.admin().post("/api/v1/customers", json=customer_payload(**{missing: None}))
+    assert response.status_code == 422, response.text
+    assert set(response.json()["error"]["details"]["fields"]) == {missing}
+
+
+def test_an_office_phone_is_phone_enough_and_first_contact_defaults_to_today(stack):
+    api = stack.admin()
+    created = api.post("/api/v1/customers", json=customer_payload(
+        phone=None, office_phone="0755-8888-0001"))
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["first_contact_date"] == customer["created_at"][:10]
+    emptied = api.patch(f"/api/v1/customers/{customer['id']}", json={"office_phone": None})
+    assert emptied.status_code == 422
+    assert set(emptied.json()["error"]["details"]["fields"]) == {"phone"}
+
+
 @pytest.mark.parametrize("body, fields", [
-    ({"industry": "TECH"}, {"name"}),
-    ({"name": "X", "industry": "SPACE"}, {"industry"}),
-    ({"name": "X", "industry": "TECH", "email": "not-an-email", "grade": "Z"}, {"email", "grade"}),
-    ({"name": "X", "industry": "TECH", "unknown": 1}, {"unknown"}),
-    ({"name": "X", "industry": "TECH", "language": "fr"}, {"language"}),
-    ({"name": "X", "industry": "TECH", "deal_amount": "lots"}, {"deal_amount"}),
+    (customer_payload(name=None, contact_name=""), {"name", "contact_name"}),
+    (customer_payload(name="X", industry="SPACE"), {"industry"}),
+    (customer_payload(name="X", email="not-an-email", grade="Z"), {"email", "grade"}),
+    (customer_payload(name="X", industry="TECH", unknown=1), {"unknown"}),
+    (customer_payload(name="X", language="fr"), {"language"}),
+    (customer_payload(name="X", industry="TECH", deal_amount="lots"), {"deal_amount"}),
 ])
 def test_invalid_fields_are_422_naming_each_field(stack, body, fields):
     response = stack.admin().post("/api/v1/customers", json=body)
@@ -121,12 +146,13 @@ def test_malformed_requests_get_clear_errors_not_500(stack):
 
 
 def test_request_id_is_returned_and_reaches_the_service_logs(stack):
-    response = stack.admin().post("/api/v1/customers", json={"name": "Traced Co", "industry": "SVC"},
+    body = customer_payload(name="Traced Co", industry="SVC")
+    response = stack.admin().post("/api/v1/customers", json=body,
                                   headers={"X-Request-ID": "trace-e2e-42"})
     assert response.headers["X-Request-ID"] == "trace-e2e-42"
     generated = stack.anonymous().get("/healthz").headers["X-Request-ID"]
     assert len(generated) == 32
-    duplicate = stack.admin().post("/api/v1/customers", json={"name": "Traced Co", "industry": "SVC"},
+    duplicate = stack.admin().post("/api/v1/customers", json=body,
                                    headers={"X-Request-ID": "trace-e2e-43"})
     assert duplicate.status_code == 409
     logs = stack.logs()

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.integration.test_notification_service import event, publish, ticket
+from tests.support.customers import customer_payload, unique_phone
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
 from tests.support.waiting import wait_until
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def customer(stack):
-    response = stack.admin().post("/api/v1/customers", json={
-        "name": f"Notify Co {uuid.uuid4().hex[:6]}", "industry": "SVC", "owner": "admin"})
+    response = stack.admin().post("/api/v1/customers", json=customer_payload(
+        industry="SVC", owner="admin"))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -56,17 +57,12 @@ def mails(smtp, api, text: str) -> list:
             if text in mail["Subject"] or text in mail.get_content()]
 
 
-def random_phone() -> str:
-    return "13" + str(uuid.uuid4().int)[:9]
-
-
 def test_a_contact_change_reaches_the_owner_and_only_the_owner(stack, smtp):
     sales, other = stack.user("sales"), stack.user("support")
-    created = sales.post("/api/v1/customers", json={
-        "name": f"Contact Co {uuid.uuid4().hex[:6]}", "industry": "RETAIL",
-        "phone": random_phone(), "contact_name": "王伟"})
+    created = sales.post("/api/v1/customers", json=customer_payload(
+        industry="RETAIL", contact_name="王伟"))
     assert created.status_code == 201, created.text
-    customer_id, new_phone = created.json()["id"], random_phone()
+    customer_id, new_phone = created.json()["id"], unique_phone()
     changed = stack.admin().patch(f"/api/v1/customers/{customer_id}",
                                          json={"phone": new_phone})
     assert changed.status_code == 200, changed.text
@@ -188,8 +184,7 @@ def test_an_event_published_twice_is_delivered_once(stack, smtp, receivers):
 def test_a_receiver_failing_three_times_gets_the_event_once(stack, receivers):
     admin, hook = stack.admin(), receivers(fail_times=3)
     webhook = subscribe(admin, hook, "customer.created")
-    created = admin.post("/api/v1/customers", json={
-        "name": f"Retry Co {uuid.uuid4().hex[:6]}", "industry": "EDU"})
+    created = admin.post("/api/v1/customers", json=customer_payload(industry="EDU"))
     assert created.status_code == 201, created.text
 
     (accepted,) = wait_until(hook.accepted)

@@ -9,6 +9,7 @@ from flask import Flask
 
 from gateway.app import register_routes
 from gateway.permissions import PERMISSIONS
+from tests.support.customers import customer_payload
 from tests.support.stack import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -75,8 +76,8 @@ def test_every_role_on_every_endpoint(stack, clients):
 
 
 @pytest.mark.parametrize("role, method, path, body, expected", [
-    ("sales", "POST", "/api/v1/customers", {"name": "Sales Made", "industry": "TECH"}, 201),
-    ("support", "POST", "/api/v1/customers", {"name": "Support Made", "industry": "TECH"}, 403),
+    ("sales", "POST", "/api/v1/customers", customer_payload(name="Sales Made"), 201),
+    ("support", "POST", "/api/v1/customers", customer_payload(name="Support Made"), 403),
     ("support", "GET", "/api/v1/customers", None, 200),
     ("sales", "DELETE", "/api/v1/customers/{id}", None, 403),
     ("support", "PATCH", "/api/v1/customers/{id}", {"grade": "A"}, 403),
@@ -94,8 +95,8 @@ def test_every_role_on_every_endpoint(stack, clients):
     ("admin", "DELETE", "/api/v1/customers/{id}", None, 204),
 ])
 def test_spec_section_6_roles(stack, clients, role, method, path, body, expected):
-    target = stack.admin().post("/api/v1/customers", json={
-        "name": f"Target {role} {method} {path}", "industry": "FIN"}).json()
+    target = stack.admin().post("/api/v1/customers", json=customer_payload(
+        name=f"Target {role} {method} {path}", industry="FIN")).json()
     response = clients[role].request(method, path.format(id=target["id"]), json=body)
     assert response.status_code == expected, response.text
 

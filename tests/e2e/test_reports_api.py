@@ -12,6 +12,7 @@ import pypdf
 import pytest
 from openpyxl.chart import BarChart, PieChart
 
+from tests.support.customers import customer_payload
 from tests.support.stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,7 @@ def ok(response, status=200) -> dict:
 
 
 def make_customer(api, name, **fields) -> str:
-    return ok(api.post("/api/v1/customers", json={"name": name, **fields}), 201)["id"]
+    return ok(api.post("/api/v1/customers", json=customer_payload(name=name, **fields)), 201)["id"]
 
 
 def deal_fields(today) -> dict:
@@ -69,7 +70,7 @@ def history(reports_stack):
     support = reports_stack.user("support")
     today = datetime.now(timezone.utc).date()
     p1 = make_customer(sales, "Alpha Works", industry="MFG", grade="A", source="exhibition")
-    p2 = make_customer(sales, "Beta Labs", industry="TECH", grade="C")
+    p2 = make_customer(sales, "Beta Labs", industry="TECH", grade="C", source="other")
     i1 = make_customer(sales, "Gamma Soft", industry="TECH", grade="B", type="intent",
                        source="referral")
     d1 = make_customer(sales, "Delta Mart", industry="RETAIL", grade="C", source="online",
@@ -104,8 +105,8 @@ def history(reports_stack):
             "by_grade": {"A": 1, "B": 1, "C": 2},
             "by_industry": {"TECH": 2, "MFG": 1, "RETAIL": 1, "SVC": 0, "FIN": 0, "EDU": 0,
                             "GOV": 0, "OTHER": 0},
-            "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 0,
-                          "unspecified": 1},
+            "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 1,
+                          "unspecified": 0},
             "converted": 1,
             "conversion_rate": 0.25,  # Alpha of Alpha, Beta, Gamma and the deleted Epsilon
         },

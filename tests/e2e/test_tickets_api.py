@@ -1,12 +1,14 @@
 """Tickets through the gateway: the real processes on real RabbitMQ and PostgreSQL."""
 import pytest
 
+from tests.support.customers import customer_payload
+
 pytestmark = pytest.mark.e2e
 
 
 def new_customer(stack, name: str) -> dict:
-    response = stack.admin().post("/api/v1/customers", json={
-        "name": name, "industry": "SVC", "owner": "admin"})
+    response = stack.admin().post("/api/v1/customers", json=customer_payload(
+        name=name, industry="SVC", owner="admin"))
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -3,6 +3,7 @@ a few seconds is swept, escalated, listed under ``breached=true`` and counted on
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +23,8 @@ def breaches(stack, clock: str) -> float:
 
 def test_a_neglected_complaint_breaches_and_is_escalated(stack):
     admin = stack.admin()
-    customer = admin.post("/api/v1/customers", json={"name": "Angry Customer Co",
-                                                     "industry": "RETAIL"}).json()
+    customer = admin.post("/api/v1/customers", json=customer_payload(
+        name="Angry Customer Co", industry="RETAIL")).json()
     before = breaches(stack, "first_response")
     policy = admin.get("/api/v1/sla/policy").json()
     fast = {**policy, "first_response": {**policy["first_response"],

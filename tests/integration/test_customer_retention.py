@@ -13,6 +13,7 @@ from services.common.db import make_engine
 from services.common.errors import NotFound, RetentionPeriod
 from services.customer.models import Outbox
 from services.customer.service import CustomerService
+from tests.support.customers import customer_payload
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 YEAR = 365 * 86400
@@ -37,7 +38,7 @@ def call(container, method, *args):
 
 
 def customer(service, name) -> str:
-    made = call(service, "create", {"name": name, "industry": "TECH"})["id"]
+    made = call(service, "create", customer_payload(name=name))["id"]
     call(service, "log_followup", made, {"at": START.isoformat(), "channel": "phone",
                                          "subject": "Call", "outcome": "neutral"})
     return made

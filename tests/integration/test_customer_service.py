@@ -10,6 +10,7 @@ from services.common.consumers import consume_event
 from services.common.errors import Duplicate, NotFound, ValidationFailed
 from services.customer.models import Outbox
 from services.customer.service import CustomerService
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 
@@ -51,7 +52,7 @@ def test_created_customer_reaches_other_services_as_an_event(container_factory, 
     listener = container_factory(Listener, config)
     listener.start()
     with entrypoint_waiter(listener, "on_created", timeout=10):
-        created = call(config, "create", {"name": "Evented Ltd", "industry": "EDU"})
+        created = call(config, "create", customer_payload(name="Evented Ltd", industry="EDU"))
     envelope = Listener.received[0]
     assert envelope["type"] == "customer.created"
     assert envelope["source"] == "customers"
@@ -60,9 +61,9 @@ def test_created_customer_reaches_other_services_as_an_event(container_factory, 
 
 
 def test_refused_duplicate_writes_nothing_and_emits_nothing(config, service):
-    first = call(config, "create", {"name": "Only Once", "industry": "SVC", "phone": "13800000001"})
+    first = call(config, "create", customer_payload(name="Only Once", phone="13800000001"))
     with pytest.raises(Duplicate) as error:
-        call(config, "create", {"name": "Someone Else", "industry": "SVC", "phone": "138 0000 0001"})
+        call(config, "create", customer_payload(name="Someone Else", phone="138 0000 0001"))
     assert error.value.details["existing_id"] == first["id"]
     engine = create_engine(database_url(config))
     with engine.connect() as connection:
@@ -72,7 +73,8 @@ def test_refused_duplicate_writes_nothing_and_emits_nothing(config, service):
 
 
 def test_change_log_records_who_when_and_each_field(config, service):
-    created = call(config, "create", {"name": "Logged Co", "industry": "RETAIL"}, actor="alice")
+    created = call(config, "create", customer_payload(name="Logged Co", phone=None,
+                                                      office_phone="010-6666-0001"), actor="alice")
     call(config, "update", created["id"], {"grade": "A", "phone": "13900000002"}, actor="bob")
     history = call(config, "history", created["id"])
     assert [entry["by"] for entry in history] == ["bob", "alice"]
@@ -84,16 +86,16 @@ def test_change_log_records_who_when_and_each_field(config, service):
 
 
 def test_deleted_customer_is_gone_and_frees_its_name(config, service):
-    created = call(config, "create", {"name": "Short Lived", "industry": "GOV"})
+    created = call(config, "create", customer_payload(name="Short Lived", industry="GOV"))
     call(config, "delete", created["id"])
     with pytest.raises(NotFound):
         call(config, "get", created["id"])
-    again = call(config, "create", {"name": "short  lived", "industry": "GOV"})
+    again = call(config, "create", customer_payload(name="short  lived", industry="GOV"))
     assert again["id"] != created["id"]
 
 
 def test_conversion_to_deal_needs_the_deal_fields(config, service):
-    created = call(config, "create", {"name": "Converting", "industry": "FIN"})
+    created = call(config, "create", customer_payload(name="Converting", industry="FIN"))
     with pytest.raises(ValidationFailed) as error:
         call(config, "update", created["id"], {"type": "deal"})
     assert set(error.value.details["fields"]) == {"deal_amount", "deal_product", "signed_date"}
@@ -107,8 +109,8 @@ def test_ids_are_unique_and_consecutive_across_two_service_instances(container_f
     for _ in range(2):
         container_factory(CustomerService, config).start()
     pool = eventlet.GreenPool(20)
-    ids = list(pool.imap(lambda n: call(config, "create", {"name": f"Parallel {n}",
-                                                            "industry": "MFG"})["id"], range(20)))
+    ids = list(pool.imap(lambda n: call(config, "create", customer_payload(
+        name=f"Parallel {n}", industry="MFG"))["id"], range(20)))
     sequences = sorted(int(customer_id.rsplit("-", 1)[1]) for customer_id in ids)
     assert sequences == list(range(1, 21))
 
@@ -120,7 +122,7 @@ def test_a_racing_duplicate_is_refused_by_the_database(container_factory, config
 
     def attempt(_):
         try:
-            return call(config, "create", {"name": "Race Winner", "industry": "TECH"})["id"]
+            return call(config, "create", customer_payload(name="Race Winner"))["id"]
         except Duplicate as error:
             return error
 
@@ -133,7 +135,7 @@ def test_a_racing_duplicate_is_refused_by_the_database(container_factory, config
 
 def test_unsent_outbox_rows_are_relayed(container_factory, config, service):
     """A crash between commit and publish leaves a row unsent; the relay publishes it."""
-    created = call(config, "create", {"name": "Crashed Before Publish", "industry": "OTHER"})
+    created = call(config, "create", customer_payload(name="Crashed Before Publish"))
     Listener.received = []
     listener = container_factory(Listener, config)
     listener.start()
@@ -154,11 +156,11 @@ def test_unsent_outbox_rows_are_relayed(container_factory, config, service):
 
 def test_invalid_input_over_rpc_names_each_field(config, service):
     with pytest.raises(ValidationFailed) as error:
-        call(config, "create", {"name": "", "industry": "SPACE", "email": "nope", "extra": 1})
+        call(config, "create", customer_payload(name="", industry="SPACE", email="nope", extra=1))
     assert set(error.value.details["fields"]) == {"name", "industry", "email", "extra"}
 
 
 def test_entrypoint_hook_sees_the_acting_user(service):
     with entrypoint_hook(service, "create", context_data={"actor": "carol"}) as create:
-        customer = create({"name": "Owned By Carol", "industry": "TECH"})
+        customer = create(customer_payload(name="Owned By Carol", industry="TECH"))
     assert customer["owner"] == "carol"

@@ -14,6 +14,7 @@ from services.common.db import make_engine
 from services.common.outbox import UnitOfWork
 from services.customer import models
 from services.customer.service import CustomerService
+from tests.support.customers import customer_payload
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -51,7 +52,7 @@ def ticket_event(customer_id, at):
 def test_ticket_activity_counts_once_per_event(world):
     worker, clock, factory = world
     service = worker()
-    customer = service.create({"name": "Active Through Tickets", "industry": "TECH"})
+    customer = service.create(customer_payload(name="Active Through Tickets", industry="TECH"))
     clock.advance(timedelta(days=120).total_seconds())
     assert worker().get(customer["id"])["status"] == "dormant"
     event = ticket_event(customer["id"], clock.now())
@@ -65,7 +66,7 @@ def test_ticket_activity_counts_once_per_event(world):
 
 def test_overdue_followups_remind_once_per_due_date(world):
     worker, clock, factory = world
-    created = worker().create({"name": "Grade A Client", "industry": "FIN", "grade": "A"})
+    created = worker().create(customer_payload(name="Grade A Client", industry="FIN", grade="A"))
     clock.advance(timedelta(days=6).total_seconds())
     worker().remind_overdue_followups()
     assert "followup.overdue" not in outbox_types(factory)
@@ -83,7 +84,7 @@ def test_overdue_followups_remind_once_per_due_date(world):
 def test_the_followup_plan_is_configurable(world):
     worker, clock, factory = world
     worker().set_followup_plan({"A": 3, "B": 10, "C": 20})
-    created = worker().create({"name": "Tight Plan", "industry": "SVC", "grade": "A"})
+    created = worker().create(customer_payload(name="Tight Plan", industry="SVC", grade="A"))
     due = datetime.fromisoformat(created["next_followup_due_at"])
     assert due - clock.now() == timedelta(days=3)
     assert worker().followup_plan() == {"A": 3, "B": 10, "C": 20}

@@ -10,6 +10,7 @@ from nameko.testing.utils import get_container
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
 from tests.support.commands import dead_letters, send_command
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 
@@ -39,7 +40,8 @@ def tickets_of(config, customer_id):
 @pytest.fixture
 def customer(config):
     with ClusterRpcProxy(config, timeout=10) as rpc:
-        return rpc.customers.create({"name": "Commanded Co", "industry": "EDU", "owner": "li"})
+        return rpc.customers.create(customer_payload(name="Commanded Co", industry="EDU",
+                                                     owner="li"))
 
 
 def ticket_data(customer, title):

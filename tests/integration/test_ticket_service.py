@@ -10,6 +10,7 @@ from services.common.clock import ManualClock
 from services.common.errors import Conflict, InvalidTransition, NotFound, Unavailable, ValidationFailed
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
+from tests.support.customers import customer_payload
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -36,8 +37,8 @@ def call(runner, service, method, *args):
 
 @pytest.fixture
 def customer(services):
-    return call(services, "customers", "create", {"name": "Ticketed Ltd", "industry": "TECH",
-                                                  "owner": "alice"})
+    return call(services, "customers", "create", customer_payload(
+        name="Ticketed Ltd", industry="TECH", owner="alice"))
 
 
 def new_ticket(services, customer, **fields):

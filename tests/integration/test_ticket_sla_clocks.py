@@ -14,10 +14,11 @@ from services.common.errors import Conflict, ValidationFailed
 from services.customer.service import CustomerService
 from services.ticket.models import Outbox, SlaClock
 from services.ticket.service import TicketService
-from tests.support.waiting import wait_until
 from tests.integration.test_ticket_service import (  # noqa: F401 (fixtures)
     START, call, clock, customer, new_ticket, services,
 )
+from tests.support.customers import customer_payload
+from tests.support.waiting import wait_until
 
 SHANGHAI_WEEK = {"timezone": "Asia/Shanghai", "holidays": ["2026-11-09"],
                  "hours": {day: ["09:00", "18:30"] for day in ("mon", "tue", "wed", "thu", "fri")}}
@@ -248,7 +249,8 @@ def test_two_sweepers_emit_each_alert_once(runner_factory, container_factory, ma
     runner.start()
     container_factory(TicketService, config).start()  # the second sweeper
 
-    customer = call(runner, "customers", "create", {"name": "Racing Ltd", "industry": "MFG"})
+    customer = call(runner, "customers", "create", customer_payload(
+        name="Racing Ltd", industry="MFG"))
     tickets = {new_ticket(runner, customer, category="complaint")["id"] for _ in range(TICKETS)}
     clock.advance(700)  # every first-response clock owes its warning and its breach
     wait_until(lambda: len(alerts(runner)) >= 2 * TICKETS, timeout=120, interval=0.2,
