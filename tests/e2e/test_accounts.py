@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from tests.support.commands import listening
+from tests.support.customers import customer_payload
 from tests.support.stack import ADMIN_PASSWORD, Api
 from tests.support.waiting import wait_until
 
@@ -31,8 +32,7 @@ def test_a_user_has_an_optional_team_and_sees_itself(stack):
     assert changed.json()["team"] == "华东销售"
     assert manager.get("/api/v1/users/me").json()["team"] == "华东销售"
     # the team and its members travel in the RPC context to the services
-    created = manager.post("/api/v1/customers", json={"name": f"Team {uuid.uuid4().hex[:6]}",
-                                                      "industry": "TECH"})
+    created = manager.post("/api/v1/customers", json=customer_payload())
     assert created.status_code == 201 and created.json()["owner"] == manager.username
 
 

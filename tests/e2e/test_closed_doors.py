@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from tests.support.commands import send_command
+from tests.support.customers import customer_payload
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
 from tests.support.waiting import wait_until
 
@@ -35,10 +36,9 @@ def former_500s(customer_id: str) -> list:
         ("GET", "/reports/export?format=csv&lang=fr", None, "lang"),
         ("GET", "/notifications?lang=fr", None, "lang"),
         ("POST", "/notifications/1/read?lang=fr", None, "lang"),
-        ("POST", "/customers", {"name": "Big Staff Co", "industry": "TECH", "employees": 2**31},
-         "employees"),
-        ("POST", "/customers", {"name": "Rich Co", "industry": "TECH",
-                                "annual_revenue": "10000000000000000"}, "annual_revenue"),
+        ("POST", "/customers", customer_payload(employees=2**31), "employees"),
+        ("POST", "/customers", customer_payload(annual_revenue="10000000000000000"),
+         "annual_revenue"),
         ("PATCH", f"/customers/{customer_id}", {"annual_revenue": 1e20}, "annual_revenue"),
         ("PATCH", f"/customers/{customer_id}", {"employees": 10**12}, "employees"),
         ("PATCH", f"/customers/{customer_id}", {"type": "deal", "deal_amount": 1e17,
@@ -48,7 +48,7 @@ def former_500s(customer_id: str) -> list:
         ("GET", "/reports/summary?from=2026-11-01&to=3000-01-01", None, "to"),
         ("GET", "/reports/export?format=pdf&from=0001-01-01", None, "from"),
         ("GET", "/reports/summary?to=9999-12-31", None, "to"),
-        ("POST", "/customers", {"name": "Nul\u0000 Co", "industry": "TECH"}, "name"),
+        ("POST", "/customers", customer_payload(name="Nul\u0000 Co"), "name"),
         ("PATCH", f"/customers/{customer_id}", {"notes": "a\u0000b"}, "notes"),
         ("GET", "/customers?q=%00", None, "q"),
         ("POST", f"/customers/{customer_id}/followups",
@@ -60,7 +60,7 @@ def former_500s(customer_id: str) -> list:
 
 def test_inputs_that_gave_500_give_422_naming_the_field(stack):
     api = stack.admin()
-    customer = api.post("/api/v1/customers", json={"name": "Range Check Co", "industry": "TECH"})
+    customer = api.post("/api/v1/customers", json=customer_payload(name="Range Check Co"))
     assert customer.status_code == 201, customer.text
     for method, path, body, field in former_500s(customer.json()["id"]):
         response = api.request(method, "/api/v1" + path, json=body)
@@ -73,9 +73,8 @@ def test_inputs_that_gave_500_give_422_naming_the_field(stack):
 
 def test_the_largest_values_the_columns_hold_are_accepted(stack):
     api = stack.admin()
-    response = api.post("/api/v1/customers", json={
-        "name": "Largest Co", "industry": "TECH", "employees": 2**31 - 1,
-        "annual_revenue": "9999999999999999.99"})
+    response = api.post("/api/v1/customers", json=customer_payload(
+        name="Largest Co", employees=2**31 - 1, annual_revenue="9999999999999999.99"))
     assert response.status_code == 201, response.text
     assert response.json()["employees"] == 2**31 - 1
     summary = api.get("/api/v1/reports/summary?from=1900-01-01&to=2999-12-31")
@@ -104,9 +103,9 @@ CLEAR_EMAIL = re.compile(r"[\w.+-]{2,}@example\.(?:com|cn)")
 def test_logs_mask_phone_numbers_and_emails_even_in_tracebacks(stack):
     api = stack.admin()
     for number, phone in enumerate(PHONES):
-        created = api.post("/api/v1/customers", json={
-            "name": f"Masked Phone Co {uuid.uuid4().hex[:6]}", "industry": "TECH",
-            "phone": phone, "email": EMAILS[number % 2] if number < 2 else None})
+        created = api.post("/api/v1/customers", json=customer_payload(
+            name=f"Masked Phone Co {uuid.uuid4().hex[:6]}", phone=phone,
+            email=EMAILS[number % 2] if number < 2 else None))
         assert created.status_code in (201, 409), created.text
     for value in PHONES + EMAILS:
         # the access log names the path: each value reaches a log line

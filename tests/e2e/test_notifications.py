@@ -1,8 +1,6 @@
 """Notifications end to end: the real processes on RabbitMQ and PostgreSQL, driven through
 the gateway, mailing a real SMTP server and posting to real HTTP receivers that check the
 signature."""
-import uuid
-
 import pytest
 
 from tests.integration.test_notification_service import event, publish, ticket

@@ -85,7 +85,7 @@ def test_every_role_on_every_endpoint(stack, clients):
     ("support", "GET", "/api/v1/customers/{id}/followups", None, 200),
     ("support", "POST", "/api/v1/customers/{id}/followups", {}, 403),
     ("sales", "GET", "/api/v1/users", None, 403),
-    ("manager", "POST", "/api/v1/customers", {"name": "Manager Made", "industry": "TECH"}, 201),
+    ("manager", "POST", "/api/v1/customers", customer_payload(name="Manager Made"), 201),
     ("manager", "GET", "/api/v1/reports/summary", None, 200),
     ("support", "GET", "/api/v1/reports/summary", None, 403),
     ("manager", "DELETE", "/api/v1/customers/{id}", None, 403),
