@@ -16,6 +16,7 @@ from services.ticket.service import TicketService
 from tests.integration.test_ticket_service import (  # noqa: F401 (fixtures)
     START, call, clock, new_ticket,
 )
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 RANGE = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -63,8 +64,8 @@ def listed(runner, **query) -> list[str]:
 
 def test_closed_tickets_move_to_the_archive_once_a_month_and_nothing_else_moves(services,
                                                                                 clock):
-    customer = call(services, "customers", "create", {"name": "Archived Ltd",
-                                                      "industry": "TECH", "owner": "alice"})
+    customer = call(services, "customers", "create", customer_payload(name="Archived Ltd",
+                                                                      owner="alice"))
     old = new_ticket(services, customer, title="Long ago")["id"]
     call(services, "tickets", "comment", old, {"body": "On it", "public": True})
     close(services, old)
