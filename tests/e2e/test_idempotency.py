@@ -52,7 +52,7 @@ def test_the_same_key_with_another_body_is_refused(stack):
 
 @pytest.mark.parametrize("key", ["short", "x" * 129, "has space in it"])
 def test_a_malformed_key_is_a_422_naming_the_header(stack, key):
-    response = stack.admin().post("/api/v1/customers", json={"name": "Never Made", "industry": "SVC"},
+    response = stack.admin().post("/api/v1/customers", json=customer_payload(name="Never Made"),
                                   headers={"Idempotency-Key": key})
     assert response.status_code == 422
     assert "Idempotency-Key" in response.json()["error"]["details"]["fields"]

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 
 from services.common.errors import Duplicate
 from services.customer.service import CustomerService
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 
@@ -38,13 +39,14 @@ def client(config, key):
 
 
 def test_a_repeat_gets_the_first_answer_and_changes_nothing(config, service):
+    body = customer_payload(name="Once Only Co")
     with client(config, "key-one") as rpc:
-        first = rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
-        again = rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
+        first = rpc.customers.create(body)
+        again = rpc.customers.create(body)
         renamed = rpc.customers.update(first["id"], {"grade": "A"})
     with client(config, "key-two") as rpc:
         with pytest.raises(Duplicate):  # another request: the duplicate rule applies
-            rpc.customers.create({"name": "Once Only Co", "industry": "TECH"})
+            rpc.customers.create(customer_payload(name="Once Only Co"))
     assert again == first
     assert renamed["grade"] == "A"
     assert rows(config, "SELECT count(*) FROM customers") == [(1,)]
@@ -57,14 +59,14 @@ def test_a_read_or_a_refused_write_records_nothing(config, service):
     with client(config, "key-three") as rpc:
         rpc.customers.list({})
         with pytest.raises(Exception):
-            rpc.customers.create({"name": "", "industry": "TECH"})
+            rpc.customers.create(customer_payload(name=""))
     assert rows(config, "SELECT count(*) FROM processed_requests") == [(0,)]
 
 
 def test_concurrent_copies_under_one_key_make_one_customer(config, service):
+    body = customer_payload(name="Racing Co")
     with client(config, "racing-key") as rpc:
-        pending = [rpc.customers.create.call_async({"name": "Racing Co", "industry": "TECH"})
-                   for _ in range(5)]
+        pending = [rpc.customers.create.call_async(body) for _ in range(5)]
         made = [reply.result() for reply in pending]
     assert len({customer["id"] for customer in made}) == 1
     assert rows(config, "SELECT count(*) FROM customers") == [(1,)]
@@ -90,7 +92,7 @@ def test_a_request_the_broker_redelivers_after_the_ack_was_lost_takes_effect_onc
         return real_ack(message)
 
     with client(config, "customer-key") as rpc:
-        customer = rpc.customers.create({"name": "Redelivered Co", "industry": "TECH"})
+        customer = rpc.customers.create(customer_payload(name="Redelivered Co"))
     consumer.ack_message = lose_first_ack
     with client(config, "followup-key") as rpc:  # no natural key: only the request's protects it
         logged = rpc.customers.log_followup(customer["id"], {
