@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.common.config import SERVICE_NAMES, sqlite_url
+from tests.support.customers import customer_payload
 from tests.support.stack import ROOT, running_stack
 from tests.support.waiting import wait_until
 
@@ -20,9 +21,10 @@ CLOCK_READINGS = ("remaining_seconds", "elapsed_seconds")
 
 
 def populate(api):
-    first = api.post("/api/v1/customers", json={"name": "Backup Steel Works", "industry": "MFG",
-                                                "grade": "A", "phone": "13900001111"}).json()
-    second = api.post("/api/v1/customers", json={"name": "Backup Retail", "industry": "RETAIL"}).json()
+    first = api.post("/api/v1/customers", json=customer_payload(
+        name="Backup Steel Works", industry="MFG", grade="A", phone="13900001111")).json()
+    second = api.post("/api/v1/customers", json=customer_payload(
+        name="Backup Retail", industry="RETAIL")).json()
     assert api.patch(f"/api/v1/customers/{first['id']}", json={
         "type": "deal", "deal_amount": 600000, "deal_product": "Line upgrade",
         "signed_date": "2026-11-20"}).status_code == 200

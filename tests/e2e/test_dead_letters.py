@@ -8,6 +8,7 @@ from nameko.events import get_event_exchange
 
 from services.common.consumers import COMMAND_EXCHANGE
 from tests.support.commands import publish_raw, send_command
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +72,8 @@ def test_undecodable_messages_are_listed_counted_replayed_and_deleted(stack, api
 def test_a_replayed_command_takes_effect_once_its_cause_is_fixed(stack, api):
     """A ticket.create command for a customer that does not exist yet is dead-lettered;
     once the customer exists, the replay opens the ticket."""
-    first = api.post("/api/v1/customers", json={"name": "Dead Letter One", "industry": "GOV"}).json()
+    first = api.post("/api/v1/customers", json=customer_payload(
+        name="Dead Letter One", industry="GOV")).json()
     year, industry, number = first["id"].split("-")
     coming = f"{year}-{industry}-{int(number) + 1:03d}"
     send_command(stack.amqp_uri, "ticket.create", {
@@ -79,7 +81,8 @@ def test_a_replayed_command_takes_effect_once_its_cause_is_fixed(stack, api):
         "title": "Sent before the customer existed"})
     [letter] = wait_until(lambda: listed(api, consumer="tickets.create_command"), timeout=60)
     assert coming in letter["reason"]
-    second = api.post("/api/v1/customers", json={"name": "Dead Letter Two", "industry": "GOV"})
+    second = api.post("/api/v1/customers", json=customer_payload(
+        name="Dead Letter Two", industry="GOV"))
     assert second.json()["id"] == coming
     assert api.post(f"{LETTERS}/replay", json={"id": letter["id"]}).json() == {"count": 1}
     tickets = wait_until(lambda: api.get("/api/v1/tickets", params={"customer_id": coming})

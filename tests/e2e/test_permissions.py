@@ -144,8 +144,7 @@ def followup():
     ("admin", "PATCH", "", {"owner": "{outsider}"}, 200, None),
 ])
 def test_ownership(stack, team, actor, method, path, body, expected, code):
-    customer = team["member"].post("/api/v1/customers", json={
-        "name": f"Owned {uuid.uuid4().hex[:8]}", "industry": "SVC"}).json()
+    customer = team["member"].post("/api/v1/customers", json=customer_payload()).json()
     assert customer["owner"] == team["member"].username
     if body and "owner" in body:
         body = {"owner": getattr(team[body["owner"].strip("{}")], "username", "admin")}
@@ -160,9 +159,8 @@ def test_ownership(stack, team, actor, method, path, body, expected, code):
 
 def test_a_new_customer_goes_to_another_owner_only_through_a_manager_or_an_admin(team):
     def create(actor, owner):
-        return team[actor].post("/api/v1/customers", json={
-            "name": f"Given {uuid.uuid4().hex[:8]}", "industry": "EDU",
-            "owner": team[owner].username})
+        return team[actor].post("/api/v1/customers", json=customer_payload(
+            owner=team[owner].username))
 
     assert create("member", "member").status_code == 201
     assert create("member", "mate").json()["error"]["code"] == "not_owner"
@@ -172,8 +170,7 @@ def test_a_new_customer_goes_to_another_owner_only_through_a_manager_or_an_admin
 
 
 def test_tickets_stay_shared_work(team):
-    customer = team["member"].post("/api/v1/customers", json={
-        "name": f"Shared {uuid.uuid4().hex[:8]}", "industry": "SVC"}).json()
+    customer = team["member"].post("/api/v1/customers", json=customer_payload()).json()
     ticket = team["outsider"].post("/api/v1/tickets", json={
         "customer_id": customer["id"], "service_type": "aftersales", "category": "inquiry",
         "priority": "low", "title": "Question"})

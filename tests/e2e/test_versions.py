@@ -4,11 +4,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.customers import customer_payload
+
 pytestmark = pytest.mark.e2e
 
 
 def new_customer(api, name):
-    response = api.post("/api/v1/customers", json={"name": name, "industry": "MFG"})
+    response = api.post("/api/v1/customers", json=customer_payload(name=name, industry="MFG"))
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -16,6 +16,7 @@ from services.notification.service import NotificationService
 from services.reporting.service import ReportingService
 from services.ticket.service import TicketService
 from tests.support.broker_users import deployed_broker
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 
@@ -69,7 +70,7 @@ def test_the_integration_user_may_send_commands_the_services_consume(broker, rab
                           routing_key="customer.upsert", durable=True)
     declare(broker.uri("deskflow-customers"), service_queue)
     command = {"id": str(uuid.uuid4()), "type": "customer.upsert",
-               "data": {"name": "From the ERP", "industry": "TECH"}}
+               "data": customer_payload(name="From the ERP")}
     publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", command)
     assert take(broker.uri("deskflow-customers"), service_queue) == [command]
     with pytest.raises(AccessRefused):  # not a command type of the contract
@@ -149,14 +150,14 @@ def test_every_service_works_as_its_own_user(broker, container_factory, database
     gateway = RpcPool(broker.uri("deskflow-gateway"), 1, 20)
     context = {ACTOR: "admin", ACTOR_ROLE: "admin", REQUEST_ID: uuid.uuid4().hex}
     try:
-        customer = gateway.call("customers", "create", {"name": "Own User Co", "industry": "TECH"},
+        customer = gateway.call("customers", "create", customer_payload(name="Own User Co"),
                                 context=context)
         ticket = gateway.call("tickets", "create", {  # the ticket service asks customers
             "customer_id": customer["id"], "service_type": "aftersales", "category": "complaint",
             "title": "Printer offline", "owner": "lina"}, context=context)
         publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", {
             "id": str(uuid.uuid4()), "type": "customer.upsert",
-            "data": {"name": "From the ERP Co", "industry": "RETAIL"}})
+            "data": customer_payload(name="From the ERP Co", industry="RETAIL")})
         publish(broker.uri("integration"), "deskflow.commands", "customer.upsert", {
             "id": str(uuid.uuid4()), "type": "customer.upsert", "data": {"name": ""}})
 

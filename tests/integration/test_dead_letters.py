@@ -18,6 +18,7 @@ from services.common.events import make_envelope
 from services.common.clock import utcnow
 from services.customer.service import CustomerService
 from tests.support.commands import dead_letters, publish_raw
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 MAX_MESSAGE_BYTES = 2000
@@ -63,7 +64,7 @@ def test_each_undecodable_kind_is_dead_lettered_on_each_kind_of_consumer(config,
     for letter in letters.values():
         assert letter.headers["x-deskflow-first-seen"] and letter.headers["x-deskflow-id"]
     with ClusterRpcProxy(config, timeout=10) as rpc:  # the consumers are still there
-        assert rpc.customers.create({"name": "Still Serving", "industry": "TECH"})["id"]
+        assert rpc.customers.create(customer_payload(name="Still Serving"))["id"]
 
 
 def test_an_event_its_handler_refuses_is_dead_lettered_with_the_reason(config, service):
