@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tests.support.customers import customer_payload
+
 RETRY_PAUSE_SECONDS = 0.5
 GIVE_UP_SECONDS = 180
 UNAVAILABLE = 503
@@ -85,10 +87,8 @@ class CreationLoad:
         session = requests.Session()
         session.headers.update(self.api.session.headers)
         while (number := next(self._numbers)) < self.operations:
-            customer_id = self._create(session, "customers", {
-                "name": f"Fault {self.label} {number}", "industry": "TECH",
-                "contact_name": "Li Na", "phone": f"13{uuid.uuid4().int % 10 ** 9:09d}",
-                "type": "prospect", "source": "online"})
+            customer_id = self._create(session, "customers", customer_payload(
+                name=f"Fault {self.label} {number}", contact_name="Li Na", source="online"))
             if customer_id is not None:
                 self._create(session, "tickets", {
                     "customer_id": customer_id, "service_type": "aftersales",
