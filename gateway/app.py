@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
-from gateway import idempotency, models
+from gateway import idempotency, logins, models, sessions
 from gateway.api import (
     admin, auth, customers, meta, notifications, reports, sla, tickets, users,
 )
@@ -52,6 +52,7 @@ class GatewayState:
     ready_pool: RpcPool
     users: UserStore
     sessions: Sessions
+    trusted_proxies: tuple
     relay: OutboxRelay
     idempotency: idempotency.IdempotencyStore
     dead_letters: DeadLetterBox
@@ -92,7 +93,7 @@ def _build_state(settings: Settings) -> GatewayState:
     session_factory = sessionmaker(engine, expire_on_commit=False)
     clock = SystemClock()
     relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
-                        expiring=[idempotency.expiring_column()])
+                        expiring=[idempotency.expiring_column(), *sessions.expiring_columns()])
     threading.Thread(target=relay.relay_forever, args=(settings.outbox_relay_seconds, time.sleep),
                      name="outbox-relay", daemon=True).start()
 
@@ -108,6 +109,7 @@ def _build_state(settings: Settings) -> GatewayState:
         dead_letters=DeadLetterBox(settings.amqp_uri, READINESS_TIMEOUT_SECONDS),
         users=UserStore(unit_of_work, relay),
         sessions=Sessions(unit_of_work, relay),
+        trusted_proxies=logins.parse_networks(settings.trusted_proxies),
         relay=relay,
         # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
         idempotency=idempotency.IdempotencyStore(

@@ -18,7 +18,10 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def from_deskflow_error(exc: DeskflowError):
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    if "retry_after_seconds" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    return response
 
 
 def from_body_cut_off(exc: RequestEntityTooLarge):

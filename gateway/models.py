@@ -2,7 +2,7 @@
 answers kept for idempotent requests."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import OutboxMixin, UTCDateTime, service_metadata
@@ -32,6 +32,8 @@ class User(Base):
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None until the first login, which never raises a login alert.
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RevokedToken(Base):
@@ -45,11 +47,19 @@ class RevokedToken(Base):
 
 
 class LoginAttempt(Base):
+    """One login, failed or not, from a client address (its network kept for alerts); the
+    throttle counts these, and they are purged after 90 days."""
+
     __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_user_address", "username", "remote_addr", "at"),
+                      Index("ix_login_attempts_address", "remote_addr", "at"),
+                      Index("ix_login_attempts_user_network", "username", "network", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    network: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -1,4 +1,5 @@
-"""Sessions: logging in, the user behind each request, password changes and logouts.
+"""Sessions: logging in (throttled, with alerts for new networks), the user behind each
+request, password changes and logouts.
 
 A token is valid while its user is active, its ``gen`` claim equals the user's token
 generation (raised by a password change or reset, a role change, a deactivation) and its
@@ -6,14 +7,14 @@ generation (raised by a password change or reset, a role change, a deactivation)
 database on every request: no other service is asked.
 """
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import and_, exists, func, select
 
-from gateway import auth
+from gateway import auth, logins
 from gateway.models import LoginAttempt, RevokedToken, User
 from gateway.schemas import LoginSchema, PasswordChangeSchema
-from gateway.users import GatewayStore, get_user
+from gateway.users import GatewayStore, get_user, user_event
 from services.common.errors import TooManyRequests, Unauthorized, ValidationFailed
 from services.common.schemas import load_or_422, schema_of
 
@@ -49,24 +50,32 @@ class Sessions(GatewayStore):
                     .order_by(User.username)))
             return Actor(user.username, user.role, user.team, members, user.must_change_password)
 
-    def authenticate(self, payload: dict, remote_addr: str | None, context) -> User:
-        """The user whose credentials these are; 401 otherwise, 429 after repeated failures."""
+    def authenticate(self, payload: dict, address: str, user_agent: str | None,
+                     context) -> User:
+        """The user whose credentials these are; 401 otherwise. 429 with the seconds to wait
+        after 5 failures for this username from this address, or 50 from this address, in 15
+        minutes: another address is not locked out. A login from a network the user has not
+        used for 90 days emits ``user.login_alert`` (never the very first login)."""
         credentials = load_or_422(schema_of(LoginSchema), payload)
+        username = credentials["username"]
         with self.work(context) as uow:
             session, now = uow.session, uow.now()
-            failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-                LoginAttempt.username == credentials["username"],
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at >= now - auth.FAILED_LOGIN_WINDOW))
-            if auth.too_many_failures(failures):
-                raise TooManyRequests("Too many failed logins; wait 15 minutes and try again.",
-                                      {"retry_after_seconds": "900"})
+            _refuse_when_throttled(session, username, address, now)
             user = session.scalars(select(User).where(
-                User.username == credentials["username"], User.active.is_(True))).first()
-            ok = user is not None and auth.verify_password(user.password_hash,
-                                                           credentials["password"])
-            session.add(LoginAttempt(username=credentials["username"], remote_addr=remote_addr,
-                                     success=ok, at=now))
+                User.username == username, User.active.is_(True))).first()
+            ok = auth.verify_password(user.password_hash if user else None,
+                                      credentials["password"])
+            network = logins.network_of(address)
+            if ok and logins.deserves_alert(user.last_login_at is not None,
+                                            _network_seen(session, username, network, now)):
+                uow.emit("user.login_alert", {"user": user_event(user), "at": now.isoformat(),
+                                              "address": address, "network": network,
+                                              "user_agent": user_agent})
+            if ok:
+                user.last_login_at = now
+            session.add(LoginAttempt(username=username, remote_addr=address, network=network,
+                                     user_agent=(user_agent or "")[:300] or None, success=ok,
+                                     at=now))
             uow.commit()
         if not ok:
             raise Unauthorized("Wrong username or password.")
@@ -92,12 +101,45 @@ class Sessions(GatewayStore):
         return user
 
     def logout(self, claims: dict, context) -> None:
-        """Revoke the token of ``claims``; revocations past their token's expiry are dropped."""
+        """Revoke the token of ``claims`` until it expires."""
         with self.work(context) as uow:
-            now = uow.now()
-            uow.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
             uow.session.merge(RevokedToken(
                 jti=claims["jti"], username=claims["sub"],
                 expires_at=datetime.fromtimestamp(claims["exp"], timezone.utc)))
             uow.commit()
 
+
+def expiring_columns() -> list:
+    """For the gateway's purge round: login records past :data:`logins.LOGIN_MEMORY`, and
+    revocations of tokens that have expired anyway."""
+    return [(LoginAttempt.at, logins.LOGIN_MEMORY), (RevokedToken.expires_at, timedelta(0))]
+
+
+def _recent_failures(session, condition, limit: int, now) -> list:
+    return list(session.scalars(
+        select(LoginAttempt.at).where(condition, LoginAttempt.success.is_(False),
+                                      LoginAttempt.at >= now - logins.FAILURE_WINDOW)
+        .order_by(LoginAttempt.at.desc()).limit(limit)))
+
+
+def _refuse_when_throttled(session, username: str, address: str, now) -> None:
+    last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
+        LoginAttempt.username == username, LoginAttempt.remote_addr == address,
+        LoginAttempt.success.is_(True)))
+    pair = and_(LoginAttempt.username == username, LoginAttempt.remote_addr == address)
+    if last_success is not None:  # a success from there starts the count again
+        pair = and_(pair, LoginAttempt.at > last_success)
+    checks = (("user_and_address", pair, logins.MAX_FAILURES_PER_USER_AND_ADDRESS),
+              ("address", LoginAttempt.remote_addr == address, logins.MAX_FAILURES_PER_ADDRESS))
+    for scope, condition, limit in checks:
+        wait = logins.retry_after(_recent_failures(session, condition, limit, now), limit, now)
+        if wait is not None:
+            raise TooManyRequests(
+                f"Too many failed logins from this address; try again in {wait} seconds.",
+                {"retry_after_seconds": wait, "scope": scope})
+
+
+def _network_seen(session, username: str, network: str, now) -> bool:
+    return session.scalar(select(exists().where(
+        LoginAttempt.username == username, LoginAttempt.network == network,
+        LoginAttempt.success.is_(True), LoginAttempt.at >= now - logins.LOGIN_MEMORY)))

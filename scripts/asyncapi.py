@@ -96,6 +96,11 @@ EVENTS = {
                          "active flag.", data(
             "UserUpdated", user=fields.Nested(UserSchema(only=USER_EVENT_FIELDS)),
             changes=fields.List(fields.Nested(FieldChangeSchema)))),
+        "user.login_alert": ("A user logged in from a network (IPv4 /24, IPv6 /64) it has not "
+                             "used in the last 90 days; never sent for a first login.", data(
+            "UserLoginAlert", user=fields.Nested(UserSchema(only=USER_EVENT_FIELDS)),
+            at=fields.AwareDateTime(), address=fields.String(), network=fields.String(),
+            user_agent=fields.String(allow_none=True))),
     },
 }
 

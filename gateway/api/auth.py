@@ -1,6 +1,6 @@
 from flask import Blueprint, current_app, g, request
 
-from gateway import auth
+from gateway import auth, logins
 from gateway.api.endpoint import call_context, endpoint, json_body
 from gateway.permissions import SESSION
 from gateway.schemas import LoginSchema, PasswordChangeSchema, TokenSchema
@@ -19,11 +19,17 @@ def _token_answer(user) -> dict:
             "must_change_password": user.must_change_password}
 
 
-@endpoint(blueprint, "/auth/login", "POST", "Log in and get a bearer token.",
+@endpoint(blueprint, "/auth/login", "POST",
+          "Log in and get a bearer token. 5 failures for one username from one address, or 50 "
+          "from one address, within 15 minutes answer 429 with Retry-After; a login from a "
+          "network new to the user sends it a login alert.",
           body=LoginSchema, response=TokenSchema, errors=(401, 422, 429))
 def login():
     state = current_app.extensions["deskflow"]
-    user = state.sessions.authenticate(json_body(), request.remote_addr, call_context())
+    address = logins.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                    state.trusted_proxies)
+    user = state.sessions.authenticate(json_body(), address, request.headers.get("User-Agent"),
+                                       call_context())
     g.user = Actor(user.username, user.role, user.team)
     return _token_answer(user)
 

@@ -56,6 +56,7 @@ class Settings:
     max_message_bytes: int = 1024 * 1024
     archive_after_months: int = 12
     maintenance_check_seconds: float = 3600
+    trusted_proxies: str | None = None
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -107,6 +108,7 @@ def load_settings(environ=None) -> Settings:
         max_message_bytes=int(_env(environ, "MAX_MESSAGE_BYTES")),
         archive_after_months=int(_env(environ, "ARCHIVE_AFTER_MONTHS")),
         maintenance_check_seconds=float(_env(environ, "MAINTENANCE_CHECK_SECONDS")),
+        trusted_proxies=environ.get("TRUSTED_PROXIES") or None,
         database_urls=urls,
     )
 

@@ -12,7 +12,7 @@ CONTRACT = {
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
                 "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped"),
-    "gateway": ("user.created", "user.updated"),
+    "gateway": ("user.created", "user.updated", "user.login_alert"),
 }
 EVENT_TYPES = tuple(event_type for types in CONTRACT.values() for event_type in types)
 
@@ -23,6 +23,7 @@ SLA_BREACHED = "sla_breached"
 RATING_REQUEST = "rating_request"
 CONTACT_CHANGED = "contact_changed"
 FOLLOWUP_OVERDUE = "followup_overdue"
+LOGIN_ALERT = "login_alert"
 CONTACT_FIELDS = ("phone", "email", "contact_name")
 
 
@@ -78,6 +79,12 @@ def _followup_overdue(data, _admins):
     return [(data["customer"].get("owner"), FOLLOWUP_OVERDUE, params)]
 
 
+def _login_alert(data, _admins):
+    params = {"at": data["at"], "address": data["address"],
+              "user_agent": data.get("user_agent") or "-"}
+    return [(data["user"]["username"], LOGIN_ALERT, params)]
+
+
 TRIGGERS = {
     "ticket.created": _assigned,
     "ticket.assigned": _assigned,
@@ -86,6 +93,7 @@ TRIGGERS = {
     "ticket.transitioned": _transitioned,
     "customer.updated": _customer_updated,
     "followup.overdue": _followup_overdue,
+    "user.login_alert": _login_alert,
 }
 # Nobody needs telling what they just did themselves.
 SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED})

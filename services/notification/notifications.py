@@ -22,6 +22,8 @@ from services.notification.schemas import (
 )
 
 CONSUMER = "notifications"
+# Each carries the whole user: who the admins are and where to mail.
+USER_EVENTS = ("user.created", "user.updated", "user.login_alert")
 MAX_ID = 2**31 - 1
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
     data = load_or_422(schema_of(schema), envelope["data"]) if schema else envelope["data"]
     if not uow.claim(CONSUMER, envelope["id"]):
         return False
-    if event_type in ("user.created", "user.updated"):
+    if event_type in USER_EVENTS:
         learn_recipient(uow, data["user"], datetime.fromisoformat(envelope["occurred_at"]))
     admins = [first_admin, *uow.session.scalars(select(Recipient.username).where(
         Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]

@@ -130,6 +130,12 @@ class UserEventSchema(_EventPart):
     user = fields.Nested(UserPartSchema, required=True)
 
 
+class LoginAlertSchema(UserEventSchema):
+    at = fields.String(required=True)
+    address = fields.String(required=True)
+    user_agent = fields.String(allow_none=True)
+
+
 EVENT_DATA_SCHEMAS = {
     "ticket.created": TicketEventSchema,
     "ticket.assigned": TicketEventSchema,
@@ -140,4 +146,5 @@ EVENT_DATA_SCHEMAS = {
     "followup.overdue": FollowupOverdueSchema,
     "user.created": UserEventSchema,
     "user.updated": UserEventSchema,
+    "user.login_alert": LoginAlertSchema,
 }

@@ -45,6 +45,15 @@ TEXTS = {
                "客户 {customer_name}（{customer_id}）的联系方式已变更：{changes}。"
                "请在下次联系前核对。"),
     },
+    "login_alert": {
+        "en": ("New sign-in to your deskflow account",
+               "Your account signed in at {at} from {address} ({user_agent}), a network it "
+               "has not used in the last 90 days. If this was you, nothing needs doing; if not, "
+               "change your password at once and tell an administrator."),
+        "zh": ("登录异常提醒：您的 deskflow 账号在新的网络登录",
+               "您的账号于 {at} 从 {address}（{user_agent}）登录，该网络在最近 90 天内未曾使用。"
+               "如果是您本人操作，无需处理；如果不是，请立即修改密码并通知管理员。"),
+    },
     "followup_overdue": {
         "en": ("Follow-up overdue: customer {customer_id}",
                "The follow-up of {customer_name} ({customer_id}) was due at {due_at}. "

@@ -18,6 +18,9 @@ TICKET = {"id": "2026-TECH-001-001", "title": "Printer jams", "owner": "amy",
 CUSTOMER = {"id": "2026-TECH-001", "name": "Acme", "owner": "amy"}
 SLA = {"ticket": TICKET, "clock": "first_response", "due_at": "2026-11-25T10:00:00+00:00"}
 
+LOGIN_ALERT = {"user": {"username": "amy", "role": "sales"}, "at": "2026-11-26T08:00:00+00:00",
+               "address": "198.51.100.7", "network": "198.51.100.0/24",
+               "user_agent": "Mozilla/5.0 Firefox/140.0"}
 
 def test_the_contract_lists_exactly_the_documented_events_by_source():
     text = (ROOT / "docs/events.md").read_text()
@@ -44,6 +47,7 @@ def test_the_contract_lists_exactly_the_documented_events_by_source():
     ("followup.overdue", {"customer": CUSTOMER, "due_at": "2026-11-20T00:00:00+00:00"}, [],
      [("amy", "followup_overdue")]),
     ("ticket.commented", {"ticket": TICKET}, ["root"], []),
+    ("user.login_alert", LOGIN_ALERT, ["root"], [("amy", "login_alert")]),
 ])
 def test_who_hears_of_which_event(event_type, data, admins, expected):
     notices = domain.notices_for(event_type, data, admins, actor="someone")
@@ -123,6 +127,16 @@ def test_every_message_names_its_ticket_or_customer(event_type, data, lang):
     subject_id = notice.params.get("ticket_id") or notice.params["customer_id"]
     assert subject_id in title and subject_id in body
     assert (TICKET["title"] if "ticket_id" in notice.params else CUSTOMER["name"]) in body
+
+
+@pytest.mark.parametrize("lang, words", [("en", "has not used in the last 90 days"),
+                                         ("zh", "登录")])
+def test_a_login_alert_says_when_where_and_with_what(lang, words):
+    (notice,) = domain.notices_for("user.login_alert", LOGIN_ALERT, [], actor=None)
+    title, body = templates.render(notice.kind, notice.params, lang)
+    assert words in title + body
+    for value in ("2026-11-26T08:00:00+00:00", "198.51.100.7", "Firefox/140.0"):
+        assert value in body
 
 
 def test_clock_and_field_names_are_translated():
