@@ -57,7 +57,7 @@ class Sessions(GatewayStore):
         minutes: another address is not locked out. A login from a network the user has not
         used for 90 days emits ``user.login_alert`` (never the very first login)."""
         credentials = load_or_422(schema_of(LoginSchema), payload)
-        username = credentials["username"]
+        username, user_agent = credentials["username"], (user_agent or "")[:300] or None
         with self.work(context) as uow:
             session, now = uow.session, uow.now()
             _refuse_when_throttled(session, username, address, now)
@@ -74,8 +74,7 @@ class Sessions(GatewayStore):
             if ok:
                 user.last_login_at = now
             session.add(LoginAttempt(username=username, remote_addr=address, network=network,
-                                     user_agent=(user_agent or "")[:300] or None, success=ok,
-                                     at=now))
+                                     user_agent=user_agent, success=ok, at=now))
             uow.commit()
         if not ok:
             raise Unauthorized("Wrong username or password.")
