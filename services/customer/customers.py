@@ -1,9 +1,10 @@
 """The customer service's use cases: each takes a unit of work, applies the domain rules,
 writes the change, its change-log entry and its event in one transaction, and commits."""
+import json
 from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
@@ -101,6 +102,17 @@ def _set_phone_keys(session, customer_id: str, keys: set[str]) -> None:
                     for key in sorted(keys - known))
 
 
+def _check_referrer(session, referrer_id: str | None, own_id: str | None = None) -> None:
+    """``referred_by`` names another customer on file."""
+    if referrer_id is None:
+        return
+    found = session.scalar(select(Customer.id).where(Customer.id == referrer_id,
+                                                     Customer.deleted_at.is_(None)))
+    if found is None or referrer_id == own_id:
+        raise ValidationFailed("Some fields are invalid.", {"fields": {"referred_by": [
+            f"No other customer {referrer_id}."]}})
+
+
 def followup_plan(session) -> dict:
     plan = dict(domain.DEFAULT_FOLLOWUP_DAYS)
     plan.update({row.grade: row.interval_days for row in session.scalars(select(FollowupPlan))})
@@ -121,6 +133,8 @@ def create_customer(uow, payload: dict) -> dict:
     if data.get("first_contact_date") is None:
         data["first_contact_date"] = now.date()
     domain.check_conversion(data)
+    domain.settle_profile(data, data)
+    _check_referrer(session, data.get("referred_by"))
     name_key, phone_keys = domain.normalise_name(data["name"]), domain.phone_keys(data)
     _refuse_duplicates(session, name_key, phone_keys)
     sequence = next_sequence(session, SequenceCounter, domain.id_scope(now.year, data["industry"]))
@@ -151,9 +165,12 @@ def list_customers(uow, query: dict) -> dict:
     filters = load_or_422(schema_of(CustomerFilterSchema), query)
     page, per_page, now = filters.pop("page"), filters.pop("per_page"), uow.now()
     statement = select(Customer).where(Customer.deleted_at.is_(None))
-    for name in ("type", "grade", "industry", "owner"):
+    for name in ("type", "grade", "industry", "owner", "size_band", "sub_industry"):
         if name in filters:
             statement = statement.where(getattr(Customer, name) == filters[name])
+    for name, column in (("tag", Customer.tags), ("need_tag", Customer.need_tags)):
+        if name in filters:
+            statement = statement.where(_json_list_holds(column, filters[name]))
     if "status" in filters:
         statement = statement.where(*_status_condition(filters["status"], now))
     if "q" in filters:
@@ -165,6 +182,12 @@ def list_customers(uow, query: dict) -> dict:
     rows = uow.session.scalars(statement.order_by(Customer.created_at.desc(), Customer.id.desc())
                                .offset((page - 1) * per_page).limit(per_page))
     return page_of([present(row, now) for row in rows], total, page, per_page)
+
+
+def _json_list_holds(column, value: str):
+    """A JSON list column holding ``value``, on PostgreSQL and SQLite alike: the stored text
+    contains the value as a JSON string (stored as ``json.dumps`` writes it)."""
+    return cast(column, String).contains(json.dumps(value), autoescape=True)
 
 
 def _status_condition(status: str, now: datetime) -> list:
@@ -191,6 +214,10 @@ def update_customer(uow, customer_id: str, payload: dict,
     merged = {**{name: getattr(customer, name) for name in EDITABLE_FIELDS}, **data}
     domain.check_phone_given(merged)
     domain.check_conversion(merged)
+    domain.settle_profile(merged, data)
+    data["size_band"] = merged["size_band"]
+    if data.get("referred_by") not in (None, customer.referred_by):
+        _check_referrer(session, data["referred_by"], own_id=customer.id)
     name_key, phone_keys = domain.normalise_name(merged["name"]), domain.phone_keys(merged)
     _refuse_duplicates(session, name_key, phone_keys, own_id=customer.id)
     for name, value in data.items():

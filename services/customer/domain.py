@@ -21,6 +21,11 @@ CONTACT_FIELDS = ("phone", "office_phone", "email", "contact_name")
 PHONE_FIELDS = ("phone", "office_phone")
 PHONE_REQUIRED = "Give a phone or an office_phone."
 LANGUAGES = ("zh", "en")  # the language the customer is written to in
+# The profile the seeds' archive forms ask for (表1, 客户画像).
+SIZE_BANDS = ("micro", "small", "medium", "large")
+SIZE_BAND_LIMITS = ((100, "micro"), (500, "small"), (2000, "medium"))  # most staff per band
+NEED_TAGS = ("product_oriented", "service_oriented", "relationship_oriented")  # 产品/服务/关系导向型
+PREFERRED_CHANNELS = ("phone", "email", "visit", "meeting", "message")
 
 HIGH_VALUE = Decimal("500000")
 MID_VALUE = Decimal("100000")
@@ -67,6 +72,30 @@ def check_phone_given(customer: dict) -> None:
     if not any(customer.get(name) for name in PHONE_FIELDS):
         raise ValidationFailed("Some fields are invalid.",
                                {"fields": {"phone": [PHONE_REQUIRED]}})
+
+
+def size_band(employees: int | None) -> str | None:
+    """``micro`` up to 100 staff, ``small`` to 500, ``medium`` to 2000, then ``large``."""
+    if employees is None:
+        return None
+    return next((band for most, band in SIZE_BAND_LIMITS if employees <= most), "large")
+
+
+def settle_profile(customer: dict, given: dict) -> None:
+    """Derive ``size_band`` from ``employees`` when known (a contradicting band that was
+    given is refused) and check the budget range; ``customer`` is the whole record after
+    the change, ``given`` what the caller sent."""
+    errors = {}
+    derived = size_band(customer.get("employees"))
+    if derived is not None:
+        if given.get("size_band") not in (None, derived):
+            errors["size_band"] = [f"{customer['employees']} staff is '{derived}'."]
+        customer["size_band"] = derived
+    low, high = customer.get("budget_min"), customer.get("budget_max")
+    if low is not None and high is not None and Decimal(str(low)) > Decimal(str(high)):
+        errors["budget_max"] = ["Must not be less than budget_min."]
+    if errors:
+        raise ValidationFailed("Some fields are invalid.", {"fields": errors})
 
 
 def check_conversion(customer: dict) -> None:

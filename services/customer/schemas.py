@@ -13,6 +13,15 @@ MAX_EMPLOYEES = 2**31 - 1
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
+def text(longest: int):
+    return fields.String(allow_none=True, validate=validate.Length(max=longest))
+
+
+def amount():
+    return fields.Decimal(allow_none=True, places=2,
+                          validate=validate.Range(min=0, max=MAX_AMOUNT))
+
+
 def phone_field():
     return fields.String(allow_none=True, validate=validate.Regexp(
         PHONE_PATTERN, error="Not a phone number."))
@@ -44,6 +53,25 @@ class CustomerInputSchema(StrictSchema):
                                  validate=validate.Range(min=0, max=MAX_AMOUNT))
     deal_product = fields.String(allow_none=True, validate=validate.Length(max=200))
     signed_date = fields.Date(allow_none=True)
+    # the profile (客户画像)
+    sub_industry = fields.String(allow_none=True, validate=validate.Length(max=60))
+    size_band = fields.String(allow_none=True, validate=validate.OneOf(domain.SIZE_BANDS))
+    contact_title = text(100)
+    legal_representative = text(100)
+    business_area = text(300)
+    needs = text(5000)
+    pain_points = text(5000)
+    decision_chain = text(5000)
+    budget_min = amount()
+    budget_max = amount()
+    expected_start = fields.Date(allow_none=True)
+    preferred_channel = fields.String(allow_none=True,
+                                      validate=validate.OneOf(domain.PREFERRED_CHANNELS))
+    preferences = text(2000)
+    market_position = text(2000)
+    referred_by = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
+    need_tags = fields.List(fields.String(validate=validate.OneOf(domain.NEED_TAGS)),
+                            load_default=list, validate=validate.Length(max=len(domain.NEED_TAGS)))
 
     @validates_schema
     def a_phone_is_given(self, data, partial=False, **_kwargs):
@@ -62,6 +90,8 @@ class CustomerUpdateSchema(CustomerInputSchema):
     grade = fields.String(validate=validate.OneOf(domain.GRADES))
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        validate=validate.Length(max=30))
+    need_tags = fields.List(fields.String(validate=validate.OneOf(domain.NEED_TAGS)),
+                            validate=validate.Length(max=len(domain.NEED_TAGS)))
 
 
 class CustomerSchema(Schema):
@@ -87,6 +117,22 @@ class CustomerSchema(Schema):
     deal_amount = fields.Float(allow_none=True)
     deal_product = fields.String(allow_none=True)
     signed_date = fields.Date(allow_none=True)
+    sub_industry = fields.String(allow_none=True)
+    size_band = fields.String(allow_none=True)
+    contact_title = fields.String(allow_none=True)
+    legal_representative = fields.String(allow_none=True)
+    business_area = fields.String(allow_none=True)
+    needs = fields.String(allow_none=True)
+    pain_points = fields.String(allow_none=True)
+    decision_chain = fields.String(allow_none=True)
+    budget_min = fields.Float(allow_none=True)
+    budget_max = fields.Float(allow_none=True)
+    expected_start = fields.Date(allow_none=True)
+    preferred_channel = fields.String(allow_none=True)
+    preferences = fields.String(allow_none=True)
+    market_position = fields.String(allow_none=True)
+    referred_by = fields.String(allow_none=True)
+    need_tags = fields.List(fields.String())
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     last_activity_at = fields.AwareDateTime()
@@ -102,6 +148,10 @@ class CustomerFilterSchema(PageSchema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     owner = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=100))
+    tag = fields.String(validate=validate.Length(min=1, max=50))
+    need_tag = fields.String(validate=validate.OneOf(domain.NEED_TAGS))
+    size_band = fields.String(validate=validate.OneOf(domain.SIZE_BANDS))
+    sub_industry = fields.String(validate=validate.Length(min=1, max=60))
 
 
 class CustomerDeleteSchema(StrictSchema):

@@ -1,4 +1,5 @@
 """The customer archive through the HTTP API, against the real processes on PostgreSQL."""
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -197,3 +198,27 @@ def test_operations_endpoints(stack):
     assert "/api/v1/customers/{customer_id}/history" in spec["paths"]
     customer_input = spec["components"]["schemas"]["CustomerInput"]
     assert customer_input["properties"]["deal_amount"]["minimum"] == 0
+
+
+def test_the_profile_round_trips_through_the_api_and_filters_the_list(stack):
+    api = stack.admin()
+    sub_industry = f"工业软件 {uuid.uuid4().hex[:6]}"
+    created = api.post("/api/v1/customers", json=customer_payload(
+        sub_industry=sub_industry, employees=1200, contact_title="采购总监",
+        budget_min=100000, budget_max=300000, expected_start="2027-01-15",
+        preferred_channel="visit", need_tags=["relationship_oriented"], tags=["MES"]))
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert (customer["size_band"], customer["contact_title"], customer["budget_max"]) == (
+        "medium", "采购总监", 300000.0)
+    changed = api.patch(f"/api/v1/customers/{customer['id']}", json={"employees": 90})
+    assert changed.json()["size_band"] == "micro"
+    history = api.get(f"/api/v1/customers/{customer['id']}/history").json()
+    assert {"field": "size_band", "before": "medium", "after": "micro"} in history[0]["changes"]
+    found = api.get("/api/v1/customers", params={
+        "sub_industry": sub_industry, "need_tag": "relationship_oriented", "tag": "MES",
+        "size_band": "micro"}).json()
+    assert [item["id"] for item in found["items"]] == [customer["id"]]
+    refused = api.post("/api/v1/customers", json=customer_payload(referred_by="2026-TECH-999"))
+    assert refused.status_code == 422
+    assert set(refused.json()["error"]["details"]["fields"]) == {"referred_by"}

@@ -138,3 +138,30 @@ def test_who_may_give_a_customer_to_another_owner(context, new_owner, allowed):
     else:
         with pytest.raises(NotOwner):
             domain.check_may_assign(context, new_owner)
+
+
+@pytest.mark.parametrize("employees, band", [
+    (None, None), (0, "micro"), (100, "micro"), (101, "small"), (500, "small"), (501, "medium"),
+    (2000, "medium"), (2001, "large"),
+])
+def test_size_bands_follow_the_staff_count(employees, band):
+    assert domain.size_band(employees) == band
+
+
+def test_a_known_staff_count_decides_the_band_and_a_contradiction_is_refused():
+    customer = {"employees": 3000, "size_band": None}
+    domain.settle_profile(customer, {"employees": 3000})
+    assert customer["size_band"] == "large"
+    with pytest.raises(ValidationFailed) as error:
+        domain.settle_profile({"employees": 10}, {"size_band": "large"})
+    assert set(error.value.details["fields"]) == {"size_band"}
+    kept = {"employees": None, "size_band": "medium"}
+    domain.settle_profile(kept, kept)
+    assert kept["size_band"] == "medium"
+
+
+def test_a_budget_range_is_ordered():
+    domain.settle_profile({"budget_min": Decimal("5"), "budget_max": 5.0}, {})
+    with pytest.raises(ValidationFailed) as error:
+        domain.settle_profile({"budget_min": 6, "budget_max": Decimal("5")}, {})
+    assert set(error.value.details["fields"]) == {"budget_max"}
