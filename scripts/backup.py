@@ -232,8 +232,8 @@ def restore(source: Path, force: bool = False, environ=None):
             raise Refused(f"{entry['service']}: the target database holds data; restore into "
                           "an empty one, or pass --force to overwrite it")
     store = attachment_store(environ)
-    if manifest["files"] and store is not None and store.is_dir() and any(store.iterdir()) \
-            and not force:
+    if manifest["files"] and store is not None and not force and \
+            any(path.is_file() for path in store.rglob("*")):
         raise Refused(f"the attachment store {store} is not empty; pass --force to overwrite")
     for entry in entries:
         started = time.monotonic()
