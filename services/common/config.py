@@ -8,13 +8,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICE_NAMES = ("customer", "ticket", "notification", "reporting", "gateway")
+SERVICE_NAMES = ("customer", "ticket", "notification", "reporting", "workflow", "gateway")
 # The Nameko services, by the name ``python -m services.common.run NAME`` takes.
 SERVICE_CLASSES = {
     "customer": "services.customer.service:CustomerService",
     "ticket": "services.ticket.service:TicketService",
     "notification": "services.notification.service:NotificationService",
     "reporting": "services.reporting.service:ReportingService",
+    "workflow": "services.workflow.service:WorkflowService",
 }
 
 DEFAULTS = {

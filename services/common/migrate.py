@@ -20,6 +20,7 @@ PACKAGES = {
     "ticket": "services.ticket",
     "notification": "services.notification",
     "reporting": "services.reporting",
+    "workflow": "services.workflow",
     "gateway": "gateway",
 }
 

@@ -1,7 +1,8 @@
-"""Background loops: the outbox relay, the notification delivery rounds, and Nameko timers
-paced by a setting."""
+"""Background loops: the outbox relay, the notification delivery rounds, Nameko timers
+paced by a setting, and a method run once when a container starts."""
 import logging
 
+from nameko.extensions import Entrypoint
 from nameko.timer import Timer
 
 from services.common.config import settings_from
@@ -37,3 +38,14 @@ class SettingTimer(Timer):
 
 
 setting_timer = SettingTimer.decorator
+
+
+class Once(Entrypoint):
+    """Runs its method once, as a worker, when the container starts: ``@once``."""
+
+    def start(self):
+        self.container.spawn_managed_thread(
+            lambda: self.container.spawn_worker(self, (), {}))
+
+
+once = Once.decorator

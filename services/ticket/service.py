@@ -1,46 +1,18 @@
 """The ``tickets`` Nameko service: thin entrypoints over the use cases in
 :mod:`~services.ticket.tickets`, :mod:`~services.ticket.working`, :mod:`~services.ticket.ratings`,
 :mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep` and :mod:`~services.ticket.metrics`."""
-import eventlet
-from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.dependency_providers import Config
 
 from services.common.config import settings_from
 from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
-from services.common.dead_letters import ScreenedRpcProxy, rpc
-from services.common.errors import EXPECTED_ERRORS, NotFound, Unavailable, ValidationFailed
+from services.common.dead_letters import rpc
+from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command
+from services.common.lookups import Lookup
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.ticket import archive, metrics, models, policy, ratings, sweep, tickets, working
-
-
-class CustomerLookup(ScreenedRpcProxy):
-    """``self.find_customer(customer_id)``: ``customers.get`` with a timeout; an unknown or
-    deleted customer is a 422 naming ``customer_id``, a silent service a 503."""
-
-    def __init__(self, **kwargs):
-        super().__init__("customers", **kwargs)
-
-    def setup(self):
-        self.timeout = settings_from(self.container.config).rpc_timeout
-
-    def get_dependency(self, worker_ctx):
-        customers = super().get_dependency(worker_ctx)
-
-        def find_customer(customer_id: str) -> dict:
-            try:
-                with eventlet.Timeout(self.timeout, RpcTimeout("customers.get")):
-                    return customers.get(customer_id)
-            except NotFound:
-                raise ValidationFailed(f"customer_id: no customer {customer_id}.", {"fields": {
-                    "customer_id": [f"No customer {customer_id}."]}}) from None
-            except (RpcTimeout, UnknownService) as exc:
-                raise Unavailable("The customer service did not answer; retry shortly.",
-                                  {"reason": type(exc).__name__}) from None
-
-        return find_customer
 
 
 class TicketService:
@@ -48,7 +20,7 @@ class TicketService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("ticket", models)
-    find_customer = CustomerLookup()
+    find_customer = Lookup("customers", "customer_id")
     config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)

@@ -1,0 +1,264 @@
+"""The rule engine's use cases: learning from events, making tasks from event rules once per
+(rule, event), completing tasks on the events that say the work is done (before or after the
+task exists), keeping schedule rules' clocks per customer, the schedule sweep with its
+catch-up policy, and dry runs."""
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from services.common.context import SYSTEM_ACTOR
+from services.common.events import parse_envelope
+from services.common.schemas import load_or_422, schema_of
+from services.workflow import rules, schedules, tasks, views
+from services.workflow.models import CustomerView, Occurrence, Rule, Schedule, SeenEvent, Task
+from services.workflow.schemas import event_data_schema
+
+CONSUMER = "workflow"
+SWEEP_BATCH = 200
+log = logging.getLogger(__name__)
+
+
+def zone_of(definition: dict, options):
+    return schedules.zone(definition.get("time_zone") or options.time_zone)
+
+
+def active_rules(session) -> list[Rule]:
+    return list(session.scalars(select(Rule).where(Rule.enabled.is_(True),
+                                                   Rule.deleted_at.is_(None)).order_by(Rule.id)))
+
+
+# --- events ----------------------------------------------------------------------------------
+
+def handle_event(uow, options, payload) -> bool:
+    """Apply one event; False when it was handled before (a redelivery)."""
+    envelope = parse_envelope(payload)
+    event_type, data = envelope["type"], envelope["data"]
+    load_or_422(schema_of(event_data_schema(event_type)), data)
+    if not uow.claim(CONSUMER, envelope["id"]):
+        uow.rollback()
+        return False
+    session, at = uow.session, datetime.fromisoformat(envelope["occurred_at"])
+    if event_type.startswith("user."):
+        views.learn_user(session, data)
+    else:
+        _apply(uow, options, envelope, event_type, data, at)
+    try:
+        uow.commit()
+    except IntegrityError:  # the same event, handled concurrently by another worker
+        uow.rollback()
+        log.info("event %s was already handled", envelope["id"])
+        return False
+    return True
+
+
+def _apply(uow, options, envelope: dict, event_type: str, data: dict, at: datetime) -> None:
+    session = uow.session
+    customer = None
+    if event_type.startswith("ticket."):
+        views.learn_ticket(session, data, at)
+        facts = rules.event_facts(event_type, data)
+    else:
+        previous = views.snapshot(session.get(CustomerView, data["customer"]["id"]))
+        customer = views.learn_customer(session, event_type, data, at)
+        facts = rules.event_facts(event_type, data, previous=previous)
+    active = active_rules(session)
+    if event_type in rules.EVENTS:
+        session.add(SeenEvent(id=envelope["id"], type=event_type, occurred_at=at,
+                              customer_id=facts.get("customer_id"),
+                              ticket_id=facts.get("ticket_id"), facts=facts))
+        _complete_open_tasks(uow, options, active, envelope, facts, at)
+        for rule in active:
+            if rule.definition["trigger"].get("event") == event_type and \
+                    rules.matches(rule.definition["where"], facts):
+                trigger = {"event_id": envelope["id"], "event_type": event_type,
+                           "occurred_at": at.isoformat()}
+                make_from_rule(uow, options, rule, envelope["id"], at, trigger, facts)
+    if customer is not None:
+        sync_schedules(uow, options, [rule for rule in active if rules.is_schedule(rule.definition)],
+                       customer, at)
+
+
+def _complete_open_tasks(uow, options, active, envelope, facts: dict, at: datetime) -> None:
+    completing = [rule.id for rule in active
+                  if envelope["type"] in rule.definition.get("completes_on", [])]
+    if not completing:
+        return
+    subject = Task.ticket_id == facts["ticket_id"] if facts.get("ticket_id") \
+        else Task.customer_id == facts.get("customer_id")
+    candidates = uow.session.scalars(select(Task).where(
+        Task.rule_id.in_(completing), Task.state == "open", subject).with_for_update())
+    for task in candidates:
+        if rules.completes({"ticket_id": task.ticket_id, "customer_id": task.customer_id}, facts) \
+                and trigger_time(task) < at:
+            tasks.close_task(uow, options, task, "done", at, completion_note(envelope))
+
+
+def completion_note(envelope: dict) -> str:
+    return f"Completed by {envelope['type']} (event {envelope['id']})."
+
+
+def trigger_time(task: Task) -> datetime:
+    trigger = task.reason["trigger"]
+    return datetime.fromisoformat(trigger.get("occurred_at") or trigger["occurrence"])
+
+
+# --- making a task from a rule -----------------------------------------------------------
+
+def plan_task(session, options, rule: Rule, trigger_at: datetime, trigger: dict,
+              facts: dict) -> dict:
+    """What a rule would make for this trigger: the task's fields and its frozen reason."""
+    definition, zone = rule.definition, zone_of(rule.definition, options)
+    spec = definition["task"]
+    ticket_owner = facts.get("owner") if facts.get("ticket_id") else None
+    customer_owner = facts.get("owner") if not facts.get("ticket_id") else None
+    if customer_owner is None and facts.get("customer_id"):
+        known = session.get(CustomerView, facts["customer_id"])
+        customer_owner = known.owner if known is not None else None
+    assignee = rules.assignee_for(spec["assignee"], customer_owner, ticket_owner)
+    reason = rules.reason({"id": rule.id, "name": rule.name, "where": definition["where"]},
+                          rule.version, trigger, rules.seen_values(definition["where"], facts),
+                          spec, zone)
+    if assignee is None:  # the customer is not known here yet: its ticket's owner, or the admin
+        assignee = ticket_owner or options.admin_username
+        reason["assignee_fallback"] = f"{spec['assignee']} unknown; assigned to {assignee}"
+    reason["assignee"] = {"kind": spec["assignee"], "resolved": assignee}
+    return {"title": spec["title"], "description": spec.get("description"), "assignee": assignee,
+            "priority": spec.get("priority", "medium"),
+            "due_at": schedules.add_due(trigger_at, spec, zone),
+            "customer_id": facts.get("customer_id"), "ticket_id": facts.get("ticket_id"),
+            "reason": reason}
+
+
+def make_from_rule(uow, options, rule: Rule, key: str, trigger_at: datetime, trigger: dict,
+                   facts: dict) -> Task | None:
+    """Make the rule's task for this occurrence once (``(rule, key)`` is unique); a
+    completing event seen before it completes it at once."""
+    session = uow.session
+    if session.get(Occurrence, (rule.id, key)) is not None:
+        return None
+    planned = plan_task(session, options, rule, trigger_at, trigger, facts)
+    task = tasks.make_task(uow, options, source=f"rule:{rule.id}", rule_id=rule.id,
+                           created_by=SYSTEM_ACTOR, **planned)
+    session.add(Occurrence(rule_id=rule.id, key=key, task_id=task.id, at=uow.now()))
+    earlier = earlier_completion(session, rule.definition, task, trigger_at)
+    if earlier is not None:
+        tasks.close_task(uow, options, task, "done", earlier.occurred_at,
+                         completion_note({"type": earlier.type, "id": earlier.id}))
+    return task
+
+
+def earlier_completion(session, definition: dict, task: Task, since: datetime):
+    """A completing event that happened after the trigger but was consumed before it."""
+    completes_on = definition.get("completes_on") or []
+    if not completes_on:
+        return None
+    subject = SeenEvent.ticket_id == task.ticket_id if task.ticket_id \
+        else SeenEvent.customer_id == task.customer_id
+    if task.ticket_id is None and task.customer_id is None:
+        return None
+    return session.scalars(select(SeenEvent).where(
+        SeenEvent.type.in_(completes_on), subject, SeenEvent.occurred_at > since)
+        .order_by(SeenEvent.occurred_at)).first()
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: datetime) -> None:
+    """Start the clock of each schedule rule the customer now matches; stop (and cancel the
+    open task of) each it no longer matches."""
+    session = uow.session
+    facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
+    for rule in schedule_rules:
+        matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
+        row = session.get(Schedule, (rule.id, customer.id))
+        if matching and row is None:
+            trigger = rule.definition["trigger"]
+            session.add(Schedule(rule_id=rule.id, customer_id=customer.id, next_at=(
+                schedules.first_occurrence(trigger, at, zone_of(rule.definition, options)))))
+        elif not matching and row is not None:
+            session.delete(row)
+            session.flush()
+            _cancel_open(uow, options, rule, customer.id, at)
+
+
+def customer_fields(customer: CustomerView) -> dict:
+    return {"id": customer.id, **{name: getattr(customer, name)
+                                  for name in rules.TRACKED_CUSTOMER_FIELDS}}
+
+
+def _cancel_open(uow, options, rule: Rule, customer_id: str, at: datetime) -> None:
+    note = f"The customer no longer matches rule {rule.id} ({rule.name})."
+    for task in uow.session.scalars(select(Task).where(
+            Task.rule_id == rule.id, Task.customer_id == customer_id, Task.state == "open")
+            .with_for_update()):
+        tasks.close_task(uow, options, task, "cancelled", at, note)
+
+
+def enrol_all(uow, options, rule: Rule) -> None:
+    """After a schedule rule is made, changed or enabled: a clock for every known customer it
+    matches (starting now), none for the others. Open tasks are left as they are."""
+    session, now = uow.session, uow.now()
+    if not rules.is_schedule(rule.definition) or not rule.enabled or rule.deleted_at is not None:
+        session.execute(delete(Schedule).where(Schedule.rule_id == rule.id))
+        return
+    zone = zone_of(rule.definition, options)
+    existing = set(session.scalars(select(Schedule.customer_id).where(Schedule.rule_id == rule.id)))
+    for customer in session.scalars(select(CustomerView).where(CustomerView.deleted.is_(False))):
+        facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
+        matching = rules.matches(rule.definition["where"], facts)
+        if matching and customer.id not in existing:
+            session.add(Schedule(rule_id=rule.id, customer_id=customer.id, next_at=(
+                schedules.first_occurrence(rule.definition["trigger"], now, zone))))
+        elif not matching and customer.id in existing:
+            session.execute(delete(Schedule).where(Schedule.rule_id == rule.id,
+                                                   Schedule.customer_id == customer.id))
+
+
+def due_schedules_query(now: datetime, limit: int):
+    return (select(Schedule).where(Schedule.next_at <= now).order_by(Schedule.next_at)
+            .limit(limit).with_for_update(skip_locked=True))
+
+
+def sweep_schedules(uow, options, limit: int = SWEEP_BATCH) -> int:
+    """Make the tasks of the schedule occurrences due now, with the catch-up policy deciding
+    about occurrences missed while the service was down; returns how many clocks were due."""
+    session, now = uow.session, uow.now()
+    rows = session.scalars(due_schedules_query(now, limit)).all()
+    for row in rows:
+        rule = session.get(Rule, row.rule_id)
+        customer = session.get(CustomerView, row.customer_id)
+        if rule is None or not rule.enabled or rule.deleted_at is not None or \
+                customer is None or customer.deleted:
+            session.delete(row)
+            continue
+        _run_occurrences(uow, options, rule, customer, row, now)
+    uow.commit()
+    return len(rows)
+
+
+def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Schedule,
+                     now: datetime) -> None:
+    definition = rule.definition
+    trigger, zone, policy = definition["trigger"], zone_of(definition, options), definition["catch_up"]
+    due = schedules.due_occurrences(trigger, row.next_at, now, zone)
+    facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
+    open_before = _has_open(uow.session, rule.id, customer.id)
+    if rules.matches(definition["where"], facts) and (policy == "all" or not open_before):
+        for occurrence in schedules.to_make(due, now, policy):
+            info = {"schedule": trigger, "occurrence": occurrence.isoformat(),
+                    "customer_id": customer.id, "catch_up": policy,
+                    "missed": occurrence < now - schedules.MISSED_AFTER}
+            make_from_rule(uow, options, rule, f"{customer.id}@{occurrence.isoformat()}",
+                           occurrence, info, facts)
+    if schedules.pauses_while_open(trigger) and _has_open(uow.session, rule.id, customer.id):
+        row.next_at = None
+    else:
+        row.next_at = schedules.following(trigger, due[-1], zone)
+
+
+def _has_open(session, rule_id: int, customer_id: str) -> bool:
+    return session.scalars(select(Task.id).where(
+        Task.rule_id == rule_id, Task.customer_id == customer_id, Task.state == "open")
+        .limit(1)).first() is not None

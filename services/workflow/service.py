@@ -1,0 +1,126 @@
+"""The ``workflow`` Nameko service: thin entrypoints over :mod:`services.workflow.tasks`,
+:mod:`~services.workflow.rulebook` and :mod:`~services.workflow.engine`."""
+from nameko.rpc import rpc
+
+from services.common.consumers import consume_event
+from services.common.context import CallContextProvider
+from services.common.errors import EXPECTED_ERRORS
+from services.common.lookups import Lookup
+from services.common.outbox import UnitOfWorkProvider
+from services.common.timers import once, setting_timer
+from services.workflow import dryrun, engine, models, rulebook, tasks
+from services.workflow.options import OptionsProvider, workflow_options
+
+# The events the workflow learns from, by source.
+CONSUMED = {
+    "customers": ("customer.created", "customer.updated", "customer.deleted", "followup.logged"),
+    "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
+                "ticket.commented", "ticket.rated"),
+    "gateway": ("user.created", "user.updated"),
+}
+
+
+def consume_all(method):
+    for source, event_types in CONSUMED.items():
+        for event_type in event_types:
+            method = consume_event(source, event_type)(method)
+    return method
+
+
+def sweep_interval(config: dict) -> float:
+    return workflow_options(config).sweep_seconds
+
+
+class WorkflowService:
+    name = "workflow"
+
+    context = CallContextProvider()
+    uow = UnitOfWorkProvider("workflow", models)
+    options = OptionsProvider()
+    find_customer = Lookup("customers", "customer_id")
+    find_ticket = Lookup("tickets", "ticket_id")
+
+    # --- tasks
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_task(self, task):
+        return tasks.create_task(self.uow, self.options, task, self.find_customer,
+                                 self.find_ticket)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_tasks(self, query=None):
+        return tasks.list_tasks(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_task(self, task_id):
+        return tasks.get_task(self.uow, task_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update_task(self, task_id, changes, if_match=None):
+        return tasks.update_task(self.uow, self.options, task_id, changes, if_match)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def complete_task(self, task_id, completion):
+        return tasks.complete_task(self.uow, self.options, task_id, completion)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def cancel_task(self, task_id, cancellation):
+        return tasks.cancel_task(self.uow, self.options, task_id, cancellation)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def task_summary(self):
+        return tasks.summary(self.uow, self.options)
+
+    # --- rules
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_rules(self):
+        return rulebook.list_rules(self.uow, self.options)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_rule(self, rule_id):
+        return rulebook.get_rule(self.uow, self.options, rule_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_rule(self, rule):
+        return rulebook.create_rule(self.uow, self.options, rule)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update_rule(self, rule_id, rule):
+        return rulebook.update_rule(self.uow, self.options, rule_id, rule)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def delete_rule(self, rule_id):
+        rulebook.delete_rule(self.uow, self.options, rule_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def dry_run(self, request):
+        return dryrun.dry_run(self.uow, self.options, request)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def followup_plan(self):
+        return rulebook.followup_plan(self.uow)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def set_followup_plan(self, plan):
+        return rulebook.set_followup_plan(self.uow, self.options, plan)
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    # --- on their own
+    @consume_all
+    def handle_event(self, payload):
+        engine.handle_event(self.uow, self.options, payload)
+
+    @once
+    def make_default_rules(self):
+        rulebook.ensure_defaults(self.uow)
+
+    @setting_timer(interval_of=sweep_interval)
+    def sweep(self):
+        """Every ``WORKFLOW_SWEEP_SECONDS``: due schedule occurrences, then due reminders,
+        batch after batch."""
+        while engine.sweep_schedules(self.uow, self.options) == engine.SWEEP_BATCH:
+            pass
+        while tasks.sweep_reminders(self.uow, self.options) == tasks.SWEEP_BATCH:
+            pass
