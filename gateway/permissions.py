@@ -28,6 +28,10 @@ PERMISSIONS = {
     "webhooks.manage": ADMIN,
     "reports.read": SELLERS,
     "deadletters.manage": ADMIN,
+    "tasks.read": EVERYONE,
+    "tasks.write": EVERYONE,
+    "rules.read": EVERYONE,
+    "rules.write": ADMIN,
 }
 
 

@@ -23,6 +23,7 @@ from services.customer.schemas import (  # noqa: E402
     CustomerInputSchema, CustomerSchema, FieldChangeSchema, FollowupPlanSchema, FollowupSchema,
 )
 from services.ticket.schemas import CommentSchema, RatingSchema, TicketInputSchema, TicketSchema  # noqa: E402
+from services.workflow.schemas import TaskSchema  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "asyncapi.yaml"
 CLOCK = fields.String(metadata={"enum": ["first_response", "resolution", "update"]})
@@ -38,6 +39,10 @@ def customer_data(name):
 
 def ticket_data(name, **extra):
     return data(name, ticket=fields.Nested(TicketSchema), **extra)
+
+
+def task_data(name, **extra):
+    return data(name, task=fields.Nested(TaskSchema), **extra)
 
 
 def sla_alert(name):
@@ -56,11 +61,6 @@ EVENTS = {
         "followup.logged": ("A follow-up was logged.", data(
             "FollowupLogged", followup=fields.Nested(FollowupSchema),
             customer=fields.Nested(CustomerSchema))),
-        "followup.overdue": ("A customer's planned follow-up is overdue (once per due date).",
-                             data("FollowupOverdue", customer=fields.Nested(CustomerSchema),
-                                  due_at=fields.AwareDateTime())),
-        "followup.plan_changed": ("The follow-up intervals per grade changed.",
-                                  data("FollowupPlanChanged", plan=fields.Nested(FollowupPlanSchema))),
     },
     "tickets": {
         "ticket.created": ("A ticket was opened.", ticket_data("TicketCreated")),
@@ -88,6 +88,20 @@ EVENTS = {
             "TicketSlaStopped", clock=CLOCK, started_at=fields.AwareDateTime(),
             stopped_at=fields.AwareDateTime(), elapsed_seconds=fields.Integer(),
             target_seconds=fields.Integer(), met=fields.Boolean())),
+    },
+    "workflow": {
+        "task.created": ("A task was made, by a person or a rule.", task_data("TaskCreated")),
+        "task.updated": ("Fields of a task changed.", task_data(
+            "TaskUpdated", changes=fields.List(fields.Nested(FieldChangeSchema)))),
+        "task.completed": ("A task was completed.", task_data("TaskCompleted")),
+        "task.cancelled": ("A task was cancelled.", task_data("TaskCancelled")),
+        "task.due_soon": ("A task falls due within TASK_REMIND_BEFORE_SECONDS (once).",
+                          task_data("TaskDueSoon", notify=fields.List(fields.String()))),
+        "task.overdue": ("A task passed its due date (once).", task_data(
+            "TaskOverdue", notify=fields.List(fields.String()),
+            escalated_to=fields.List(fields.String()))),
+        "followup.plan_changed": ("The grade follow-up rules' intervals changed.",
+                                  data("FollowupPlanChanged", plan=fields.Nested(FollowupPlanSchema))),
     },
     "gateway": {
         "user.created": ("A user account was created.", data(

@@ -3,7 +3,7 @@ from flask import Blueprint
 from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
 from services.customer.schemas import (
     CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
-    CustomerUpdateSchema, FollowupInputSchema, FollowupPlanSchema, FollowupSchema,
+    CustomerUpdateSchema, FollowupInputSchema, FollowupSchema,
     HistoryEntrySchema,
 )
 from services.common.schemas import PageSchema
@@ -73,15 +73,3 @@ def log_followup(customer_id):
 def list_followups(customer_id):
     return rpc("customers", "list_followups", customer_id, query_args())
 
-
-@endpoint(blueprint, "/followup-plan", "GET", "Follow-up interval in days per grade.",
-          "followups.read", response=FollowupPlanSchema)
-def get_followup_plan():
-    return rpc("customers", "followup_plan")
-
-
-@endpoint(blueprint, "/followup-plan", "PUT", "Change the follow-up intervals.",
-          "followups.plan", body=FollowupPlanSchema, response=FollowupPlanSchema,
-          errors=(422,))
-def set_followup_plan():
-    return rpc("customers", "set_followup_plan", json_body())

@@ -11,7 +11,7 @@ api_blueprint = Blueprint("openapi", __name__)
 # Failures that concern one service; any other means the broker cannot be reached.
 SERVICE_FAILURES = ("UnknownService", "RpcTimeout")
 # The Nameko services the gateway needs; each answers ``ping``.
-READY_SERVICES = ("customers", "tickets", "notifications", "reporting")
+READY_SERVICES = ("customers", "tickets", "notifications", "reporting", "workflow")
 
 
 @blueprint.get("/healthz")

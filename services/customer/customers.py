@@ -21,7 +21,6 @@ from services.customer.schemas import (
 )
 
 EDITABLE_FIELDS = tuple(schema_of(CustomerInputSchema).fields)
-OVERDUE_BATCH = 200
 
 
 def present(customer: Customer, now: datetime) -> dict:
@@ -298,13 +297,11 @@ def list_followups(uow, customer_id: str, query: dict) -> dict:
                    page, per_page)
 
 
-def set_followup_plan(uow, payload: dict) -> dict:
+def apply_followup_plan(uow, payload: dict) -> None:
+    """Keep the intervals the workflow service's grade rules use (they own the plan)."""
     plan = load_or_422(schema_of(FollowupPlanSchema), payload)
     for grade, days in plan.items():
         uow.session.merge(FollowupPlan(grade=grade, interval_days=days))
-    uow.emit("followup.plan_changed", {"plan": plan})
-    uow.commit()
-    return plan
 
 
 def upsert_customer(uow, command: dict) -> dict | None:
@@ -330,20 +327,3 @@ def record_activity(uow, customer_id: str, at: datetime) -> None:
     if customer is not None and at > customer.last_activity_at:
         customer.last_activity_at = at
 
-
-def remind_overdue_followups(uow) -> int:
-    """Emit ``followup.overdue`` once per customer and due date; return how many."""
-    now = uow.now()
-    due = uow.session.scalars(
-        select(Customer).where(
-            Customer.deleted_at.is_(None), Customer.next_followup_due_at <= now,
-            or_(Customer.followup_reminded_for.is_(None),
-                Customer.followup_reminded_for != Customer.next_followup_due_at))
-        .order_by(Customer.next_followup_due_at).limit(OVERDUE_BATCH)
-        .with_for_update(skip_locked=True)).all()
-    for customer in due:
-        customer.followup_reminded_for = customer.next_followup_due_at
-        uow.emit("followup.overdue", {"customer": present(customer, now),
-                                      "due_at": customer.next_followup_due_at.isoformat()})
-    uow.commit()
-    return len(due)

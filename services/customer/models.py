@@ -81,7 +81,6 @@ class Customer(VersionedMixin, Base):
     # Latest contact of any kind (creation, first contact, follow-up, ticket): drives status.
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     next_followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    followup_reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
@@ -126,7 +125,8 @@ class Followup(Base):
 
 
 class FollowupPlan(Base):
-    """How often customers of each grade should be followed up (admin-configurable)."""
+    """How often customers of each grade should be followed up: a copy of the workflow
+    service's grade rules (``followup.plan_changed``), for the next follow-up dates shown."""
 
     __tablename__ = "followup_plans"
 

@@ -2,7 +2,6 @@
 from datetime import datetime
 
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 
 from services.common.config import settings_from
 from services.common.consumers import consume_command, consume_event
@@ -15,8 +14,6 @@ from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
 from services.customer import customers, models, retention
 from services.customer.schemas import CustomerDeleteSchema
-
-OVERDUE_SWEEP_SECONDS = 60
 
 
 class CustomerService:
@@ -67,15 +64,6 @@ class CustomerService:
     def list_followups(self, customer_id, query=None):
         return customers.list_followups(self.uow, customer_id, query or {})
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def followup_plan(self):
-        return customers.followup_plan(self.uow.session)
-
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
-    @idempotent
-    def set_followup_plan(self, plan):
-        return customers.set_followup_plan(self.uow, plan)
-
     @consume_command("customer.upsert")
     def upsert_command(self, command):
         customers.upsert_customer(self.uow, parse_command(command))
@@ -90,9 +78,13 @@ class CustomerService:
         past ``RETENTION_YEARS`` are erased with their follow-ups and change log."""
         retention.purge_due(self.uow, settings_from(self.config).retention_years)
 
-    @timer(interval=OVERDUE_SWEEP_SECONDS)
-    def remind_overdue_followups(self):
-        customers.remind_overdue_followups(self.uow)
+    @consume_event("workflow", "followup.plan_changed")
+    def followup_plan_changed(self, payload):
+        """The plan is the workflow's grade rules; next follow-up dates shown here follow it."""
+        envelope = parse_envelope(payload)
+        if self.uow.claim("customers.followup_plan", envelope["id"]):
+            customers.apply_followup_plan(self.uow, envelope["data"]["plan"])
+        self.uow.commit()
 
     @consume_event("tickets", "ticket.created")
     @consume_event("tickets", "ticket.transitioned")

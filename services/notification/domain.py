@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 # Every event of the contract (docs/events.md), by source: webhooks may subscribe to any.
 CONTRACT = {
     "customers": ("customer.created", "customer.updated", "customer.deleted",
-                  "followup.logged", "followup.overdue", "followup.plan_changed"),
+                  "followup.logged"),
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
                 "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped"),
+    "workflow": ("task.created", "task.updated", "task.completed", "task.cancelled",
+                 "task.due_soon", "task.overdue", "followup.plan_changed"),
     "gateway": ("user.created", "user.updated", "user.login_alert"),
 }
 EVENT_TYPES = tuple(event_type for types in CONTRACT.values() for event_type in types)
@@ -22,8 +24,10 @@ SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
 RATING_REQUEST = "rating_request"
 CONTACT_CHANGED = "contact_changed"
-FOLLOWUP_OVERDUE = "followup_overdue"
 LOGIN_ALERT = "login_alert"
+TASK_ASSIGNED = "task_assigned"
+TASK_DUE_SOON = "task_due_soon"
+TASK_OVERDUE = "task_overdue"
 CONTACT_FIELDS = ("phone", "email", "contact_name")
 
 
@@ -74,9 +78,20 @@ def _customer_updated(data, _admins):
     return [(data["customer"].get("owner"), CONTACT_CHANGED, params)]
 
 
-def _followup_overdue(data, _admins):
-    params = {**_customer_params(data["customer"]), "due_at": data["due_at"]}
-    return [(data["customer"].get("owner"), FOLLOWUP_OVERDUE, params)]
+def _task_params(task: dict) -> dict:
+    return {"task_id": task["id"], "title": task["title"], "due_at": task["due_at"],
+            "customer_id": task.get("customer_id") or "-"}
+
+
+def _task_created(data, _admins):
+    return [(data["task"]["assignee"], TASK_ASSIGNED, _task_params(data["task"]))]
+
+
+def _task_reminder(kind):
+    """The workflow service names who hears of a reminder (it knows the teams)."""
+    def trigger(data, _admins):
+        return [(name, kind, _task_params(data["task"])) for name in data["notify"]]
+    return trigger
 
 
 def _login_alert(data, _admins):
@@ -92,11 +107,13 @@ TRIGGERS = {
     "ticket.sla_breached": _sla_breached,
     "ticket.transitioned": _transitioned,
     "customer.updated": _customer_updated,
-    "followup.overdue": _followup_overdue,
     "user.login_alert": _login_alert,
+    "task.created": _task_created,
+    "task.due_soon": _task_reminder(TASK_DUE_SOON),
+    "task.overdue": _task_reminder(TASK_OVERDUE),
 }
 # Nobody needs telling what they just did themselves.
-SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED})
+SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED, TASK_ASSIGNED})
 
 
 def notices_for(event_type: str, data: dict, admins: list[str], actor: str | None) -> list[Notice]:

@@ -121,9 +121,19 @@ class CustomerUpdatedSchema(_EventPart):
     contact_changed = fields.Boolean(load_default=False)
 
 
-class FollowupOverdueSchema(_EventPart):
-    customer = fields.Nested(CustomerPartSchema, required=True)
+class TaskPartSchema(_EventPart):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    assignee = fields.String(required=True)
     due_at = fields.String(required=True)
+    customer_id = fields.String(allow_none=True)
+    ticket_id = fields.String(allow_none=True)
+    priority = fields.String()
+
+
+class TaskEventSchema(_EventPart):
+    task = fields.Nested(TaskPartSchema, required=True)
+    notify = fields.List(fields.String(), load_default=list)
 
 
 class UserEventSchema(_EventPart):
@@ -143,7 +153,9 @@ EVENT_DATA_SCHEMAS = {
     "ticket.sla_warning": SlaEventSchema,
     "ticket.sla_breached": SlaEventSchema,
     "customer.updated": CustomerUpdatedSchema,
-    "followup.overdue": FollowupOverdueSchema,
+    "task.created": TaskEventSchema,
+    "task.due_soon": TaskEventSchema,
+    "task.overdue": TaskEventSchema,
     "user.created": UserEventSchema,
     "user.updated": UserEventSchema,
     "user.login_alert": LoginAlertSchema,

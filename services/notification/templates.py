@@ -54,13 +54,29 @@ TEXTS = {
                "您的账号于 {at} 从 {address}（{user_agent}）登录，该网络在最近 90 天内未曾使用。"
                "如果是您本人操作，无需处理；如果不是，请立即修改密码并通知管理员。"),
     },
-    "followup_overdue": {
-        "en": ("Follow-up overdue: customer {customer_id}",
-               "The follow-up of {customer_name} ({customer_id}) was due at {due_at}. "
-               "Contact the customer and log the follow-up."),
-        "zh": ("跟进已逾期：客户 {customer_id}",
-               "客户 {customer_name}（{customer_id}）的跟进应于 {due_at} 完成。"
-               "请联系客户并登记跟进记录。"),
+    "task_assigned": {
+        "en": ("Task {task_id} is assigned to you",
+               "Task {task_id} \"{title}\" (customer {customer_id}) is yours; it is due at "
+               "{due_at}. Complete it with a note when it is done."),
+        "zh": ("任务 {task_id} 已分配给您",
+               "任务 {task_id}「{title}」（客户 {customer_id}）由您负责，截止时间 {due_at}。"
+               "完成后请填写完成情况说明。"),
+    },
+    "task_due_soon": {
+        "en": ("Task {task_id} is due soon",
+               "Task {task_id} \"{title}\" (customer {customer_id}) is due at {due_at}. "
+               "Do it now, or move its due date if it must wait."),
+        "zh": ("任务 {task_id} 即将到期",
+               "任务 {task_id}「{title}」（客户 {customer_id}）将于 {due_at} 到期。"
+               "请尽快完成，如需延后请修改截止时间。"),
+    },
+    "task_overdue": {
+        "en": ("Task {task_id} is overdue",
+               "Task {task_id} \"{title}\" (customer {customer_id}) was due at {due_at} and "
+               "is not done. Complete it, or reassign it if its assignee cannot."),
+        "zh": ("任务 {task_id} 已逾期",
+               "任务 {task_id}「{title}」（客户 {customer_id}）应于 {due_at} 完成，目前仍未完成。"
+               "请立即完成，或改派他人。"),
     },
 }
 

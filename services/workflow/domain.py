@@ -85,7 +85,7 @@ def check_version(task, if_match: int | None) -> None:
     """``if_match`` is the version the caller last read (None: no precondition)."""
     if if_match is not None and if_match != task.version:
         raise Stale(f"Task {task.id} changed since you read it (version {task.version}); "
-                    "read it again.", {"version": task.version})
+                    "read it again.", {"current_version": task.version})
 
 
 def is_overdue(task, now: datetime) -> bool:

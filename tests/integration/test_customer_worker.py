@@ -37,12 +37,6 @@ def world(databases):
     engine.dispose()
 
 
-def outbox_types(factory):
-    with factory() as session:
-        return [row.event_type for row in session.scalars(
-            select(models.Outbox).order_by(models.Outbox.created_at))]
-
-
 def ticket_event(customer_id, at):
     return {"id": str(uuid.uuid4()), "type": "ticket.created", "occurred_at": at.isoformat(),
             "source": "tickets", "request_id": None,
@@ -64,27 +58,16 @@ def test_ticket_activity_counts_once_per_event(world):
     assert worker().get(customer["id"])["status"] == "active"
 
 
-def test_overdue_followups_remind_once_per_due_date(world):
+def test_the_followup_plan_follows_the_workflow_grade_rules(world):
+    """The plan is owned by the workflow service; its event sets the intervals used here,
+    once per event id."""
     worker, clock, factory = world
-    created = worker().create(customer_payload(name="Grade A Client", industry="FIN", grade="A"))
-    clock.advance(timedelta(days=6).total_seconds())
-    worker().remind_overdue_followups()
-    assert "followup.overdue" not in outbox_types(factory)
-    clock.advance(timedelta(days=2).total_seconds())  # 8 days: grade A is due every 7
-    for _ in range(3):
-        worker().remind_overdue_followups()
-    assert outbox_types(factory).count("followup.overdue") == 1
-    worker().log_followup(created["id"], {"at": clock.now().isoformat(), "channel": "phone",
-                                             "subject": "Caught up", "outcome": "neutral"})
-    clock.advance(timedelta(days=8).total_seconds())
-    worker().remind_overdue_followups()
-    assert outbox_types(factory).count("followup.overdue") == 2
-
-
-def test_the_followup_plan_is_configurable(world):
-    worker, clock, factory = world
-    worker().set_followup_plan({"A": 3, "B": 10, "C": 20})
+    event = {"id": str(uuid.uuid4()), "type": "followup.plan_changed", "source": "workflow",
+             "occurred_at": clock.now().isoformat(), "data": {"plan": {"A": 3, "B": 10, "C": 20}}}
+    for _ in range(2):
+        worker().followup_plan_changed(event)
     created = worker().create(customer_payload(name="Tight Plan", industry="SVC", grade="A"))
     due = datetime.fromisoformat(created["next_followup_due_at"])
     assert due - clock.now() == timedelta(days=3)
-    assert worker().followup_plan() == {"A": 3, "B": 10, "C": 20}
+    with factory() as session:
+        assert len(session.scalars(select(models.ProcessedEvent)).all()) == 1

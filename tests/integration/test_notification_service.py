@@ -156,9 +156,11 @@ def test_a_breach_reaches_the_owner_and_every_admin(service):
                                              "after": "13900000000"}],
                                 "contact_changed": True}, source="customers"),
      "contact_changed", "phone 13800000000 → 13900000000"),
-    (event("followup.overdue", {"customer": {"id": "2026-FIN-002", "name": "Acme", "owner": "frank"},
-                                "due_at": "2026-11-20T09:00:00+00:00"}, source="customers"),
-     "followup_overdue", "was due at 2026-11-20T09:00:00+00:00"),
+    (event("task.overdue", {"task": {"id": 3, "title": "Call Acme", "assignee": "frank",
+                                     "due_at": "2026-11-20T09:00:00+00:00",
+                                     "customer_id": "2026-FIN-002"}, "notify": ["frank"]},
+           source="workflow"),
+     "task_overdue", "was due at 2026-11-20T09:00:00+00:00"),
 ])
 def test_other_triggers_tell_the_owner(service, envelope, kind, words):
     container = service()

@@ -60,7 +60,7 @@ def test_compose_services_run_real_modules_with_known_settings():
         for volume in service.get("volumes", []):
             host = volume.split(":")[0]
             assert not host.startswith("./") or (ROOT / host).exists(), volume
-    assert {"customer", "ticket", "notification", "reporting", "gateway", "migrate"} <= set(compose["services"])
+    assert {"customer", "ticket", "notification", "reporting", "workflow", "gateway", "migrate"} <= set(compose["services"])
 
 
 def test_dockerfile_copies_existing_paths():
@@ -74,7 +74,7 @@ def test_kubernetes_manifests_run_real_modules_with_known_settings():
     documents = list(yaml.safe_load_all((ROOT / "deploy/kubernetes/deskflow.yaml").read_text()))
     known = environment_variables_read_by_code()
     kinds = [document["kind"] for document in documents]
-    assert kinds.count("Deployment") == 5 and "Job" in kinds
+    assert kinds.count("Deployment") == 6 and "Job" in kinds
     backup, = [document for document in documents if document["kind"] == "CronJob"]
     assert backup["spec"]["schedule"].split()[2:] == ["1", "*", "*"]  # monthly
     for document in documents:

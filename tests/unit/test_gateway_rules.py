@@ -73,15 +73,18 @@ def test_an_unknown_user_is_verified_against_a_dummy_hash_and_refused():
 # SPEC §6: admin everything; sales create/edit customers, follow-ups and tickets but not
 # delete; support works tickets and reads customers and follow-ups. Issue 8: a manager may
 # do everything sales may and read reports (which customers it may change is ownership).
+# Issue 10: everyone has tasks (the service scopes what each sees) and reads the workflow
+# rules; admins write rules.
+TASKS = {"tasks.read", "tasks.write", "rules.read"}
 SALES = {"customers.read", "customers.write", "followups.read", "followups.write",
          "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read",
-         "account.own", "session"}
+         "account.own", "session", *TASKS}
 EXPECTED = {
     "admin": set(PERMISSIONS),
     "manager": SALES,
     "sales": SALES,
     "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
-                "notifications.own", "account.own", "session"},
+                "notifications.own", "account.own", "session", *TASKS},
 }
 
 

@@ -16,6 +16,8 @@ T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 TICKET = {"id": "2026-TECH-001-001", "title": "Printer jams", "owner": "amy",
           "customer_id": "2026-TECH-001", "priority": "high"}
 CUSTOMER = {"id": "2026-TECH-001", "name": "Acme", "owner": "amy"}
+TASK = {"id": 7, "title": "Call Acme", "assignee": "amy", "due_at": "2026-11-25T10:00:00+00:00",
+        "customer_id": "2026-TECH-001"}
 SLA = {"ticket": TICKET, "clock": "first_response", "due_at": "2026-11-25T10:00:00+00:00"}
 
 LOGIN_ALERT = {"user": {"username": "amy", "role": "sales"}, "at": "2026-11-26T08:00:00+00:00",
@@ -44,8 +46,11 @@ def test_the_contract_lists_exactly_the_documented_events_by_source():
      [], [("amy", "contact_changed")]),
     ("customer.updated", {"customer": CUSTOMER, "contact_changed": False,
                           "changes": [{"field": "grade", "before": "A", "after": "B"}]}, [], []),
-    ("followup.overdue", {"customer": CUSTOMER, "due_at": "2026-11-20T00:00:00+00:00"}, [],
-     [("amy", "followup_overdue")]),
+    ("task.created", {"task": TASK}, ["root"], [("amy", "task_assigned")]),
+    ("task.due_soon", {"task": TASK, "notify": ["amy"]}, ["root"], [("amy", "task_due_soon")]),
+    ("task.overdue", {"task": TASK, "notify": ["amy", "boss", "mgr", "amy"]}, ["root"],
+     [("amy", "task_overdue"), ("boss", "task_overdue"), ("mgr", "task_overdue")]),
+    ("task.completed", {"task": TASK}, ["root"], []),
     ("ticket.commented", {"ticket": TICKET}, ["root"], []),
     ("user.login_alert", LOGIN_ALERT, ["root"], [("amy", "login_alert")]),
 ])
@@ -118,7 +123,6 @@ def test_both_languages_use_the_same_placeholders(kind):
     ("ticket.transitioned", {"ticket": TICKET, "to": "done"}),
     ("customer.updated", {"customer": CUSTOMER, "contact_changed": True,
                           "changes": [{"field": "phone", "before": "1", "after": "2"}]}),
-    ("followup.overdue", {"customer": CUSTOMER, "due_at": "2026-11-20T00:00:00+00:00"}),
 ])
 @pytest.mark.parametrize("lang", templates.LANGUAGES)
 def test_every_message_names_its_ticket_or_customer(event_type, data, lang):
@@ -137,6 +141,15 @@ def test_a_login_alert_says_when_where_and_with_what(lang, words):
     assert words in title + body
     for value in ("2026-11-26T08:00:00+00:00", "198.51.100.7", "Firefox/140.0"):
         assert value in body
+
+
+@pytest.mark.parametrize("event_type", ["task.created", "task.due_soon", "task.overdue"])
+@pytest.mark.parametrize("lang", templates.LANGUAGES)
+def test_every_task_message_names_the_task_its_customer_and_due_date(event_type, lang):
+    (notice,) = domain.notices_for(event_type, {"task": TASK, "notify": ["amy"]}, [], actor=None)
+    title, body = templates.render(notice.kind, notice.params, lang)
+    assert "7" in title and TASK["title"] in body and TASK["customer_id"] in body
+    assert TASK["due_at"] in body
 
 
 def test_clock_and_field_names_are_translated():
