@@ -9,10 +9,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.context import SYSTEM_ACTOR
+from services.common.db import upsert
+from services.common.errors import Unavailable
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, schema_of
 from services.workflow import rules, schedules, tasks, views
-from services.workflow.models import CustomerView, Occurrence, Rule, Schedule, SeenEvent, Task
+from services.workflow.models import (
+    CustomerView, Occurrence, ProcessedEvent, Rule, Schedule, SeenEvent, Task,
+)
 from services.workflow.schemas import event_data_schema
 
 CONSUMER = "workflow"
@@ -40,16 +44,19 @@ def handle_event(uow, options, payload) -> bool:
         uow.rollback()
         return False
     session, at = uow.session, datetime.fromisoformat(envelope["occurred_at"])
-    if event_type.startswith("user."):
-        views.learn_user(session, data)
-    else:
-        _apply(uow, options, envelope, event_type, data, at)
     try:
+        if event_type.startswith("user."):
+            views.learn_user(session, data)
+        else:
+            _apply(uow, options, envelope, event_type, data, at)
         uow.commit()
-    except IntegrityError:  # the same event, handled concurrently by another worker
+    except IntegrityError:
         uow.rollback()
-        log.info("event %s was already handled", envelope["id"])
-        return False
+        if session.get(ProcessedEvent, (CONSUMER, envelope["id"])) is not None:
+            log.info("event %s was already handled", envelope["id"])  # by another worker
+            return False
+        raise Unavailable("A concurrent change to the same records; the event will be retried.",
+                          {"event_id": envelope["id"]}) from None
     return True
 
 
@@ -60,8 +67,9 @@ def _apply(uow, options, envelope: dict, event_type: str, data: dict, at: dateti
         views.learn_ticket(session, data, at)
         facts = rules.event_facts(event_type, data)
     else:
-        previous = views.snapshot(session.get(CustomerView, data["customer"]["id"]))
-        customer = views.learn_customer(session, event_type, data, at)
+        row = views.customer_row(session, data["customer"]["id"], at)
+        previous = views.snapshot(row)
+        customer = views.learn_customer(session, event_type, data, at, row)
         facts = rules.event_facts(event_type, data, previous=previous)
     active = active_rules(session)
     if event_type in rules.EVENTS:
@@ -174,13 +182,17 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
         row = session.get(Schedule, (rule.id, customer.id))
         if matching and row is None:
-            trigger = rule.definition["trigger"]
-            session.add(Schedule(rule_id=rule.id, customer_id=customer.id, next_at=(
-                schedules.first_occurrence(trigger, at, zone_of(rule.definition, options)))))
+            start_clock(session, options, rule, customer.id, at)
         elif not matching and row is not None:
             session.delete(row)
             session.flush()
             _cancel_open(uow, options, rule, customer.id, at)
+
+
+def start_clock(session, options, rule: Rule, customer_id: str, at: datetime) -> None:
+    first = schedules.first_occurrence(rule.definition["trigger"], at, zone_of(rule.definition, options))
+    session.execute(upsert(session, Schedule.__table__).values(
+        rule_id=rule.id, customer_id=customer_id, next_at=first).on_conflict_do_nothing())
 
 
 def customer_fields(customer: CustomerView) -> dict:
@@ -203,14 +215,12 @@ def enrol_all(uow, options, rule: Rule) -> None:
     if not rules.is_schedule(rule.definition) or not rule.enabled or rule.deleted_at is not None:
         session.execute(delete(Schedule).where(Schedule.rule_id == rule.id))
         return
-    zone = zone_of(rule.definition, options)
     existing = set(session.scalars(select(Schedule.customer_id).where(Schedule.rule_id == rule.id)))
     for customer in session.scalars(select(CustomerView).where(CustomerView.deleted.is_(False))):
         facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
         matching = rules.matches(rule.definition["where"], facts)
         if matching and customer.id not in existing:
-            session.add(Schedule(rule_id=rule.id, customer_id=customer.id, next_at=(
-                schedules.first_occurrence(rule.definition["trigger"], now, zone))))
+            start_clock(session, options, rule, customer.id, now)
         elif not matching and customer.id in existing:
             session.execute(delete(Schedule).where(Schedule.rule_id == rule.id,
                                                    Schedule.customer_id == customer.id))

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from services.common.db import upsert
 from services.customer.domain import lifecycle_status
 from services.workflow.models import CustomerView, TicketView, UserView
 from services.workflow.rules import TRACKED_CUSTOMER_FIELDS
@@ -23,14 +24,24 @@ def snapshot(customer: CustomerView | None) -> dict | None:
     return {"ever_deal": customer.ever_deal, "owner": customer.owner}
 
 
-def learn_customer(session, event_type: str, data: dict, at: datetime) -> CustomerView:
-    """Update the view from a customer event; returns the row (already newer rows stay)."""
+def locked_row(session, model, key: str, **blank):
+    """The view row for ``key``, made blank if missing, locked until commit. Two events about
+    one customer may be handled at once (each type has its queue): the insert waits for the
+    other's and then does nothing, so neither fails."""
+    session.execute(upsert(session, model.__table__).values(**blank).on_conflict_do_nothing())
+    return session.get(model, key, with_for_update=True, populate_existing=True)
+
+
+def customer_row(session, customer_id: str, at: datetime) -> CustomerView:
+    return locked_row(session, CustomerView, customer_id, id=customer_id, ever_deal=False,
+                      deleted=False, as_of=at)
+
+
+def learn_customer(session, event_type: str, data: dict, at: datetime,
+                   row: CustomerView) -> CustomerView:
+    """Update the view from a customer event (an older event than the row's is ignored)."""
     shown = data["customer"]
-    row = session.get(CustomerView, shown["id"], with_for_update=True)
-    if row is None:
-        row = CustomerView(id=shown["id"], ever_deal=False, deleted=False, as_of=at)
-        session.add(row)
-    elif row.as_of > at:
+    if row.as_of > at:
         return row
     row.name = shown.get("name")
     for name in TRACKED_CUSTOMER_FIELDS:
@@ -45,11 +56,8 @@ def learn_customer(session, event_type: str, data: dict, at: datetime) -> Custom
 
 def learn_ticket(session, data: dict, at: datetime) -> TicketView:
     shown = data["ticket"]
-    row = session.get(TicketView, shown["id"], with_for_update=True)
-    if row is None:
-        row = TicketView(id=shown["id"], as_of=at)
-        session.add(row)
-    elif row.as_of > at:
+    row = locked_row(session, TicketView, shown["id"], id=shown["id"], as_of=at)
+    if row.as_of > at:
         return row
     row.customer_id, row.owner, row.state = shown.get("customer_id"), shown.get("owner"), shown.get("state")
     row.as_of = at

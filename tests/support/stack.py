@@ -96,6 +96,20 @@ class Stack:
         api.username, api.password = username, password
         return api
 
+    def service_pid(self, name: str) -> int | None:
+        """The process id of the running ``name`` service (a child of the supervisor)."""
+        wanted = ["-m", "services.common.run", name]
+        for proc in Path("/proc").iterdir():
+            try:
+                stat = (proc / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                command = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == self.process.pid and command[1:4] == wanted:
+                return int(proc.name)
+        return None
+
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
