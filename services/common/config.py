@@ -34,6 +34,11 @@ DEFAULTS = {
     "MAX_MESSAGE_BYTES": str(1024 * 1024),
     "ARCHIVE_AFTER_MONTHS": "12",
     "MAINTENANCE_CHECK_SECONDS": "3600",
+    "TASK_REMIND_BEFORE_SECONDS": "3600",
+    "WORKFLOW_SWEEP_SECONDS": "5",
+    # Rules that name no time zone count days and calendars here; set it to the zone of the
+    # SLA policy's business calendar when that names another.
+    "WORKFLOW_TIME_ZONE": "Asia/Shanghai",
 }
 
 
@@ -58,6 +63,9 @@ class Settings:
     archive_after_months: int = 12
     maintenance_check_seconds: float = 3600
     trusted_proxies: str | None = None
+    task_remind_before_seconds: float = 3600
+    workflow_sweep_seconds: float = 5
+    workflow_time_zone: str = "Asia/Shanghai"
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -110,6 +118,9 @@ def load_settings(environ=None) -> Settings:
         archive_after_months=int(_env(environ, "ARCHIVE_AFTER_MONTHS")),
         maintenance_check_seconds=float(_env(environ, "MAINTENANCE_CHECK_SECONDS")),
         trusted_proxies=environ.get("TRUSTED_PROXIES") or None,
+        task_remind_before_seconds=float(_env(environ, "TASK_REMIND_BEFORE_SECONDS")),
+        workflow_sweep_seconds=float(_env(environ, "WORKFLOW_SWEEP_SECONDS")),
+        workflow_time_zone=_env(environ, "WORKFLOW_TIME_ZONE"),
         database_urls=urls,
     )
 

@@ -7,9 +7,9 @@ from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
 from services.common.lookups import Lookup
 from services.common.outbox import UnitOfWorkProvider
-from services.common.timers import once, setting_timer
+from services.common.periodic import once, setting_timer
 from services.workflow import dryrun, engine, models, rulebook, tasks
-from services.workflow.options import OptionsProvider, workflow_options
+from services.workflow.options import OptionsProvider
 
 # The events the workflow learns from, by source.
 CONSUMED = {
@@ -25,10 +25,6 @@ def consume_all(method):
         for event_type in event_types:
             method = consume_event(source, event_type)(method)
     return method
-
-
-def sweep_interval(config: dict) -> float:
-    return workflow_options(config).sweep_seconds
 
 
 class WorkflowService:
@@ -116,7 +112,7 @@ class WorkflowService:
     def make_default_rules(self):
         rulebook.ensure_defaults(self.uow)
 
-    @setting_timer(interval_of=sweep_interval)
+    @setting_timer("workflow_sweep_seconds")
     def sweep(self):
         """Every ``WORKFLOW_SWEEP_SECONDS``: due schedule occurrences, then due reminders,
         batch after batch."""

@@ -32,8 +32,10 @@ def present(task: Task, now: datetime) -> dict:
 
 
 def actor_of(uow) -> domain.Actor:
+    """The caller; its team as the gateway read it for this request (else as learnt)."""
     name = uow.context.actor
-    return domain.Actor(name, uow.context.actor_role, views.team_of(uow.session, name))
+    team = uow.context.actor_team or views.team_of(uow.session, name)
+    return domain.Actor(name, uow.context.actor_role, team)
 
 
 # --- making and closing (shared with the rule engine) -------------------------------------

@@ -10,15 +10,18 @@ from tests.support.smtp import SmtpServer
 from tests.support.stack import running_stack
 
 EMAIL_WINDOW_SECONDS = 5
-# Short delivery retries and a fast SLA sweep: notification and breach tests then wait
-# for fractions of a second, and nothing else minds. The webhook receivers listen on
-# 127.0.0.1, so private webhook addresses are allowed. The tests act as the gateway's proxy
-# (TRUSTED_PROXIES): their X-Forwarded-For headers play clients at other addresses.
+# Short delivery retries and fast SLA and workflow sweeps: notification, breach and task
+# tests then wait for fractions of a second, and nothing else minds. Without a due-soon
+# reminder, a task that falls due sends exactly one reminder (task.overdue). The webhook
+# receivers listen on 127.0.0.1, so private webhook addresses are allowed. The tests act as
+# the gateway's proxy (TRUSTED_PROXIES): their X-Forwarded-For headers play clients at other
+# addresses.
 FAST_ENV = {"NOTIFY_RETRY_BASE_SECONDS": "0.1", "NOTIFY_MAX_ATTEMPTS": "5",
             "NOTIFY_POLL_SECONDS": "0.1", "NOTIFY_HTTP_TIMEOUT_SECONDS": "2",
             "NOTIFY_EMAIL_WINDOW_SECONDS": str(EMAIL_WINDOW_SECONDS),
             "SLA_SWEEP_SECONDS": "0.5", "WEBHOOK_ALLOW_PRIVATE": "true",
-            "TRUSTED_PROXIES": "127.0.0.1"}
+            "TRUSTED_PROXIES": "127.0.0.1", "WORKFLOW_SWEEP_SECONDS": "0.5",
+            "TASK_REMIND_BEFORE_SECONDS": "0"}
 
 
 @pytest.fixture(scope="session")

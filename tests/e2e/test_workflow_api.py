@@ -1,5 +1,6 @@
-"""Tasks and rules end to end: the real processes on RabbitMQ and PostgreSQL, driven through
-the gateway, mailing a real SMTP server."""
+"""Tasks and rules end to end: the shared stack (real processes on RabbitMQ and PostgreSQL,
+a workflow sweep every 0.5 s, no due-soon reminder), driven through the gateway, mailing a
+real SMTP server."""
 import os
 import signal
 import time
@@ -10,21 +11,9 @@ import pytest
 
 from tests.integration.test_notification_service import publish
 from tests.integration.test_workflow_service import ticket_event
-from tests.support.smtp import smtp  # noqa: F401 (a fixture)
-from tests.support.stack import running_stack
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-WORKFLOW_ENV = {"WORKFLOW_SWEEP_SECONDS": "0.5", "TASK_REMIND_BEFORE_SECONDS": "0",
-                "NOTIFY_POLL_SECONDS": "0.1"}
-
-
-@pytest.fixture(scope="module")
-def stack(rabbit_manager, databases, tmp_path_factory, smtp):
-    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("workflow"),
-                       SMTP_URL=smtp.url, **WORKFLOW_ENV) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
