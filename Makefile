@@ -41,6 +41,8 @@ bench: install postgres  ## every benchmark, each against a baseline measured in
 	$(PY) bench/customers.py
 	$(PY) bench/sla_sweep.py
 	$(PY) bench/report_summary.py
+	$(PY) bench/reminder_sweep.py
+	$(PY) bench/rule_engine.py
 
 soak: install postgres  ## a mixed workload at a fixed rate, per-minute figures and RSS (SOAK_MINUTES, default 10)
 	bash scripts/ensure-broker.sh --management

@@ -113,3 +113,14 @@ class CommandHandler(DeadLettering, Consumer):
 
 consume_event = ReliableEventHandler.decorator
 consume_command = CommandHandler.decorator
+
+
+def consume_events(contract: dict):
+    """Handle every event of ``contract`` (``{source: (event type, ...)}``) with the decorated
+    method, one durable queue per type."""
+    def decorate(method):
+        for source, event_types in contract.items():
+            for event_type in event_types:
+                method = consume_event(source, event_type)(method)
+        return method
+    return decorate

@@ -2,21 +2,13 @@
 :mod:`services.notification.notifications`; the sending happens in
 :mod:`services.notification.delivery`."""
 
-from services.common.consumers import consume_event
+from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications
 from services.notification.delivery import DeliveryWorkerProvider
-
-
-def consume_contract(method):
-    """Handle every event type of the contract with ``method`` (one queue per type)."""
-    for source, event_types in domain.CONTRACT.items():
-        for event_type in event_types:
-            method = consume_event(source, event_type)(method)
-    return method
 
 
 class NotificationService:
@@ -26,7 +18,7 @@ class NotificationService:
     uow = UnitOfWorkProvider("notification", models)
     delivery = DeliveryWorkerProvider()
 
-    @consume_contract
+    @consume_events(domain.CONTRACT)
     def handle_event(self, payload):
         notifications.handle_event(self.uow, payload, self.delivery.email_enabled,
                                    self.delivery.first_admin)

@@ -2,7 +2,7 @@
 :mod:`~services.workflow.rulebook` and :mod:`~services.workflow.engine`."""
 from nameko.rpc import rpc
 
-from services.common.consumers import consume_event
+from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
 from services.common.errors import EXPECTED_ERRORS
 from services.common.lookups import Lookup
@@ -18,13 +18,6 @@ CONSUMED = {
                 "ticket.commented", "ticket.rated"),
     "gateway": ("user.created", "user.updated"),
 }
-
-
-def consume_all(method):
-    for source, event_types in CONSUMED.items():
-        for event_type in event_types:
-            method = consume_event(source, event_type)(method)
-    return method
 
 
 class WorkflowService:
@@ -104,7 +97,7 @@ class WorkflowService:
         return "pong"
 
     # --- on their own
-    @consume_all
+    @consume_events(CONSUMED)
     def handle_event(self, payload):
         engine.handle_event(self.uow, self.options, payload)
 

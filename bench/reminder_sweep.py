@@ -1,0 +1,131 @@
+"""The task reminder sweep over 10,000 and over 1,000,000 open tasks, few of them due, in one
+run on PostgreSQL: ``.venv/bin/python bench/reminder_sweep.py``.
+
+The sweep is the service's own (:func:`services.workflow.tasks.sweep_reminders`, with its
+real query). Tasks are bulk-inserted with ``generate_series``, all open and due far ahead;
+the same few are made due at each size, and each timing is the median of repeated sweeps
+(the due tasks are made due again between repetitions). Options: ``--small``, ``--large``,
+``--due``, ``--repeat``.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from services.common.clock import ManualClock  # noqa: E402
+from services.common.config import load_settings  # noqa: E402
+from services.common.context import CallContext  # noqa: E402
+from services.common.db import make_engine  # noqa: E402
+from services.common.outbox import UnitOfWork  # noqa: E402
+from services.workflow import models, tasks  # noqa: E402
+from services.workflow.options import WorkflowOptions  # noqa: E402
+from tests.support.databases import PostgresDatabases  # noqa: E402
+
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+CHUNK = 100_000
+
+# Open tasks due 30 days ahead: their next check (due soon) is 29 days and 23 hours ahead.
+INSERT_TASKS = """
+INSERT INTO tasks (id, title, assignee, priority, due_at, state, source, created_by,
+                   created_at, updated_at, next_check_at, version)
+SELECT g, 'Benchmark task ' || g, 'agent' || (g % 50), 'medium',
+       CAST(:now AS timestamptz) + interval '30 days', 'open', 'manual', 'bench',
+       CAST(:now AS timestamptz), CAST(:now AS timestamptz),
+       CAST(:now AS timestamptz) + interval '30 days' - interval '1 hour', 1
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g
+"""
+# The few due tasks: past due, owing their overdue reminder.
+MAKE_DUE = """
+UPDATE tasks SET due_at = :due, next_check_at = :due, due_soon_sent_at = NULL,
+       overdue_sent_at = NULL
+WHERE id IN (SELECT g FROM generate_series(1, CAST(:due_count AS integer)) AS g)
+"""
+
+
+def insert(session_factory, first: int, last: int) -> None:
+    for start in range(first, last + 1, CHUNK):
+        end = min(start + CHUNK - 1, last)
+        with session_factory() as session:
+            session.execute(text(INSERT_TASKS), {"now": NOW, "first": start, "last": end})
+            session.commit()
+        print(f"  inserted tasks {start:,}–{end:,}", flush=True)
+    with session_factory() as session:
+        session.execute(text("ANALYZE"))
+        session.commit()
+
+
+def make_due(session_factory, due_count: int) -> None:
+    with session_factory() as session:
+        session.execute(text(MAKE_DUE), {"due": NOW - timedelta(seconds=1), "due_count": due_count})
+        session.execute(text("DELETE FROM outbox"))
+        session.commit()
+
+
+def time_sweeps(session_factory, options, due_count: int, repeat: int) -> tuple[float, float]:
+    """Median seconds of a sweep with ``due_count`` tasks due, and of an idle sweep."""
+    clock = ManualClock(NOW)
+    context = CallContext(request_id=None, actor="bench", actor_role=None)
+    busy, idle = [], []
+    for _ in range(repeat):
+        make_due(session_factory, due_count)
+        for timings in (busy, idle):  # the second sweep finds nothing left to do
+            uow = UnitOfWork(session_factory, models, "workflow", context, clock)
+            started = time.perf_counter()
+            swept = tasks.sweep_reminders(uow, options)
+            timings.append(time.perf_counter() - started)
+            uow.close()
+            assert swept == (due_count if timings is busy else 0), swept
+    return statistics.median(busy), statistics.median(idle)
+
+
+def plan(session_factory) -> str:
+    with session_factory() as session:
+        query = tasks.due_tasks_query(NOW, tasks.SWEEP_BATCH)
+        compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
+        rows = session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+    return next((row.strip() for row in rows if "next_check_at" in row and "Index" in row),
+                "no index scan found:\n" + "\n".join(rows))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args(argv)
+    options = WorkflowOptions.from_settings(load_settings())
+    databases = PostgresDatabases(POSTGRES)
+    try:
+        engine = make_engine(databases.fresh("workflow"))
+        session_factory = sessionmaker(engine, expire_on_commit=False)
+        results = {}
+        for size, first in ((args.small, 1), (args.large, args.small + 1)):
+            print(f"{size:,} open tasks: inserting…", flush=True)
+            insert(session_factory, first, size)
+            print(f"{size:,} open tasks: sweeping {args.repeat}× with {args.due} due…", flush=True)
+            results[size] = time_sweeps(session_factory, options, args.due, args.repeat)
+        print(f"query plan at {args.large:,}: {plan(session_factory)}")
+        engine.dispose()
+    finally:
+        databases.drop_all()
+    (small_busy, small_idle), (large_busy, large_idle) = results[args.small], results[args.large]
+    print(f"\n{'open tasks':>12} {'sweep, ' + str(args.due) + ' due':>16} {'sweep, none due':>16}")
+    for size, (busy, idle) in results.items():
+        print(f"{size:>12,} {busy * 1000:>13.1f} ms {idle * 1000:>13.2f} ms")
+    print(f"{'ratio':>12} {large_busy / small_busy:>16.2f} {large_idle / small_idle:>16.2f}")
+
+
+if __name__ == "__main__":
+    main()
