@@ -5,7 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import OutboxMixin, ProcessedEventMixin, UTCDateTime, service_metadata
+from services.common.db import (
+    OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, UTCDateTime, service_metadata,
+)
 
 
 class Base(DeclarativeBase):
@@ -20,14 +22,16 @@ class ProcessedEvent(ProcessedEventMixin, Base):
     pass
 
 
+class ProcessedRequest(ProcessedRequestMixin, Base):
+    pass
+
+
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_assignee_state_due_at", "assignee", "state", "due_at"),
                       Index("ix_tasks_rule_id_state", "rule_id", "state"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # The creating request's idempotency key: a retried create finds the task it made.
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     customer_id: Mapped[str | None] = mapped_column(String(40), index=True)

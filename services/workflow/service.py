@@ -1,12 +1,11 @@
 """The ``workflow`` Nameko service: thin entrypoints over :mod:`services.workflow.tasks`,
 :mod:`~services.workflow.rulebook` and :mod:`~services.workflow.engine`."""
-from nameko.rpc import rpc
-
 from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
+from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.lookups import Lookup
-from services.common.outbox import UnitOfWorkProvider
+from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
 from services.workflow import dryrun, engine, models, rulebook, tasks
 from services.workflow.options import OptionsProvider
@@ -31,6 +30,7 @@ class WorkflowService:
 
     # --- tasks
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def create_task(self, task):
         return tasks.create_task(self.uow, self.options, task, self.find_customer,
                                  self.find_ticket)
@@ -44,14 +44,17 @@ class WorkflowService:
         return tasks.get_task(self.uow, task_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def update_task(self, task_id, changes, if_match=None):
         return tasks.update_task(self.uow, self.options, task_id, changes, if_match)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def complete_task(self, task_id, completion):
         return tasks.complete_task(self.uow, self.options, task_id, completion)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def cancel_task(self, task_id, cancellation):
         return tasks.cancel_task(self.uow, self.options, task_id, cancellation)
 
@@ -69,14 +72,17 @@ class WorkflowService:
         return rulebook.get_rule(self.uow, self.options, rule_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def create_rule(self, rule):
         return rulebook.create_rule(self.uow, self.options, rule)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def update_rule(self, rule_id, rule):
         return rulebook.update_rule(self.uow, self.options, rule_id, rule)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def delete_rule(self, rule_id):
         rulebook.delete_rule(self.uow, self.options, rule_id)
 
@@ -89,6 +95,7 @@ class WorkflowService:
         return rulebook.followup_plan(self.uow)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
     def set_followup_plan(self, plan):
         return rulebook.set_followup_plan(self.uow, self.options, plan)
 

@@ -4,7 +4,6 @@ commits. Also the reminder sweep."""
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, not_, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from services.common.context import SYSTEM_ACTOR
 from services.common.db import count, one_or_404
@@ -42,13 +41,13 @@ def actor_of(uow) -> domain.Actor:
 
 def make_task(uow, options, *, title, assignee, due_at, priority="medium", description=None,
               customer_id=None, ticket_id=None, source=MANUAL, rule_id=None, reason=None,
-              created_by=None, idempotency_key=None) -> Task:
+              created_by=None) -> Task:
     now = uow.now()
     task = Task(title=title, description=description, customer_id=customer_id,
                 ticket_id=ticket_id, assignee=assignee, priority=priority, due_at=due_at,
                 state="open", source=source, rule_id=rule_id, reason=reason,
                 created_by=created_by or uow.context.actor, created_at=now, updated_at=now,
-                idempotency_key=idempotency_key, version=1)
+                version=1)
     task.next_check_at = domain.next_check(task, options.remind_before)
     uow.session.add(task)
     uow.session.flush()
@@ -96,11 +95,9 @@ def _check_assignee(uow, options, actor: domain.Actor, assignee: str) -> None:
 
 def create_task(uow, options, payload: dict, find_customer, find_ticket) -> dict:
     """``find_customer`` and ``find_ticket`` ask their services (422 naming the field when
-    unknown); a request seen again under the same idempotency key returns its task."""
+    unknown), with no transaction open; a repeated request is answered by the service's
+    ``@idempotent`` entrypoint."""
     data = load_or_422(schema_of(TaskInputSchema), payload)
-    key = uow.context.idempotency_key
-    if key is not None and (made := _made_by(uow, key)) is not None:
-        return made
     if data["due_at"] < uow.now():
         raise _invalid("due_at", "Must not be in the past.")
     actor = actor_of(uow)
@@ -112,20 +109,10 @@ def create_task(uow, options, payload: dict, find_customer, find_ticket) -> dict
     if data.get("ticket_id"):
         ticket = find_ticket(data["ticket_id"])
         data.setdefault("customer_id", ticket.get("customer_id"))
-    try:
-        task = make_task(uow, options, idempotency_key=key, **data)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        if key is None:
-            raise
-        return _made_by(uow, key)  # the same request, made concurrently, got there first
-    return present(task, uow.now())
-
-
-def _made_by(uow, key: str) -> dict | None:
-    task = uow.session.scalars(select(Task).where(Task.idempotency_key == key)).first()
-    return present(task, uow.now()) if task is not None else None
+    task = make_task(uow, options, **data)
+    shown = present(task, uow.now())
+    uow.commit()
+    return shown
 
 
 def _visible(uow, task_id, actor: domain.Actor, for_update=False) -> Task:

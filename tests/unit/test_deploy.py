@@ -107,7 +107,7 @@ def test_each_kubernetes_service_connects_as_its_own_broker_user():
         user = re.match(r"amqp://([^:]+):", uris[amqp["valueFrom"]["secretKeyRef"]["name"]])[1]
         assert user in users, user
         used.append(user)
-    assert len(used) == len(set(used)) == 5 and "integration" not in used
+    assert len(used) == len(set(used)) == 6 and "integration" not in used
     assert all(grant["vhost"] == "deskflow" for grant in definitions["permissions"])
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:15:23.898254
+Create Date: 2026-11-26 17:10:35.143425
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,6 +55,16 @@ def upgrade():
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_processed_events'))
     )
+    op.create_table('processed_requests',
+    sa.Column('operation', sa.String(length=80), nullable=False),
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('answer', sa.JSON(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('operation', 'key', name=op.f('pk_processed_requests'))
+    )
+    with op.batch_alter_table('processed_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_processed_requests_at'), ['at'], unique=False)
+
     op.create_table('rules',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('default_key', sa.String(length=40), nullable=True),
@@ -93,7 +103,6 @@ def upgrade():
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('idempotency_key', sa.String(length=128), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('customer_id', sa.String(length=40), nullable=True),
@@ -116,8 +125,7 @@ def upgrade():
     sa.Column('overdue_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_tasks_idempotency_key'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_assignee_state_due_at', ['assignee', 'state', 'due_at'], unique=False)
@@ -182,6 +190,10 @@ def downgrade():
 
     op.drop_table('schedules')
     op.drop_table('rules')
+    with op.batch_alter_table('processed_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_processed_requests_at'))
+
+    op.drop_table('processed_requests')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_sent_at'))
