@@ -6,10 +6,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.context import SYSTEM_ACTOR
 from services.common.db import one_or_404
-from services.common.errors import Conflict
+from services.common.errors import Conflict, ValidationFailed
 from services.common.schemas import load_or_422, schema_of
 from services.customer.schemas import FollowupPlanSchema
-from services.workflow import engine, rules
+from services.workflow import engine, rules, views
 from services.workflow.defaults import DEFAULT_RULES, GRADE_DAYS, GRADE_KEYS
 from services.workflow.models import Rule
 from services.workflow.schemas import RuleInputSchema, RuleSchema
@@ -22,6 +22,16 @@ def parse_rule(payload) -> dict:
     definition = schema.dump(data)
     rules.check_rule(definition)
     return definition
+
+
+def _check_assignee(uow, options, definition: dict) -> None:
+    """An assignee that is not a kind (``owner``, ``ticket_owner``) must be an active user."""
+    name = definition["task"]["assignee"]
+    if name not in rules.ASSIGNEE_KINDS and not views.is_active_user(uow.session, name,
+                                                                    options.admin_username):
+        message = f"{name} is neither an assignee kind ({', '.join(rules.ASSIGNEE_KINDS)}) " \
+                  "nor an active user."
+        raise ValidationFailed(f"task.assignee: {message}", {"fields": {"task.assignee": [message]}})
 
 
 def present(rule: Rule, options) -> dict:
@@ -61,8 +71,9 @@ def _write(rule: Rule, definition: dict, uow) -> None:
 
 
 def create_rule(uow, options, payload: dict) -> dict:
-    rule = Rule(version=1)
-    _write(rule, parse_rule(payload), uow)
+    rule, definition = Rule(version=1), parse_rule(payload)
+    _check_assignee(uow, options, definition)
+    _write(rule, definition, uow)
     uow.session.add(rule)
     uow.session.flush()
     engine.enrol_all(uow, options, rule)
@@ -73,6 +84,7 @@ def create_rule(uow, options, payload: dict) -> dict:
 def update_rule(uow, options, rule_id, payload: dict) -> dict:
     """Replace a rule; its version goes up, so tasks name the version that made them."""
     definition = parse_rule(payload)
+    _check_assignee(uow, options, definition)
     rule = _live(uow.session, rule_id, for_update=True)
     _write(rule, definition, uow)
     rule.version += 1

@@ -190,6 +190,10 @@ def test_rules_and_tasks_refuse_bad_input_naming_the_field(admin, sales):
         "name": "x", "trigger": {"event": "ticket.melted"},
         "task": {"title": "t", "due_in_hours": 1, "assignee": "owner"}}), 422)
     assert "trigger.event" in bad["error"]["details"]["fields"]
+    nobody = ok(admin.post("/api/v1/workflow/rules", json={
+        "name": "x", "trigger": {"event": "ticket.created"},
+        "task": {"title": "t", "due_in_hours": 1, "assignee": "customer_owner"}}), 422)
+    assert "task.assignee" in nobody["error"]["details"]["fields"]
     assert sales.post("/api/v1/workflow/rules", json={}).status_code == 403
     past = ok(sales.post("/api/v1/tasks", json={"title": "t", "due_at": "2020-01-01T00:00:00Z"}),
               422)
