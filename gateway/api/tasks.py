@@ -1,9 +1,8 @@
 """Tasks (任务): the caller's to-do list, assigning, completing and cancelling, and the
 summary per assignee. A task the caller may not see is a 404."""
-from flask import Blueprint, jsonify, request
+from flask import Blueprint
 
-from gateway.api.endpoint import endpoint, json_body, query_args, rpc
-from services.common.errors import Stale
+from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
 from services.workflow.schemas import (
     CancelInputSchema, CompleteInputSchema, SummaryRowSchema, TaskFilterSchema, TaskInputSchema,
     TaskSchema, TaskUpdateSchema,
@@ -12,34 +11,13 @@ from services.workflow.schemas import (
 blueprint = Blueprint("tasks", __name__)
 
 
-def etag(task: dict) -> str:
-    return f'"v{task["version"]}"'
-
-
-def if_match() -> int | None:
-    """The version named by ``If-Match`` (None when absent); one we did not hand out is stale."""
-    given = request.headers.get("If-Match")
-    if given is None or given.strip() == "*":
-        return None
-    value = given.strip().removeprefix("W/").strip('"')
-    if not value.startswith("v") or not value[1:].isdigit():
-        raise Stale("If-Match does not name a version of this task; read it again.",
-                    {"if_match": given})
-    return int(value[1:])
-
-
-def with_etag(task: dict, status: int = 200):
-    response = jsonify(task)
-    response.status_code = status
-    response.headers["ETag"] = etag(task)
-    return response
-
-
 @endpoint(blueprint, "/tasks", "POST", "Make a task. Admins assign to anyone, managers within "
           "their team, everyone else only to themselves.", "tasks.write", body=TaskInputSchema,
           response=TaskSchema, status=201, errors=(403, 422, 503))
 def create_task():
-    return with_etag(rpc("workflow", "create_task", json_body()), 201)
+    response = tagged(rpc("workflow", "create_task", json_body()))
+    response.status_code = 201
+    return response
 
 
 @endpoint(blueprint, "/tasks", "GET", "List tasks the caller may see; mine=true is the caller's "
@@ -59,7 +37,7 @@ def task_summary():
 @endpoint(blueprint, "/tasks/<task_id>", "GET", "One task; its ETag is its version.",
           "tasks.read", response=TaskSchema, errors=(404,))
 def get_task(task_id):
-    return with_etag(rpc("workflow", "get_task", task_id))
+    return tagged(rpc("workflow", "get_task", task_id))
 
 
 @endpoint(blueprint, "/tasks/<task_id>", "PATCH", "Change title, description, due date or "
@@ -67,18 +45,19 @@ def get_task(task_id):
           "read: a task changed since is 412 stale.", "tasks.write", body=TaskUpdateSchema,
           response=TaskSchema, errors=(403, 404, 409, 412, 422))
 def update_task(task_id):
-    return with_etag(rpc("workflow", "update_task", task_id, json_body(), if_match()))
+    return tagged(rpc("workflow", "update_task", task_id, json_body(),
+                      expected_version=if_match()))
 
 
 @endpoint(blueprint, "/tasks/<task_id>/complete", "POST", "Complete an open task with a note "
           "(完成情况说明): the assignee, their manager or an admin.", "tasks.write",
           body=CompleteInputSchema, response=TaskSchema, errors=(403, 404, 409, 422))
 def complete_task(task_id):
-    return with_etag(rpc("workflow", "complete_task", task_id, json_body()))
+    return tagged(rpc("workflow", "complete_task", task_id, json_body()))
 
 
 @endpoint(blueprint, "/tasks/<task_id>/cancel", "POST", "Cancel an open task with a reason: "
           "the creator, a manager or an admin.", "tasks.write", body=CancelInputSchema,
           response=TaskSchema, errors=(403, 404, 409, 422))
 def cancel_task(task_id):
-    return with_etag(rpc("workflow", "cancel_task", task_id, json_body()))
+    return tagged(rpc("workflow", "cancel_task", task_id, json_body()))

@@ -8,7 +8,7 @@ A task (the ORM row or any object with the same attributes) has ``assignee``,
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.common.errors import Forbidden, InvalidTransition, Stale
+from services.common.errors import Forbidden, InvalidTransition
 
 STATES = ("open", "done", "cancelled")
 PRIORITIES = ("high", "medium", "low")
@@ -79,13 +79,6 @@ def check_open(task, target: str) -> None:
     if task.state != "open":
         raise InvalidTransition(f"Task {task.id} is {task.state}; only an open task can be "
                                 f"{target}.", {"state": task.state, "allowed": []})
-
-
-def check_version(task, if_match: int | None) -> None:
-    """``if_match`` is the version the caller last read (None: no precondition)."""
-    if if_match is not None and if_match != task.version:
-        raise Stale(f"Task {task.id} changed since you read it (version {task.version}); "
-                    "read it again.", {"current_version": task.version})
 
 
 def is_overdue(task, now: datetime) -> bool:

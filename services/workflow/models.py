@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.common.db import (
     OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, UTCDateTime, service_metadata,
 )
+from services.common.versions import VersionedMixin
 
 
 class Base(DeclarativeBase):
@@ -26,7 +27,7 @@ class ProcessedRequest(ProcessedRequestMixin, Base):
     pass
 
 
-class Task(Base):
+class Task(VersionedMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_assignee_state_due_at", "assignee", "state", "due_at"),
                       Index("ix_tasks_rule_id_state", "rule_id", "state"))
@@ -54,7 +55,6 @@ class Task(Base):
     overdue_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The earliest moment the reminder sweep has something to send for this task.
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Rule(Base):

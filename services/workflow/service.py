@@ -45,8 +45,8 @@ class WorkflowService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
-    def update_task(self, task_id, changes, if_match=None):
-        return tasks.update_task(self.uow, self.options, task_id, changes, if_match)
+    def update_task(self, task_id, changes, expected_version=None):
+        return tasks.update_task(self.uow, self.options, task_id, changes, expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent

@@ -9,6 +9,7 @@ from services.common.context import SYSTEM_ACTOR
 from services.common.db import count, one_or_404
 from services.common.errors import NotFound, ValidationFailed
 from services.common.schemas import load_or_422, page_of, schema_of
+from services.common.versions import bump_version, check_version
 from services.workflow import domain, schedules, views
 from services.workflow.models import Rule, Schedule, Task
 from services.workflow.schemas import (
@@ -58,7 +59,8 @@ def make_task(uow, options, *, title, assignee, due_at, priority="medium", descr
 def close_task(uow, options, task: Task, state: str, at: datetime, note: str) -> None:
     """Complete (``done``) or cancel a task at ``at``; a schedule's next task is planned."""
     task.state, task.next_check_at = state, None
-    task.updated_at, task.version = uow.now(), task.version + 1
+    task.updated_at = uow.now()
+    bump_version(task)
     if state == "done":
         task.completed_at, task.completion_note = at, note
     else:
@@ -175,13 +177,14 @@ def list_tasks(uow, query: dict) -> dict:
     return page_of([present(row, now) for row in rows], total, page, per_page)
 
 
-def update_task(uow, options, task_id, payload: dict, if_match: int | None = None) -> dict:
+def update_task(uow, options, task_id, payload: dict, expected_version: int | None = None) -> dict:
     """Title, description, due date, priority; the assignee only by admins and managers.
-    ``if_match`` is the version the caller last saw: another version is 412 ``stale``."""
+    ``expected_version`` is the version the caller last read (``If-Match``): another version
+    is 412 ``stale``."""
     data = load_or_422(schema_of(TaskUpdateSchema), payload)
     actor = actor_of(uow)
     task = _visible(uow, task_id, actor, for_update=True)
-    domain.check_version(task, if_match)
+    check_version(task, expected_version, "Task")
     domain.check_open(task, "changed")
     if "due_at" in data and data["due_at"] != task.due_at and data["due_at"] < uow.now():
         raise _invalid("due_at", "Must not be in the past.")
@@ -198,7 +201,8 @@ def update_task(uow, options, task_id, payload: dict, if_match: int | None = Non
     if "due_at" in data:  # a new deadline owes its reminders afresh
         task.due_soon_sent_at = task.overdue_sent_at = None
         task.next_check_at = domain.next_check(task, options.remind_before)
-    task.updated_at, task.version = uow.now(), task.version + 1
+    task.updated_at = uow.now()
+    bump_version(task)
     shown = present(task, uow.now())
     uow.emit("task.updated", {"task": shown, "changes": [
         {**change, "before": _json(change["before"]), "after": _json(change["after"])}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 17:10:35.143425
+Create Date: 2026-11-26 17:29:56.631455
 """
 from alembic import op
 import sqlalchemy as sa
@@ -124,7 +124,7 @@ def upgrade():
     sa.Column('due_soon_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('overdue_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
