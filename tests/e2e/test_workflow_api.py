@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.test_notification_service import publish
 from tests.integration.test_workflow_service import ticket_event
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -32,8 +33,7 @@ def ok(response, status=200):
 
 
 def new_customer(api, **fields):
-    return ok(api.post("/api/v1/customers", json={
-        "name": f"Workflow Co {uuid.uuid4().hex[:8]}", "industry": "TECH", **fields}), 201)
+    return ok(api.post("/api/v1/customers", json=customer_payload(**fields)), 201)
 
 
 def rule_id(api, key):

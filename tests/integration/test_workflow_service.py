@@ -20,6 +20,7 @@ from services.common.events import make_envelope
 from services.customer.service import CustomerService
 from services.workflow.models import Outbox
 from services.workflow.service import WorkflowService
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -203,7 +204,7 @@ def test_reason_is_frozen_when_the_rule_is_edited(services):
 
 
 def test_a_deal_makes_the_letter_task_for_the_owner_72_hours_after_the_change(services, clock):
-    created = call(services, "create", {"name": "Deal Co", "industry": "TECH", "owner": "lina"},
+    created = call(services, "create", customer_payload(name="Deal Co", owner="lina"),
                    service="customers", who=as_user("lina"))
     converted_at = clock.now() + HOUR
     clock.set(converted_at)
