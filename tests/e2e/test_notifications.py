@@ -3,9 +3,11 @@ the gateway, mailing a real SMTP server and posting to real HTTP receivers that 
 signature."""
 import pytest
 
-from tests.integration.test_notification_service import event, publish, ticket
+from tests.integration.test_notification_service import ticket
 from tests.support.customers import customer_payload, unique_phone
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
+from tests.support.services import event, publish
+from tests.support.stack import open_ticket
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +24,6 @@ def customer(stack):
 def subscribe(api, receiver, *event_types) -> dict:
     response = api.post("/api/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
                                                   "event_types": list(event_types)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def open_ticket(api, customer, owner, **fields) -> dict:
-    response = api.post("/api/v1/tickets", json={
-        "customer_id": customer["id"], "service_type": "aftersales", "category": "inquiry",
-        "priority": "medium", "title": "Invoice missing", "owner": owner, **fields})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -107,7 +101,7 @@ def test_a_ticket_is_assigned_and_finished_with_inbox_email_and_signed_webhook(
     admin, support = stack.admin(), stack.user("support")
     hook = receivers()
     subscribe(admin, hook, "ticket.created", "ticket.transitioned")
-    created = open_ticket(admin, customer, support.username)
+    created = open_ticket(admin, customer["id"], owner=support.username)
 
     (assigned,) = wait_until(lambda: entries(support, "ticket_assigned", created["id"]))
     assert created["title"] in assigned["body"]
@@ -140,7 +134,8 @@ def test_an_sla_breach_reaches_the_owner_and_every_admin(stack, smtp, receivers,
     fast = {**policy, "first_response": {**policy["first_response"], "complaint": 2}}
     assert admin.put("/api/v1/sla/policy", json=fast).status_code == 200, "policy refused"
     try:
-        created = open_ticket(admin, customer, support.username, category="complaint")
+        created = open_ticket(admin, customer["id"], owner=support.username,
+                              category="complaint")
     finally:
         admin.put("/api/v1/sla/policy", json=policy)
 
@@ -214,8 +209,8 @@ def test_a_dead_receiver_ends_failed_in_the_delivery_log(stack, receivers, custo
 
 def test_a_burst_of_tickets_becomes_an_email_and_a_digest(stack, smtp, customer):
     admin, owner = stack.admin(), stack.user("support")
-    created = [open_ticket(admin, customer, owner.username, title=f"Import {n}")["id"]
-               for n in range(8)]
+    created = [open_ticket(admin, customer["id"], owner=owner.username,
+                           title=f"Import {n}")["id"] for n in range(8)]
 
     wait_until(lambda: len(inbox(owner)) == 8)
     wait_until(lambda: all(mails(smtp, owner, ticket_id) for ticket_id in created), timeout=30)

@@ -13,7 +13,7 @@ import pytest
 from openpyxl.chart import BarChart, PieChart
 
 from tests.support.customers import customer_payload
-from tests.support.stack import running_stack
+from tests.support.stack import open_ticket, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +49,6 @@ def log_followup(api, customer_id, outcome):
         "outcome": outcome}), 201)
 
 
-def open_ticket(api, customer_id, service_type, category, priority) -> str:
-    return ok(api.post("/api/v1/tickets", json={
-        "customer_id": customer_id, "service_type": service_type, "category": category,
-        "priority": priority, "title": "Needs help"}), 201)["id"]
-
-
 def move(api, ticket_id, *states):
     for state in states:
         body = {"to": state}
@@ -83,17 +77,17 @@ def history(reports_stack):
                                  (d1, "neutral")):
         log_followup(sales, customer_id, outcome)
 
-    t1 = open_ticket(support, p1, "aftersales", "complaint", "high")
+    t1 = open_ticket(support, p1, category="complaint", priority="high")["id"]
     move(support, t1, "in_progress", "done")
     ok(support.post(f"/api/v1/tickets/{t1}/rating", json={"score": 5, "nps_score": 10}), 201)
     move(support, t1, "closed")
-    t2 = open_ticket(support, i1, "presales", "inquiry", "medium")
+    t2 = open_ticket(support, i1, service_type="presales")["id"]
     move(support, t2, "in_progress", "done")
     ok(support.post(f"/api/v1/tickets/{t2}/rating", json={"score": 3, "nps_score": 6}), 201)
-    t3 = open_ticket(support, d1, "aftersales", "inquiry", "low")
+    t3 = open_ticket(support, d1, priority="low")["id"]
     ok(support.post(f"/api/v1/tickets/{t3}/comments", json={"body": "On it", "public": True}),
        201)
-    t4 = open_ticket(support, d1, "insales", "need", "medium")
+    t4 = open_ticket(support, d1, service_type="insales", category="need")["id"]
     move(support, t4, "in_progress")
 
     rated_none = {"count": 0, "average": None, "csat": None, "nps": None}

@@ -2,6 +2,7 @@
 import pytest
 
 from tests.support.customers import customer_payload
+from tests.support.stack import open_ticket
 
 pytestmark = pytest.mark.e2e
 
@@ -18,21 +19,13 @@ def customer(stack):
     return new_customer(stack, "Ticket Flow Co")
 
 
-def open_ticket(api, customer, **fields):
-    response = api.post("/api/v1/tickets", json={
-        "customer_id": customer["id"], "service_type": "aftersales", "category": "inquiry",
-        "priority": "medium", "title": "Cannot log in", **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 @pytest.mark.parametrize("backend", ["stack", "sqlite_stack"])
 def test_create_work_reopen_close_and_rate(request, backend):
     """The whole life of a ticket, on PostgreSQL and on the embedded SQLite default."""
     stack = request.getfixturevalue(backend)
     customer = new_customer(stack, f"Ticket Life Co ({backend})")
     api = stack.user("support")
-    ticket = open_ticket(api, customer)
+    ticket = open_ticket(api, customer["id"])
     assert ticket["id"].startswith(customer["id"] + "-") and ticket["state"] == "pending"
     assert ticket["owner"] == "admin"
     assert {clock["status"] for clock in ticket["sla"].values()} == {"running"}
@@ -87,8 +80,8 @@ def test_unknown_customer_is_422_naming_customer_id(stack):
 
 def test_list_filters_and_paging(stack, customer):
     api = stack.admin()
-    open_ticket(api, customer, priority="high", category="complaint")
-    open_ticket(api, customer, priority="low")
+    open_ticket(api, customer["id"], priority="high", category="complaint")
+    open_ticket(api, customer["id"], priority="low")
     page = api.get("/api/v1/tickets", params={"customer_id": customer["id"], "priority": "high",
                                               "per_page": 1}).json()
     assert page["total"] >= 1 and len(page["items"]) == 1

@@ -4,7 +4,6 @@ log; an admin erases an older one at once, and a younger one is 409 retention_pe
 from datetime import datetime, timezone
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from services.common.errors import NotFound, RetentionPeriod
 from services.customer.models import Outbox
 from services.customer.service import CustomerService
 from tests.support.customers import customer_payload
+from tests.support.services import call
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 YEAR = 365 * 86400
@@ -30,11 +30,6 @@ def service(container_factory, make_config, clock):
                                                                 RETENTION_YEARS="3"))
     container.start()
     return container
-
-
-def call(container, method, *args):
-    with entrypoint_hook(container, method, context_data={"actor": "admin"}) as hook:
-        return hook(*args)
 
 
 def customer(service, name) -> str:

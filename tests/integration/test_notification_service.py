@@ -5,14 +5,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from nameko.amqp.publish import Publisher
-from nameko.events import get_event_exchange
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_waiter
 
 from services.common.clock import ManualClock
-from services.common.events import make_envelope
 from services.notification.service import NotificationService
 from tests.support.receiver import SECRET, receivers  # noqa: F401 (a fixture)
+from tests.support.services import call, event, publish
 from tests.support.smtp import SmtpServer, smtp  # noqa: F401 (a fixture)
 from tests.support.stack import free_port
 from tests.support.waiting import wait_until
@@ -21,19 +19,6 @@ from tests.support.waiting import wait_until
 FAST_DELIVERY = {"NOTIFY_RETRY_BASE_SECONDS": 0.05, "NOTIFY_MAX_ATTEMPTS": 5,
                  "NOTIFY_POLL_SECONDS": 0.05, "NOTIFY_HTTP_TIMEOUT_SECONDS": 1,
                  "WEBHOOK_ALLOW_PRIVATE": True}
-
-
-def event(event_type: str, data: dict, source: str = "tickets") -> dict:
-    return make_envelope(event_type, data, source, uuid.uuid4().hex,
-                         datetime.now(timezone.utc))
-
-
-def publish(amqp_uri: str, envelope: dict, actor: str | None = None) -> None:
-    """Publish as a service's outbox does: ``<source>.events``, routing key = event type."""
-    exchange = get_event_exchange(envelope["source"], {})
-    headers = {"nameko.actor": actor} if actor else {}
-    Publisher(amqp_uri, declare=[exchange]).publish(
-        envelope, exchange=exchange, routing_key=envelope["type"], headers=headers)
 
 
 def ticket(owner: str, number: int = 1, title: str = "Printer jams") -> dict:
@@ -68,13 +53,7 @@ def service(container_factory, make_config, smtp):
 
 
 def handle(container, envelope, actor=None):
-    with entrypoint_hook(container, "handle_event", context_data={"actor": actor}) as hook:
-        hook(envelope)
-
-
-def call(container, method, *args, actor="admin"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    call(container, "handle_event", envelope, actor=actor)
 
 
 def subscribe(container, receiver, *event_types):

@@ -11,9 +11,7 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
-from nameko.amqp.publish import Publisher
-from nameko.events import get_event_exchange
-from nameko.testing.services import entrypoint_hook, worker_factory
+from nameko.testing.services import worker_factory
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -27,6 +25,7 @@ from services.reporting import models, reports
 from services.reporting.models import CurrentCount, DailyCount, EventLog
 from services.reporting.service import ReportingService
 from services.reporting.simulate import EventStream
+from tests.support.services import call, publish
 from tests.support.waiting import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -156,20 +155,6 @@ def database(config):
     engine.dispose()
 
 
-def call(container, method, *args):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args)
-
-
-def publish(amqp_uri: str, envelopes: list[dict]) -> None:
-    """Publish as the services' outboxes do: ``<source>.events``, routing key = event type."""
-    exchanges = {source: get_event_exchange(source, {}) for source in ("customers", "tickets")}
-    publisher = Publisher(amqp_uri, declare=list(exchanges.values()))
-    for envelope in envelopes:
-        publisher.publish(envelope, exchange=exchanges[envelope["source"]],
-                          routing_key=envelope["type"])
-
-
 def logged(database) -> int:
     with database() as session:
         return session.scalar(select(func.count()).select_from(EventLog))
@@ -184,7 +169,7 @@ def feed(config, database, stream: EventStream, history) -> None:
     """Publish one part of a history over the broker and wait until all of it is consumed."""
     already = len(stream.envelopes)
     history(stream)
-    publish(config["AMQP_URI"], stream.envelopes[already:])
+    publish(config["AMQP_URI"], *stream.envelopes[already:])
     wait_for_log(database, len(stream.envelopes))
 
 
@@ -241,7 +226,7 @@ def test_a_repeated_delivery_takes_effect_once(service, config, database):
     stream = EventStream()
     stream.create_customer("C1", at(2))
     created = stream.create_ticket("C1-001", "C1", at(5))
-    publish(config["AMQP_URI"], stream.envelopes + [created, created])
+    publish(config["AMQP_URI"], *stream.envelopes, created, created)
     wait_for_log(database, 2)
     call(service, "on_ticket_event", created)  # and once more, straight into the handler
     figures = call(service, "summary", RANGE)

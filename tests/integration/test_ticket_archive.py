@@ -14,9 +14,10 @@ from services.reporting.service import ReportingService
 from services.ticket.models import Outbox, Ticket
 from services.ticket.service import TicketService
 from tests.integration.test_ticket_service import (  # noqa: F401 (fixtures)
-    START, call, clock, new_ticket,
+    START, clock, new_ticket,
 )
 from tests.support.customers import customer_payload
+from tests.support.services import call
 from tests.support.waiting import wait_until
 
 RANGE = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -45,59 +46,60 @@ def ticket_rows(runner) -> tuple[int, int]:
 
 
 def close(runner, ticket_id):
-    for body in ({"to": "in_progress"}, {"to": "done", "solution": "Fixed", "resolution": "resolved"},
-                 {"to": "closed"}):
-        call(runner, "tickets", "transition", ticket_id, body)
+    for body in ({"to": "in_progress"},
+                 {"to": "done", "solution": "Fixed", "resolution": "resolved"}, {"to": "closed"}):
+        call(runner, "tickets.transition", ticket_id, body)
 
 
 def closed_in_reports(runner) -> int:
-    return call(runner, "reporting", "summary", RANGE)["tickets"]["by_state"]["closed"]
+    return call(runner, "reporting.summary", RANGE)["tickets"]["by_state"]["closed"]
 
 
 def archive(runner):
-    call(runner, "tickets", "archive_closed_tickets")
+    call(runner, "tickets.archive_closed_tickets")
 
 
 def listed(runner, **query) -> list[str]:
-    return [item["id"] for item in call(runner, "tickets", "list", query)["items"]]
+    return [item["id"] for item in call(runner, "tickets.list", query)["items"]]
 
 
 def test_closed_tickets_move_to_the_archive_once_a_month_and_nothing_else_moves(services,
                                                                                 clock):
-    customer = call(services, "customers", "create", customer_payload(name="Archived Ltd",
+    customer = call(services, "customers.create", customer_payload(name="Archived Ltd",
                                                                       owner="alice"))
     old = new_ticket(services, customer, title="Long ago")["id"]
-    call(services, "tickets", "comment", old, {"body": "On it", "public": True})
+    call(services, "tickets.comment", old, {"body": "On it", "public": True})
     close(services, old)
-    call(services, "tickets", "rate", old, {"score": 5, "nps_score": 9})
+    call(services, "tickets.rate", old, {"score": 5, "nps_score": 9})
     still_open = new_ticket(services, customer, title="Still open")["id"]
     clock.advance(2 * 86400)
     recent = new_ticket(services, customer, title="Closed later")["id"]
     close(services, recent)
     wait_until(lambda: closed_in_reports(services) == 2, timeout=30)
-    shown = call(services, "tickets", "get", old)
-    history = call(services, "tickets", "history", old)
+    shown = call(services, "tickets.get", old)
+    history = call(services, "tickets.history", old)
 
     clock.set(datetime(2027, 11, 3, 12, 0, tzinfo=timezone.utc))  # old: a year and a day
-    summary = call(services, "reporting", "summary", RANGE)
-    figures = call(services, "tickets", "metrics")
+    summary = call(services, "reporting.summary", RANGE)
+    figures = call(services, "tickets.metrics")
     archive(services)
 
-    assert call(services, "tickets", "get", old) == {**shown, "archived": True}
-    assert call(services, "tickets", "history", old) == history
+    assert call(services, "tickets.get", old) == {**shown, "archived": True}
+    assert call(services, "tickets.history", old) == history
     assert listed(services) == [recent, still_open]
     assert listed(services, archived="true") == [recent, still_open, old]
     assert listed(services, archived="true", state="closed", owner="alice") == [recent, old]
-    assert call(services, "tickets", "list", {"archived": "true", "per_page": 1,
+    assert call(services, "tickets.list", {"archived": "true", "per_page": 1,
                                               "page": 3})["items"][0]["id"] == old
-    for change in (("transition", old, {"to": "in_progress"}), ("rate", old, {"score": 1}),
-                   ("comment", old, {"body": "Hello?", "public": True}),
-                   ("update", old, {"title": "Renamed"})):
+    for change in (("tickets.transition", old, {"to": "in_progress"}),
+                   ("tickets.rate", old, {"score": 1}),
+                   ("tickets.comment", old, {"body": "Hello?", "public": True}),
+                   ("tickets.update", old, {"title": "Renamed"})):
         with pytest.raises(Archived):
-            call(services, "tickets", *change)
+            call(services, *change)
     assert ticket_rows(services) == (2, 0)  # the move emitted nothing
-    assert call(services, "tickets", "metrics") == figures
-    assert call(services, "reporting", "summary", RANGE) == summary
+    assert call(services, "tickets.metrics") == figures
+    assert call(services, "reporting.summary", RANGE) == summary
 
     clock.advance(3 * 86400)  # recent is old enough now, but this month's run is done
     archive(services)
@@ -105,6 +107,6 @@ def test_closed_tickets_move_to_the_archive_once_a_month_and_nothing_else_moves(
     clock.set(datetime(2027, 12, 1, 0, 30, tzinfo=timezone.utc))
     archive(services)
     assert listed(services) == [still_open]
-    assert call(services, "tickets", "get", recent)["archived"] is True
-    assert call(services, "tickets", "get", still_open)["archived"] is False
-    assert call(services, "tickets", "metrics") == figures
+    assert call(services, "tickets.get", recent)["archived"] is True
+    assert call(services, "tickets.get", still_open)["archived"] is False
+    assert call(services, "tickets.metrics") == figures

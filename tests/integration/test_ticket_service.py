@@ -4,13 +4,13 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from services.common.clock import ManualClock
 from services.common.errors import Conflict, InvalidTransition, NotFound, Unavailable, ValidationFailed
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
 from tests.support.customers import customer_payload
+from tests.support.services import call
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -29,22 +29,16 @@ def services(runner_factory, make_config, clock):
     return runner
 
 
-def call(runner, service, method, *args):
-    container = runner.service_map[service]
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args)
-
-
 @pytest.fixture
 def customer(services):
-    return call(services, "customers", "create", customer_payload(
+    return call(services, "customers.create", customer_payload(
         name="Ticketed Ltd", industry="TECH", owner="alice"))
 
 
 def new_ticket(services, customer, **fields):
     payload = {"customer_id": customer["id"], "service_type": "aftersales",
                "category": "inquiry", "priority": "medium", "title": "Printer jams", **fields}
-    return call(services, "tickets", "create", payload)
+    return call(services, "tickets.create", payload)
 
 
 def test_ids_follow_the_customer_and_owner_defaults_to_its_owner(services, customer):
@@ -69,7 +63,7 @@ def test_unknown_or_deleted_customer_is_refused_naming_customer_id(services, cus
     with pytest.raises(ValidationFailed) as missing:
         new_ticket(services, {"id": "2026-TECH-999"})
     assert "customer_id" in missing.value.details["fields"]
-    call(services, "customers", "delete", customer["id"])
+    call(services, "customers.delete", customer["id"])
     with pytest.raises(ValidationFailed):
         new_ticket(services, customer)
 
@@ -77,39 +71,39 @@ def test_unknown_or_deleted_customer_is_refused_naming_customer_id(services, cus
 def test_work_reopen_close_and_rate(services, customer, clock):
     ticket = new_ticket(services, customer)
     with pytest.raises(InvalidTransition) as refused:
-        call(services, "tickets", "transition", ticket["id"], {"to": "done"})
+        call(services, "tickets.transition", ticket["id"], {"to": "done"})
     assert refused.value.details["allowed"] == ["in_progress"]
     clock.advance(300)
-    started = call(services, "tickets", "transition", ticket["id"], {"to": "in_progress"})
+    started = call(services, "tickets.transition", ticket["id"], {"to": "in_progress"})
     assert started["sla"]["first_response"]["status"] == "met"
     with pytest.raises(ValidationFailed) as missing:
-        call(services, "tickets", "transition", ticket["id"], {"to": "done"})
+        call(services, "tickets.transition", ticket["id"], {"to": "done"})
     assert set(missing.value.details["fields"]) == {"solution", "resolution"}
-    done = call(services, "tickets", "transition", ticket["id"],
+    done = call(services, "tickets.transition", ticket["id"],
                 {"to": "done", "solution": "Replaced the roller", "resolution": "resolved"})
     assert done["sla"]["resolution"]["status"] == "met"
-    reopened = call(services, "tickets", "transition", ticket["id"], {"to": "in_progress",
+    reopened = call(services, "tickets.transition", ticket["id"], {"to": "in_progress",
                                                                       "note": "still jams"})
     assert reopened["sla"]["resolution"]["cycle"] == 2
     with pytest.raises(Conflict):
-        call(services, "tickets", "rate", ticket["id"], {"score": 5})
-    call(services, "tickets", "transition", ticket["id"],
+        call(services, "tickets.rate", ticket["id"], {"score": 5})
+    call(services, "tickets.transition", ticket["id"],
          {"to": "done", "solution": "New printer", "resolution": "resolved"})
-    closed = call(services, "tickets", "transition", ticket["id"], {"to": "closed"})
+    closed = call(services, "tickets.transition", ticket["id"], {"to": "closed"})
     with pytest.raises(InvalidTransition) as final:
-        call(services, "tickets", "transition", ticket["id"], {"to": "in_progress"})
+        call(services, "tickets.transition", ticket["id"], {"to": "in_progress"})
     assert final.value.details["allowed"] == []
-    rating = call(services, "tickets", "rate", ticket["id"], {"score": 4, "nps_score": 9})
+    rating = call(services, "tickets.rate", ticket["id"], {"score": 4, "nps_score": 9})
     assert rating["score"] == 4 and closed["state"] == "closed"
     with pytest.raises(Conflict):
-        call(services, "tickets", "rate", ticket["id"], {"score": 5})
-    kinds = [entry["kind"] for entry in call(services, "tickets", "history", ticket["id"])]
+        call(services, "tickets.rate", ticket["id"], {"score": 5})
+    kinds = [entry["kind"] for entry in call(services, "tickets.history", ticket["id"])]
     assert kinds == ["transition"] * 6 + ["rating"]
 
 
 def test_missing_ticket_is_404(services):
     with pytest.raises(NotFound):
-        call(services, "tickets", "get", "2026-TECH-001-404")
+        call(services, "tickets.get", "2026-TECH-001-404")
 
 
 def test_silent_customer_service_is_503(runner_factory, make_config):
@@ -117,5 +111,5 @@ def test_silent_customer_service_is_503(runner_factory, make_config):
     runner = runner_factory(config, TicketService)
     runner.start()
     with pytest.raises(Unavailable):
-        call(runner, "tickets", "create", {"customer_id": "2026-TECH-001", "title": "x",
+        call(runner, "tickets.create", {"customer_id": "2026-TECH-001", "title": "x",
                                            "service_type": "presales", "category": "need"})

@@ -10,9 +10,10 @@ import requests
 from services.notification.service import NotificationService
 from services.notification.targets import Target, UnsafeTarget, post_pinned, resolve_target
 from tests.integration.test_notification_service import (  # noqa: F401 (fixtures)
-    FAST_DELIVERY, call, event, handle, service, subscribe, ticket,
+    FAST_DELIVERY, handle, service, subscribe, ticket,
 )
 from tests.support.receiver import SECRET, TOLERANCE_SECONDS, receivers  # noqa: F401
+from tests.support.services import call, event
 from tests.support.smtp import smtp  # noqa: F401 (a fixture)
 from tests.support.stack import free_port
 from tests.support.waiting import wait_until

@@ -55,6 +55,16 @@ class Api:
         return self.request("DELETE", path, **kwargs)
 
 
+def open_ticket(api: Api, customer_id: str, **fields) -> dict:
+    """Open a ticket through the API: a medium after-sales inquiry unless ``fields`` say
+    otherwise."""
+    response = api.post("/api/v1/tickets", json={
+        "customer_id": customer_id, "service_type": "aftersales", "category": "inquiry",
+        "priority": "medium", "title": "Needs help", **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 class Stack:
     def __init__(self, base_url: str, env: dict, process: subprocess.Popen, log_path: Path):
         self.base_url = base_url
