@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration.test_notification_service import publish
 from tests.integration.test_workflow_service import ticket_event
 from tests.support.customers import customer_payload
+from tests.support.services import publish
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
