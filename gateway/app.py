@@ -114,7 +114,8 @@ def _build_state(settings: Settings) -> GatewayState:
         relay=relay,
         # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
         idempotency=idempotency.IdempotencyStore(
-            session_factory, clock, abandoned_after=timedelta(seconds=3 * settings.rpc_timeout + 30)),
+            session_factory, clock,
+            abandoned_after=timedelta(seconds=3 * settings.rpc_timeout + 30)),
     )
 
 

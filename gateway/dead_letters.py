@@ -115,12 +115,13 @@ def _send_back(producer: Producer, message) -> None:
     headers = dict(message.headers or {})
     queue, exchange = headers.get(names.QUEUE), headers.get(names.EXCHANGE, "")
     if headers.get(names.CONSUMER, "").endswith(".rpc"):
-        target, routing_key = Exchange(exchange, type="topic", durable=True), headers[names.ROUTING_KEY]
+        target = Exchange(exchange, type="topic", durable=True)
+        routing_key = headers[names.ROUTING_KEY]
     else:
         target, routing_key = Exchange(""), queue
-    properties = {key: value for key, value in (("reply_to", headers.get(names.REPLY_TO)),
-                                                ("correlation_id", headers.get(names.CORRELATION_ID)))
-                  if value}
+    reply = {"reply_to": headers.get(names.REPLY_TO),
+             "correlation_id": headers.get(names.CORRELATION_ID)}
+    properties = {key: value for key, value in reply.items() if value}
     producer.publish(message.body, exchange=target, routing_key=routing_key, headers=headers,
                      content_type=message.content_type, content_encoding=message.content_encoding,
                      delivery_mode=2, retry=True, **properties)
@@ -164,4 +165,5 @@ class DeadLetterCollector:
             log.warning("dead-letter count unavailable: %s", exc)
             return
         yield GaugeMetricFamily("deskflow_dead_letters",
-                                "Messages waiting in the deskflow.dead-letter queue.", value=waiting)
+                                "Messages waiting in the deskflow.dead-letter queue.",
+                                value=waiting)

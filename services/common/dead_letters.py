@@ -46,9 +46,11 @@ def dead_letter(publisher: Publisher, message, queue: str, consumer: str, reason
     headers = dict(message.headers or {})
     delivery = message.delivery_info or {}
     properties = message.properties or {}
-    origin = {EXCHANGE: delivery.get("exchange", ""), ROUTING_KEY: delivery.get("routing_key", ""),
-              QUEUE: queue, ID: uuid.uuid4().hex, FIRST_SEEN: utcnow().isoformat(),
-              REPLY_TO: properties.get("reply_to"), CORRELATION_ID: properties.get("correlation_id")}
+    origin = {EXCHANGE: delivery.get("exchange", ""),
+              ROUTING_KEY: delivery.get("routing_key", ""), QUEUE: queue,
+              ID: uuid.uuid4().hex, FIRST_SEEN: utcnow().isoformat(),
+              REPLY_TO: properties.get("reply_to"),
+              CORRELATION_ID: properties.get("correlation_id")}
     for name, value in origin.items():
         if value is not None:
             headers.setdefault(name, value)

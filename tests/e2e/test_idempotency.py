@@ -43,7 +43,8 @@ def test_the_same_key_with_another_body_is_refused(stack):
     api = stack.admin()
     customer = new_customer(api, "Key Reuser")
     headers = {"Idempotency-Key": "reused-key-0001"}
-    assert api.post("/api/v1/tickets", json=ticket_body(customer), headers=headers).status_code == 201
+    first = api.post("/api/v1/tickets", json=ticket_body(customer), headers=headers)
+    assert first.status_code == 201
     other = api.post("/api/v1/tickets", json=ticket_body(customer, "Another"), headers=headers)
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"

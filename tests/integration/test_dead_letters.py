@@ -52,12 +52,14 @@ def test_each_undecodable_kind_is_dead_lettered_on_each_kind_of_consumer(config,
     publish_raw(uri, COMMAND_EXCHANGE, "customer.upsert",
                 json.dumps({"padding": "x" * MAX_MESSAGE_BYTES}).encode(), "application/json")
     letters = {message.headers["x-deskflow-consumer"]: message for message in collect(uri, 3)}
-    assert set(letters) == {"customers.rpc", "customers.ticket_activity", "customers.upsert_command"}
+    assert set(letters) == {"customers.rpc", "customers.ticket_activity",
+                            "customers.upsert_command"}
     rpc_letter = letters["customers.rpc"]
     assert rpc_letter.headers["x-deskflow-reason"].startswith("not JSON")
     assert rpc_letter.headers["x-deskflow-routing-key"] == "customers.create"
     assert rpc_letter.headers["nameko.request_id"] == "req-bad-json"  # the original headers
-    assert rpc_letter.body in ("{not json", b"{not json")  # the body as it came (kombu decodes utf-8)
+    # the body as it came (kombu hands utf-8 text over decoded)
+    assert rpc_letter.body in ("{not json", b"{not json")
     assert letters["customers.ticket_activity"].headers["x-deskflow-reason"].startswith(
         "wrong content type: 'text/plain'")
     assert letters["customers.upsert_command"].headers["x-deskflow-reason"].startswith("oversized")

@@ -4,6 +4,7 @@ the data once and answers the repeat with the first answer."""
 import socket
 
 import pytest
+from nameko.rpc import RpcConsumer
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, text
 
@@ -33,6 +34,10 @@ def rows(config, sql):
     return found
 
 
+def events(config, event_type: str) -> int:
+    return rows(config, f"SELECT count(*) FROM outbox WHERE event_type = '{event_type}'")[0][0]
+
+
 def client(config, key):
     return ClusterRpcProxy(config, timeout=30,
                            context_data={"actor": "alice", "idempotency_key": key})
@@ -50,7 +55,7 @@ def test_a_repeat_gets_the_first_answer_and_changes_nothing(config, service):
     assert again == first
     assert renamed["grade"] == "A"
     assert rows(config, "SELECT count(*) FROM customers") == [(1,)]
-    assert rows(config, "SELECT count(*) FROM outbox WHERE event_type = 'customer.created'") == [(1,)]
+    assert events(config, "customer.created") == 1
     assert sorted(rows(config, "SELECT operation FROM processed_requests")) == [
         ("customers.create",), ("customers.update",)]
 
@@ -78,7 +83,7 @@ def test_a_request_the_broker_redelivers_after_the_ack_was_lost_takes_effect_onc
     RabbitMQ requeues the request and delivers it again, and the service answers the copy
     from what it remembered."""
     consumer = next(extension for extension in service.extensions
-                    if type(extension).__name__ == "RpcConsumer").queue_consumer
+                    if isinstance(extension, RpcConsumer)).queue_consumer
     deliveries = []
     real_ack = consumer.ack_message
 
@@ -101,4 +106,4 @@ def test_a_request_the_broker_redelivers_after_the_ack_was_lost_takes_effect_onc
         wait_until(lambda: len(deliveries) >= 2, timeout=60)
     assert deliveries == [False, True]  # the second delivery is the broker's redelivery
     assert rows(config, "SELECT id FROM followups") == [(logged["id"],)]
-    assert rows(config, "SELECT count(*) FROM outbox WHERE event_type = 'followup.logged'") == [(1,)]
+    assert events(config, "followup.logged") == 1
