@@ -9,9 +9,7 @@ the same few are made due at each size, and each timing is the median of repeate
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 from sqlalchemy import text  # noqa: E402
+
+from bench import sweeps  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from services.common.clock import ManualClock  # noqa: E402
@@ -34,6 +34,7 @@ from tests.support.databases import PostgresDatabases  # noqa: E402
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 CHUNK = 100_000
+CONTEXT = CallContext(request_id=None, actor="bench", actor_role=None)
 
 # Open tasks due 30 days ahead: their next check (due soon) is 29 days and 23 hours ahead.
 INSERT_TASKS = """
@@ -53,18 +54,6 @@ WHERE id IN (SELECT g FROM generate_series(1, CAST(:due_count AS integer)) AS g)
 """
 
 
-def insert(session_factory, first: int, last: int) -> None:
-    for start in range(first, last + 1, CHUNK):
-        end = min(start + CHUNK - 1, last)
-        with session_factory() as session:
-            session.execute(text(INSERT_TASKS), {"now": NOW, "first": start, "last": end})
-            session.commit()
-        print(f"  inserted tasks {start:,}–{end:,}", flush=True)
-    with session_factory() as session:
-        session.execute(text("ANALYZE"))
-        session.commit()
-
-
 def make_due(session_factory, due_count: int) -> None:
     with session_factory() as session:
         session.execute(text(MAKE_DUE), {"due": NOW - timedelta(seconds=1), "due_count": due_count})
@@ -72,30 +61,12 @@ def make_due(session_factory, due_count: int) -> None:
         session.commit()
 
 
-def time_sweeps(session_factory, options, due_count: int, repeat: int) -> tuple[float, float]:
-    """Median seconds of a sweep with ``due_count`` tasks due, and of an idle sweep."""
-    clock = ManualClock(NOW)
-    context = CallContext(request_id=None, actor="bench", actor_role=None)
-    busy, idle = [], []
-    for _ in range(repeat):
-        make_due(session_factory, due_count)
-        for timings in (busy, idle):  # the second sweep finds nothing left to do
-            uow = UnitOfWork(session_factory, models, "workflow", context, clock)
-            started = time.perf_counter()
-            swept = tasks.sweep_reminders(uow, options)
-            timings.append(time.perf_counter() - started)
-            uow.close()
-            assert swept == (due_count if timings is busy else 0), swept
-    return statistics.median(busy), statistics.median(idle)
-
-
-def plan(session_factory) -> str:
-    with session_factory() as session:
-        query = tasks.due_tasks_query(NOW, tasks.SWEEP_BATCH)
-        compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
-        rows = session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
-    return next((row.strip() for row in rows if "next_check_at" in row and "Index" in row),
-                "no index scan found:\n" + "\n".join(rows))
+def sweep_once(session_factory, options) -> int:
+    uow = UnitOfWork(session_factory, models, "workflow", CONTEXT, ManualClock(NOW))
+    try:
+        return tasks.sweep_reminders(uow, options)
+    finally:
+        uow.close()
 
 
 def main(argv=None):
@@ -113,19 +84,18 @@ def main(argv=None):
         results = {}
         for size, first in ((args.small, 1), (args.large, args.small + 1)):
             print(f"{size:,} open tasks: inserting…", flush=True)
-            insert(session_factory, first, size)
+            sweeps.insert(session_factory, [INSERT_TASKS], first, size, CHUNK, "tasks", now=NOW)
             print(f"{size:,} open tasks: sweeping {args.repeat}× with {args.due} due…", flush=True)
-            results[size] = time_sweeps(session_factory, options, args.due, args.repeat)
-        print(f"query plan at {args.large:,}: {plan(session_factory)}")
+            results[size] = sweeps.time_sweeps(lambda: make_due(session_factory, args.due),
+                                               lambda: sweep_once(session_factory, options),
+                                               args.due, args.repeat)
+        plan = sweeps.index_plan(session_factory, tasks.due_tasks_query(NOW, tasks.SWEEP_BATCH),
+                                 "next_check_at")
+        print(f"query plan at {args.large:,}: {plan}")
         engine.dispose()
     finally:
         databases.drop_all()
-    (small_busy, small_idle), (large_busy, large_idle) = results[args.small], results[args.large]
-    print(f"\n{'open tasks':>12} {'sweep, ' + str(args.due) + ' due':>16} {'sweep, none due':>16}")
-    for size, (busy, idle) in results.items():
-        print(f"{size:>12,} {busy * 1000:>13.1f} ms {idle * 1000:>13.2f} ms")
-    print(f"{'ratio':>12} {large_busy / small_busy:>16.2f} {large_idle / small_idle:>16.2f}")
-
+    sweeps.report("open tasks", results, args.due)
 
 if __name__ == "__main__":
     main()
