@@ -13,7 +13,8 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency, logins, models, sessions
 from gateway.api import (
-    admin, auth, customers, meta, notifications, reports, sla, tasks, tickets, users, workflow,
+    admin, auth, customers, feedback, meta, notifications, reports, sla, tasks, tickets, users,
+    workflow,
 )
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
@@ -35,8 +36,8 @@ from services.common.outbox import OutboxRelay, UnitOfWork
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,
-                  sla.blueprint, notifications.blueprint, reports.blueprint, admin.blueprint,
-                  tasks.blueprint, workflow.blueprint)
+                  sla.blueprint, feedback.blueprint, notifications.blueprint, reports.blueprint,
+                  admin.blueprint, tasks.blueprint, workflow.blueprint)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT_SECONDS = 3
 

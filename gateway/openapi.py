@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 from gateway.permissions import PERMISSIONS
 
 STATUS_TEXT = {400: "Malformed request", 401: "Not logged in", 403: "Role not allowed",
-               404: "Not found", 409: "Conflict", 412: "Changed since (If-Match)",
+               404: "Not found", 409: "Conflict", 410: "Gone", 412: "Changed since (If-Match)",
                413: "Body too large", 422: "Invalid fields",
                429: "Too many requests", 503: "A service is unavailable"}
 

@@ -24,6 +24,8 @@ PERMISSIONS = {
     "tickets.write": EVERYONE,
     "sla.read": EVERYONE,
     "sla.write": ADMIN,
+    "departments.read": EVERYONE,
+    "departments.write": ADMIN,
     "notifications.own": EVERYONE,
     "webhooks.manage": ADMIN,
     "reports.read": SELLERS,

@@ -22,7 +22,9 @@ from services.common.events import EnvelopeSchema  # noqa: E402
 from services.customer.schemas import (  # noqa: E402
     CustomerInputSchema, CustomerSchema, FieldChangeSchema, FollowupPlanSchema, FollowupSchema,
 )
-from services.ticket.schemas import CommentSchema, RatingSchema, TicketInputSchema, TicketSchema  # noqa: E402
+from services.ticket.schemas import (  # noqa: E402
+    CommentSchema, CustomerNoticeSchema, RatingSchema, TicketInputSchema, TicketSchema,
+)
 from services.workflow.schemas import TaskSchema  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "asyncapi.yaml"
@@ -78,8 +80,15 @@ EVENTS = {
             "TicketHeld", reason=fields.String())),
         "ticket.resumed": ("A held ticket resumed.", ticket_data(
             "TicketResumed", held_seconds=fields.Integer())),
-        "ticket.rated": ("The customer rated a ticket.", ticket_data(
+        "ticket.rated": ("The customer rated a ticket (every answer of the survey).", ticket_data(
             "TicketRated", rating=fields.Nested(RatingSchema))),
+        "ticket.dissatisfied": ("A rating scored 2 or less: the owner and their manager follow "
+                                "it up.", ticket_data("TicketDissatisfied",
+                                                      rating=fields.Nested(RatingSchema))),
+        "ticket.customer_notified": ("An email to the customer is due (acknowledgement, delay, "
+                                     "outcome with the survey link).", ticket_data(
+                                         "TicketCustomerNotified",
+                                         notice=fields.Nested(CustomerNoticeSchema))),
         "ticket.sla_warning": ("80% of an SLA clock has run (once per clock and cycle).",
                                sla_alert("TicketSlaWarning")),
         "ticket.sla_breached": ("An SLA clock ran out (once per clock and cycle).",

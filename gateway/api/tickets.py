@@ -31,7 +31,8 @@ def get_ticket(ticket_id):
     return tagged(rpc("tickets", "get", ticket_id))
 
 
-@endpoint(blueprint, "/tickets/<ticket_id>", "PATCH", "Change owner, priority, title or description.",
+@endpoint(blueprint, "/tickets/<ticket_id>", "PATCH",
+          "Change owner, priority, title, description or the feedback form's fields.",
           "tickets.write", body=TicketUpdateSchema, response=TicketSchema,
           errors=(404, 412, 422))
 def update_ticket(ticket_id):
@@ -55,7 +56,7 @@ def comment_ticket(ticket_id):
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/history", "GET",
-          "Transitions, comments, holds and the rating, oldest first.", "tickets.read",
+          "Transitions, comments, holds, the rating and the customer notices, oldest first.", "tickets.read",
           response=HistoryEntrySchema, many=True, errors=(404,))
 def ticket_history(ticket_id):
     return rpc("tickets", "history", ticket_id)
@@ -77,7 +78,9 @@ def resume_ticket(ticket_id):
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/rating", "POST",
-          "Rate a done or closed ticket once (score 1–5, nps_score 0–10).", "tickets.write",
+          "Record the rating an agent collected (collected_via phone, email, meeting, visit, "
+          "other; score 1–5, quality/speed/effectiveness 1–5, nps_score 0–10, "
+          "would_cooperate_again); a ticket has at most one rating (409).", "tickets.write",
           body=RatingInputSchema, response=RatingSchema, status=201, errors=(404, 409, 422))
 def rate_ticket(ticket_id):
     return rpc("tickets", "rate", ticket_id, json_body())

@@ -39,6 +39,12 @@ DEFAULTS = {
     # Rules that name no time zone count days and calendars here; set it to the zone of the
     # SLA policy's business calendar when that names another.
     "WORKFLOW_TIME_ZONE": "Asia/Shanghai",
+    # The link a customer's outcome email carries; {token} is the survey's token.
+    "SURVEY_URL": "http://localhost:8000/api/v1/surveys/{token}",
+    "SURVEY_TTL_DAYS": "14",
+    # Requests to the survey endpoints one address may make per window.
+    "SURVEY_RATE_LIMIT": "20",
+    "SURVEY_RATE_WINDOW_SECONDS": "600",
 }
 
 
@@ -66,6 +72,10 @@ class Settings:
     task_remind_before_seconds: float = 3600
     workflow_sweep_seconds: float = 5
     workflow_time_zone: str = "Asia/Shanghai"
+    survey_url: str = DEFAULTS["SURVEY_URL"]
+    survey_ttl_days: float = 14
+    survey_rate_limit: int = 20
+    survey_rate_window_seconds: float = 600
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -121,6 +131,10 @@ def load_settings(environ=None) -> Settings:
         task_remind_before_seconds=float(_env(environ, "TASK_REMIND_BEFORE_SECONDS")),
         workflow_sweep_seconds=float(_env(environ, "WORKFLOW_SWEEP_SECONDS")),
         workflow_time_zone=_env(environ, "WORKFLOW_TIME_ZONE"),
+        survey_url=_env(environ, "SURVEY_URL"),
+        survey_ttl_days=float(_env(environ, "SURVEY_TTL_DAYS")),
+        survey_rate_limit=int(_env(environ, "SURVEY_RATE_LIMIT")),
+        survey_rate_window_seconds=float(_env(environ, "SURVEY_RATE_WINDOW_SECONDS")),
         database_urls=urls,
     )
 

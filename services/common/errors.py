@@ -81,6 +81,10 @@ class Stale(DeskflowError):
     status, code = 412, "stale"
 
 
+class Gone(DeskflowError):
+    status, code = 410, "gone"
+
+
 class ValidationFailed(DeskflowError):
     status, code = 422, "validation_failed"
 

@@ -11,7 +11,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from services.common.retention import months_before, run_monthly
-from services.ticket.models import ArchivedTicket, Comment, Hold, Rating, Ticket, Transition
+from services.ticket.models import (
+    ArchivedTicket, Comment, CustomerNotice, Hold, Rating, Survey, Ticket, Transition,
+)
 from services.ticket.presentation import history_entries, present
 
 ARCHIVE_JOB = "tickets.archive"
@@ -48,6 +50,6 @@ def _move(session, ticket: Ticket, now: datetime) -> None:
         escalated=ticket.escalated, created_at=ticket.created_at, updated_at=ticket.updated_at,
         archived_at=now, ticket={**present(ticket, now), "archived": True},
         history=history_entries(session, ticket)))
-    for model in (Transition, Comment, Hold, Rating):
+    for model in (Transition, Comment, Hold, Rating, CustomerNotice, Survey):
         session.execute(delete(model).where(model.ticket_id == ticket.id))
     session.execute(delete(Ticket).where(Ticket.id == ticket.id))

@@ -1,7 +1,9 @@
 """The ticket service's tables (its own database)."""
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import (
@@ -46,6 +48,25 @@ class Ticket(VersionedMixin, Base):
     resolution: Mapped[str | None] = mapped_column(String(20))
     solution: Mapped[str | None] = mapped_column(Text)
     expected_resolution_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The feedback form (客户反馈信息记录表): who gave it, how, when, about what.
+    channel: Mapped[str | None] = mapped_column(String(20))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_title: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    order_ref: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(100), index=True)
+    planned_completion_date: Mapped[date | None] = mapped_column(Date, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complex: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    close_reason: Mapped[str | None] = mapped_column(String(40))
+    # Writing to the customer: the customer's email and language as known at creation.
+    notify_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    customer_email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
+    delay_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     # The policy's business calendar when the ticket was created (None: around the clock).
@@ -130,9 +151,62 @@ class Rating(Base):
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     score: Mapped[int] = mapped_column(Integer)
     nps_score: Mapped[int | None] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    speed: Mapped[int | None] = mapped_column(Integer)
+    effectiveness: Mapped[int | None] = mapped_column(Integer)
+    would_cooperate_again: Mapped[str | None] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text)
+    # survey (the customer answered the emailed survey), phone, email, visit, other
+    collected_via: Mapped[str] = mapped_column(String(20), default="other", server_default="other")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     by: Mapped[str] = mapped_column(String(80))
+
+
+class CustomerNotice(Base):
+    """An email to the customer (acknowledgement, delay, outcome), as the ticket's history
+    shows it; the notification service sends it and keeps its delivery log."""
+
+    __tablename__ = "customer_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Survey(Base):
+    """The satisfaction survey a done ticket sends; only the token's SHA-256 is kept."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SurveyAttempt(Base):
+    """One request to the survey endpoints from an address: the rate limit counts these."""
+
+    __tablename__ = "survey_attempts"
+    __table_args__ = (Index("ix_survey_attempts_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Department(Base):
+    """责任部门: the list admins edit; a ticket's department must be on it."""
+
+    __tablename__ = "departments"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class SlaPolicy(Base):

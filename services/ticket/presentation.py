@@ -3,10 +3,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from services.common.context import SYSTEM_ACTOR
 from services.common.schemas import schema_of
-from services.ticket import sla
-from services.ticket.models import Comment, Hold, SlaClock, Ticket, Transition
+from services.ticket import domain, sla
+from services.ticket.models import Comment, CustomerNotice, Hold, SlaClock, Ticket, Transition
 from services.ticket.schemas import HistoryEntrySchema, RatingSchema, TicketSchema
+
+DERIVED = ("sla", "archived", "status_label")
 
 
 def calendar_of(ticket: Ticket) -> sla.Calendar | None:
@@ -22,15 +25,17 @@ def present(ticket: Ticket, now: datetime) -> dict:
     """The ticket as the API shows it, with its ``sla`` block and rating."""
     calendar = calendar_of(ticket)
     values = {name: getattr(ticket, name) for name in schema_of(TicketSchema).fields
-              if name not in ("sla", "archived")}
+              if name not in DERIVED}
     values["archived"] = False
+    values["status_label"] = domain.status_label(ticket.state, ticket.on_hold, ticket.resolution)
     values["sla"] = {name: sla.summary(cycle, now, calendar) for name in sla.CLOCKS
                      if (cycle := current_cycle(ticket, name)) is not None}
     return schema_of(TicketSchema).dump(values)
 
 
 def history_entries(session, ticket: Ticket) -> list[dict]:
-    """Transitions, comments, holds and the rating of ``ticket``, oldest first, as shown."""
+    """Transitions, comments, holds, the rating and the notices sent to the customer of
+    ``ticket``, oldest first, as shown."""
     entries = [{"kind": "transition", "at": row.at, "by": row.by,
                 "details": {"from": row.from_state, "to": row.to_state, "note": row.note}}
                for row in session.scalars(select(Transition).where(Transition.ticket_id == ticket.id))]
@@ -47,6 +52,11 @@ def history_entries(session, ticket: Ticket) -> list[dict]:
     if ticket.rating is not None:
         rating = schema_of(RatingSchema).dump(ticket.rating)
         entries.append({"kind": "rating", "at": ticket.rating.at, "by": ticket.rating.by,
-                        "details": {key: rating[key] for key in ("score", "nps_score", "comment")}})
+                        "details": {key: value for key, value in rating.items()
+                                    if key not in ("at", "by")}})
+    entries += [{"kind": "customer_notice", "at": row.at, "by": SYSTEM_ACTOR,
+                 "details": {"notice": row.kind, "to": row.to, "language": row.language}}
+                for row in session.scalars(select(CustomerNotice).where(
+                    CustomerNotice.ticket_id == ticket.id).order_by(CustomerNotice.id))]
     entries.sort(key=lambda entry: entry["at"])
     return schema_of(HistoryEntrySchema, many=True).dump(entries)

@@ -12,7 +12,9 @@ from services.common.events import parse_command
 from services.common.lookups import Lookup
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
-from services.ticket import archive, metrics, models, policy, ratings, sweep, tickets, working
+from services.ticket import (
+    archive, departments, metrics, models, policy, ratings, surveys, sweep, tickets, working,
+)
 
 
 class TicketService:
@@ -22,6 +24,9 @@ class TicketService:
     uow = UnitOfWorkProvider("ticket", models)
     find_customer = Lookup("customers", "customer_id")
     config = Config()
+
+    def survey_options(self) -> surveys.SurveyOptions:
+        return surveys.SurveyOptions.from_settings(settings_from(self.config))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
@@ -50,7 +55,8 @@ class TicketService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
     def transition(self, ticket_id, transition, expected_version=None):
-        return working.transition_ticket(self.uow, ticket_id, transition, expected_version)
+        return working.transition_ticket(self.uow, ticket_id, transition, self.survey_options(),
+                                         expected_version)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     @idempotent
@@ -77,6 +83,23 @@ class TicketService:
         return tickets.ticket_history(self.uow, ticket_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def survey(self, token, address):
+        return surveys.show_survey(self.uow, token, address, self.survey_options())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def answer_survey(self, token, answers, address):
+        return surveys.answer_survey(self.uow, token, answers, address, self.survey_options())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def departments(self):
+        return departments.get_departments(self.uow)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
+    def set_departments(self, new_list):
+        return departments.set_departments(self.uow, new_list)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def sla_policy(self):
         return policy.current_policy(self.uow.session)
 
@@ -95,8 +118,11 @@ class TicketService:
 
     @setting_timer("sla_sweep_seconds")
     def sweep_sla_clocks(self):
-        """Every ``SLA_SWEEP_SECONDS``: emit due warnings and breaches, batch after batch."""
+        """Every ``SLA_SWEEP_SECONDS``: emit due warnings, breaches and delay notices, batch
+        after batch."""
         while sweep.sweep(self.uow) == sweep.SWEEP_BATCH:
+            pass
+        while sweep.notify_delays(self.uow) == sweep.SWEEP_BATCH:
             pass
 
     @setting_timer("maintenance_check_seconds")

@@ -1,11 +1,13 @@
-"""The SLA sweep: emit the warnings and breaches that fall due between requests."""
+"""The sweeps: the SLA warnings and breaches, and the delay notices (告知延期), that fall due
+between requests."""
 from datetime import datetime
 
 from sqlalchemy import select
 
-from services.ticket import sla
+from services.ticket import domain, sla
 from services.ticket.clocks import catch_up
 from services.ticket.models import SlaClock, Ticket
+from services.ticket.notices import DELAY, latest_public_comment, tell_customer
 from services.ticket.presentation import calendar_of
 
 SWEEP_BATCH = 200
@@ -29,3 +31,28 @@ def sweep(uow, limit: int = SWEEP_BATCH) -> int:
         clock.next_check_at = sla.next_check(clock, calendar)
     uow.commit()
     return len(rows)
+
+
+def due_delays_query(now: datetime, limit: int):
+    """Open tickets whose planned completion date (a UTC day) has passed and whose customer
+    has not been told yet."""
+    return (select(Ticket).where(Ticket.planned_completion_date < now.date(),
+                                 Ticket.state.in_(domain.OPEN_STATES),
+                                 Ticket.notify_customer.is_(True),
+                                 Ticket.delay_notified_at.is_(None))
+            .order_by(Ticket.planned_completion_date).limit(limit)
+            .with_for_update(skip_locked=True))
+
+
+def notify_delays(uow, limit: int = SWEEP_BATCH) -> int:
+    """Tell each customer once that their ticket is late, quoting the latest public comment
+    as the reason; returns how many tickets were late."""
+    now = uow.now()
+    tickets = uow.session.scalars(due_delays_query(now, limit)).all()
+    for ticket in tickets:
+        ticket.delay_notified_at = now
+        tell_customer(uow, ticket, DELAY, now,
+                      planned_completion_date=ticket.planned_completion_date.isoformat(),
+                      reason=latest_public_comment(uow.session, ticket.id))
+    uow.commit()
+    return len(tickets)

@@ -1,18 +1,22 @@
 """Creating and reading tickets: each use case takes a unit of work, writes the change, its
 history and its events in one transaction, and commits."""
-from sqlalchemy import Boolean, func, literal, select, union_all
+from sqlalchemy import Boolean, and_, false, func, literal, not_, select, union_all
 
 from services.common.db import next_sequence
 from services.common.errors import Archived, NotFound
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.clocks import start_cycle
+from services.ticket.departments import check_department
 from services.ticket.models import ArchivedTicket, SequenceCounter, Ticket, Transition
+from services.ticket.notices import ACKNOWLEDGEMENT, settle_notify_customer, tell_customer
 from services.ticket.policy import current_policy
 from services.ticket.presentation import calendar_of, history_entries, present
 from services.ticket.schemas import TicketFilterSchema, TicketInputSchema
 
 LIST_FILTERS = ("state", "customer_id", "owner", "priority", "category")
+# The feedback form's filters: working tickets only (archived ones keep no such columns).
+FORM_FILTERS = ("channel", "department", "late_entry", "status_label")
 
 
 def create_ticket(uow, payload: dict, find_customer,
@@ -22,25 +26,38 @@ def create_ticket(uow, payload: dict, find_customer,
     a ``ticket.create`` command is made once per ``command_id`` (a repeat returns None); a
     repeated request is answered by the service's ``@idempotent`` entrypoint."""
     data = load_or_422(schema_of(TicketInputSchema), payload)
+    received_at = data.pop("received_at", None) or uow.now()
+    domain.check_received_at(received_at, uow.now())
     customer = find_customer(data["customer_id"])
     data.setdefault("owner", customer["owner"])
+    notify = data.pop("notify_customer", None)
     if command_id is not None and not uow.claim("tickets.create", command_id):
         return None
     session, now = uow.session, uow.now()
+    check_department(session, data.get("department"))
     policy = current_policy(session)
     sequence = next_sequence(session, SequenceCounter, data["customer_id"])
     ticket = Ticket(id=domain.ticket_id(data["customer_id"], sequence), version=1,
                     state="pending", escalated=False, on_hold=False,
-                    sla_calendar=policy.get("calendar"), created_by=uow.context.actor, created_at=now, updated_at=now, **data)
+                    sla_calendar=policy.get("calendar"), created_by=uow.context.actor,
+                    created_at=now, updated_at=now, received_at=received_at,
+                    late_entry=domain.is_late_entry(received_at, now),
+                    customer_email=customer.get("email"),
+                    language=customer.get("language") or domain.DEFAULT_LANGUAGE, **data)
+    settle_notify_customer(ticket, notify)
     session.add(ticket)
     calendar = calendar_of(ticket)
-    for clock, target in sla.targets(policy, ticket.category, ticket.priority).items():
-        start_cycle(ticket, clock, target, now, calendar)
+    for clock, target in sla.targets(policy, ticket.category, ticket.priority,
+                                     ticket.complex).items():
+        # The customer has waited for an answer since they gave the feedback (录入 may be late).
+        start_cycle(ticket, clock, target, received_at if clock == "first_response" else now,
+                    calendar)
     session.add(Transition(ticket_id=ticket.id, from_state=None, to_state="pending",
                            note=None, at=now, by=uow.context.actor))
     session.flush()
     shown = present(ticket, now)
     uow.emit("ticket.created", {"ticket": shown})
+    tell_customer(uow, ticket, ACKNOWLEDGEMENT, now)
     uow.commit()
     return shown
 
@@ -80,6 +97,13 @@ def _matching(model, filters: dict):
             statement = statement.where(getattr(model, name) == filters[name])
     if "breached" in filters:
         statement = statement.where(model.escalated.is_(filters["breached"]))
+    if model is ArchivedTicket:
+        return statement.where(false()) if set(FORM_FILTERS) & set(filters) else statement
+    for name in FORM_FILTERS[:-1]:
+        if name in filters:
+            statement = statement.where(getattr(Ticket, name) == filters[name])
+    if "status_label" in filters:
+        statement = statement.where(status_label_is(filters["status_label"]))
     return statement
 
 
@@ -103,8 +127,20 @@ def list_tickets(uow, query: dict) -> dict:
     return page_of([shown[row.id] for row in rows if row.id in shown], total, page, per_page)
 
 
+def status_label_is(label: str):
+    """The SQL condition of :func:`services.ticket.domain.status_label` being ``label``."""
+    unresolvable = and_(Ticket.state.in_(domain.RATABLE_STATES),
+                        Ticket.resolution == "unresolvable")
+    if label == "awaiting_customer":
+        return Ticket.on_hold.is_(True)
+    if label == "unresolvable":
+        return unresolvable
+    return and_(Ticket.state == label, Ticket.on_hold.is_(False), not_(unresolvable))
+
+
 def ticket_history(uow, ticket_id: str) -> list[dict]:
-    """Transitions, comments, holds and the rating, oldest first."""
+    """Transitions, comments, holds, the rating and the notices sent to the customer, oldest
+    first."""
     found = _lookup(uow.session, ticket_id)
     if isinstance(found, ArchivedTicket):
         return found.history

@@ -1,7 +1,7 @@
 """Working a ticket: edits, transitions, comments, holds. Each use case locks the ticket, applies
 the rules of :mod:`~services.ticket.domain`, moves its SLA clocks (:mod:`~services.ticket.clocks`),
 writes the change, its history and its events in one transaction, and commits."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -11,11 +11,16 @@ from services.ticket import domain
 from services.ticket.clocks import (
     pause_for_hold, public_update, restart_clock, resume_after_hold, start_cycle, stop_clock,
 )
+from services.ticket.departments import check_department
 from services.ticket.models import Comment, Hold, Ticket, Transition
+from services.ticket.notices import (
+    OUTCOME, address_of, settle_notify_customer, tell_customer,
+)
 from services.ticket.presentation import calendar_of, current_cycle, present
 from services.ticket.schemas import (
     CommentInputSchema, CommentSchema, HoldInputSchema, TicketUpdateSchema, TransitionInputSchema,
 )
+from services.ticket.surveys import SurveyOptions, open_survey
 from services.ticket.tickets import find_ticket
 
 
@@ -34,10 +39,17 @@ def locked(uow, ticket_id: str, expected_version: int | None = None) -> Ticket:
     return ticket
 
 
+def _plain(value):
+    """A value as an event carries it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
 def update_ticket(uow, ticket_id: str, payload: dict, expected_version: int | None = None) -> dict:
-    """Owner, priority, title, description. Running clocks keep their targets."""
+    """Owner, priority, title, description and the feedback form's fields. Running clocks
+    keep their targets (a change of priority or ``complex`` applies to later cycles)."""
     data = load_or_422(schema_of(TicketUpdateSchema), payload)
     ticket = locked(uow, ticket_id, expected_version)
+    check_department(uow.session, data.get("department"))
     changes = [{"field": name, "before": getattr(ticket, name), "after": value}
                for name, value in data.items() if getattr(ticket, name) != value]
     if not changes:
@@ -46,6 +58,14 @@ def update_ticket(uow, ticket_id: str, payload: dict, expected_version: int | No
     previous_owner = ticket.owner
     for change in changes:
         setattr(ticket, change["field"], change["after"])
+    if any(change["field"] == "planned_completion_date" for change in changes):
+        ticket.delay_notified_at = None  # a new promise: its passing is news again
+    if "notify_customer" in data:
+        settle_notify_customer(ticket, data["notify_customer"])
+    elif address_of(ticket) is None:
+        ticket.notify_customer = False  # the last address is gone
+    changes = [{"field": change["field"], "before": _plain(change["before"]),
+                "after": _plain(change["after"])} for change in changes]
     now = touch(uow, ticket)
     shown = present(ticket, now)
     uow.emit("ticket.updated", {"ticket": shown, "changes": changes})
@@ -55,17 +75,24 @@ def update_ticket(uow, ticket_id: str, payload: dict, expected_version: int | No
     return shown
 
 
-def transition_ticket(uow, ticket_id: str, payload: dict,
+def transition_ticket(uow, ticket_id: str, payload: dict, surveys: SurveyOptions,
                       expected_version: int | None = None) -> dict:
+    """Reaching done sets ``completed_at``, opens a survey and tells the customer the outcome;
+    a reopen clears ``completed_at``; closing needs a rating or a ``close_reason``."""
     data = load_or_422(schema_of(TransitionInputSchema), payload)
     ticket = locked(uow, ticket_id, expected_version)
     rule = domain.check_transition(ticket.state, data["to"], data)
+    if data["to"] == "closed":
+        domain.check_can_close(ticket.rating is not None, data.get("close_reason"))
+        ticket.close_reason = data.get("close_reason")
     now, calendar, source = touch(uow, ticket), calendar_of(ticket), ticket.state
     if ticket.on_hold:
         _end_hold(uow, ticket, now, calendar)
     ticket.state = data["to"]
     if rule.requires:
         ticket.solution, ticket.resolution = data["solution"], data["resolution"]
+    ticket.completed_at = now if ticket.state == "done" else (
+        None if ticket.state in domain.OPEN_STATES else ticket.completed_at)
     for name in rule.stops:
         stop_clock(uow, ticket, name, now, calendar)
     for name in rule.starts:
@@ -78,6 +105,9 @@ def transition_ticket(uow, ticket_id: str, payload: dict,
     shown = present(ticket, now)
     uow.emit("ticket.transitioned", {"ticket": shown, "from": source, "to": ticket.state,
                                      "note": note, "by": actor, "at": now.isoformat()})
+    if ticket.state == "done":
+        link = open_survey(uow, ticket, now, surveys) if ticket.rating is None else ""
+        tell_customer(uow, ticket, OUTCOME, now, solution=ticket.solution or "", survey_url=link)
     uow.commit()
     return shown
 

@@ -54,7 +54,11 @@ def test_create_work_reopen_close_and_rate(request, backend):
     assert api.post(path + "/transitions", json={"to": "in_progress"}).status_code == 200
     api.post(path + "/transitions", json={"to": "done", "solution": "Unlocked the account",
                                           "resolution": "resolved"})
-    assert api.post(path + "/transitions", json={"to": "closed"}).json()["state"] == "closed"
+    unrated = api.post(path + "/transitions", json={"to": "closed"})
+    assert unrated.status_code == 422  # closing needs a rating or a reason
+    assert set(unrated.json()["error"]["details"]["fields"]) == {"close_reason"}
+    assert api.post(path + "/transitions", json={
+        "to": "closed", "close_reason": "customer_unreachable"}).json()["state"] == "closed"
 
     bad = api.post(path + "/rating", json={"score": 6, "nps_score": 11})
     assert bad.status_code == 422
@@ -92,7 +96,7 @@ def test_list_filters_and_paging(stack, customer):
 def test_policy_round_trip_and_admin_only(stack):
     admin, sales = stack.admin(), stack.user("sales")
     policy = admin.get("/api/v1/sla/policy").json()
-    assert policy["first_response"] == {"complaint": 600, "default": 7200}
+    assert policy["first_response"] == {"inquiry": 600, "complaint": 600, "default": 7200}
     assert sales.put("/api/v1/sla/policy", json=policy).status_code == 403
     bad = admin.put("/api/v1/sla/policy", json={**policy, "update": -1})
     assert bad.status_code == 422

@@ -47,7 +47,7 @@ def test_ids_follow_the_customer_and_owner_defaults_to_its_owner(services, custo
     assert first["owner"] == "alice" and first["state"] == "pending"
     assert set(first["sla"]) == {"first_response", "resolution", "update"}
     assert first["sla"]["first_response"]["status"] == "running"
-    assert first["sla"]["first_response"]["remaining_seconds"] == 7200
+    assert first["sla"]["first_response"]["remaining_seconds"] == 600  # an inquiry is answered within 10 minutes
 
 
 def test_ids_stay_unique_when_created_in_parallel(services, customer):
@@ -89,7 +89,12 @@ def test_work_reopen_close_and_rate(services, customer, clock):
         call(services, "tickets.rate", ticket["id"], {"score": 5})
     call(services, "tickets.transition", ticket["id"],
          {"to": "done", "solution": "New printer", "resolution": "resolved"})
-    closed = call(services, "tickets.transition", ticket["id"], {"to": "closed"})
+    with pytest.raises(ValidationFailed) as unrated:  # 持续跟进直至客户确认满意
+        call(services, "tickets.transition", ticket["id"], {"to": "closed"})
+    assert set(unrated.value.details["fields"]) == {"close_reason"}
+    closed = call(services, "tickets.transition", ticket["id"],
+                  {"to": "closed", "close_reason": "customer_unreachable"})
+    assert closed["close_reason"] == "customer_unreachable"
     with pytest.raises(InvalidTransition) as final:
         call(services, "tickets.transition", ticket["id"], {"to": "in_progress"})
     assert final.value.details["allowed"] == []

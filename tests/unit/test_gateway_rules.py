@@ -77,14 +77,14 @@ def test_an_unknown_user_is_verified_against_a_dummy_hash_and_refused():
 # rules; admins write rules.
 TASKS = {"tasks.read", "tasks.write", "rules.read"}
 SALES = {"customers.read", "customers.write", "followups.read", "followups.write",
-         "tickets.read", "tickets.write", "sla.read", "notifications.own", "reports.read",
-         "account.own", "session", *TASKS}
+         "tickets.read", "tickets.write", "sla.read", "departments.read", "notifications.own",
+         "reports.read", "account.own", "session", *TASKS}
 EXPECTED = {
     "admin": set(PERMISSIONS),
     "manager": SALES,
     "sales": SALES,
     "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
-                "notifications.own", "account.own", "session", *TASKS},
+                "departments.read", "notifications.own", "account.own", "session", *TASKS},
 }
 
 

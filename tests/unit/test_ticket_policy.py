@@ -16,10 +16,15 @@ def load(document):
     return schema.dump(load_or_422(schema, document))
 
 
-def test_the_default_policy_is_the_issue_shape():
+def test_the_default_policy_is_the_seeds_service_times():
     assert load(sla.DEFAULT_POLICY) == {
-        "first_response": {"complaint": 600, "default": 7200},
-        "resolution": {"high": 7200, "medium": 86400, "low": 259200}, "update": 172800}
+        "first_response": {"inquiry": 600, "complaint": 600, "default": 7200},
+        "resolution": {"default": 7200, "complex": 86400}, "update": 172800}
+
+
+def test_a_policy_may_still_set_per_priority_targets():
+    policy = {**sla.DEFAULT_POLICY, "resolution": {"default": 7200, "high": 3600, "low": 86400}}
+    assert load(policy)["resolution"] == {"default": 7200, "high": 3600, "low": 86400}
 
 
 def test_a_calendar_round_trips_and_becomes_a_calendar():
@@ -33,7 +38,9 @@ def test_a_calendar_round_trips_and_becomes_a_calendar():
     ({"update": 0}, "update"),
     ({"update": "soon"}, "update"),
     ({"first_response": {"complaint": 600}}, "first_response"),
-    ({"resolution": {"high": 1, "medium": 2, "low": 3, "urgent": 4}}, "resolution"),
+    ({"first_response": {"default": 600, "unknown_category": 60}}, "first_response"),
+    ({"resolution": {"high": 1, "medium": 2, "low": 3}}, "resolution"),
+    ({"resolution": {"default": 1, "urgent": 4}}, "resolution"),
     ({"calendar": {**CALENDAR, "timezone": "Mars/Olympus"}}, "calendar"),
     ({"calendar": {**CALENDAR, "hours": {"mon": ["18:00", "09:00"]}}}, "calendar"),
     ({"calendar": {**CALENDAR, "hours": {"someday": ["09:00", "18:00"]}}}, "calendar"),

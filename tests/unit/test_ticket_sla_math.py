@@ -173,10 +173,26 @@ def test_stopped_in_time_is_met_and_late_is_breached():
     assert sla.summary(late, at(9999), None)["remaining_seconds"] == -100
 
 
-@pytest.mark.parametrize("category, priority, expected", [
-    ("complaint", "high", {"first_response": 600, "resolution": 7200, "update": 172800}),
-    ("inquiry", "medium", {"first_response": 7200, "resolution": 86400, "update": 172800}),
-    ("need", "low", {"first_response": 7200, "resolution": 259200, "update": 172800}),
+@pytest.mark.parametrize("category, priority, complex_, expected", [
+    # 客户咨询/投诉时,10分钟内响应; 2小时内响应 otherwise; a solution within 2 hours, a
+    # complex problem within 24; a progress update every 48 hours.
+    ("complaint", "high", False, {"first_response": 600, "resolution": 7200, "update": 172800}),
+    ("inquiry", "medium", False, {"first_response": 600, "resolution": 7200, "update": 172800}),
+    ("need", "low", False, {"first_response": 7200, "resolution": 7200, "update": 172800}),
+    ("other", "low", True, {"first_response": 7200, "resolution": 86400, "update": 172800}),
 ])
-def test_targets_from_the_default_policy(category, priority, expected):
-    assert sla.targets(sla.DEFAULT_POLICY, category, priority) == expected
+def test_targets_from_the_default_policy(category, priority, complex_, expected):
+    assert sla.targets(sla.DEFAULT_POLICY, category, priority, complex_) == expected
+
+
+@pytest.mark.parametrize("resolution, priority, complex_, expected", [
+    ({"default": 7200, "complex": 86400, "high": 3600}, "high", False, 3600),
+    ({"default": 7200, "complex": 86400, "high": 3600}, "high", True, 86400),
+    ({"default": 7200, "high": 3600}, "low", False, 7200),
+    ({"default": 7200}, "medium", True, 7200),
+    # a policy stored before `default` existed names every priority
+    ({"high": 7200, "medium": 86400, "low": 259200}, "low", True, 259200),
+])
+def test_a_resolution_target_is_complex_then_priority_then_default(resolution, priority,
+                                                                    complex_, expected):
+    assert sla.resolution_target(resolution, priority, complex_) == expected

@@ -1,5 +1,6 @@
 """The ticket state machine, pair by pair, against SPEC §3 written out independently."""
 import itertools
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -80,3 +81,48 @@ def test_only_done_or_closed_can_be_rated_once(state):
     else:
         with pytest.raises(Conflict):
             domain.check_can_rate(state, already_rated=False)
+
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("state, on_hold, resolution, label", [
+    ("pending", False, None, "pending"),
+    ("in_progress", True, None, "awaiting_customer"),      # 待跟进
+    ("in_progress", False, None, "in_progress"),
+    ("done", False, "resolved", "done"),
+    ("done", False, "unresolvable", "unresolvable"),       # 无法解决
+    ("closed", False, "unresolvable", "unresolvable"),
+    ("closed", False, "resolved", "closed"),
+])
+def test_the_forms_status_label(state, on_hold, resolution, label):
+    assert domain.status_label(state, on_hold, resolution) == label
+    assert label in domain.STATUS_LABELS
+
+
+@pytest.mark.parametrize("received_at", [
+    NOW + timedelta(hours=1), NOW - timedelta(days=91),
+])
+def test_received_at_is_neither_in_the_future_nor_older_than_90_days(received_at):
+    with pytest.raises(ValidationFailed) as refused:
+        domain.check_received_at(received_at, NOW)
+    assert "received_at" in refused.value.details["fields"]
+
+
+def test_an_entry_more_than_24_hours_after_receipt_is_late():
+    domain.check_received_at(NOW - timedelta(days=89), NOW)
+    assert not domain.is_late_entry(NOW - timedelta(hours=24), NOW)
+    assert domain.is_late_entry(NOW - timedelta(hours=24, seconds=1), NOW)
+
+
+def test_closing_needs_a_rating_or_a_reason():
+    domain.check_can_close(rated=True, close_reason=None)
+    domain.check_can_close(rated=False, close_reason="customer_unreachable")
+    with pytest.raises(ValidationFailed) as refused:
+        domain.check_can_close(rated=False, close_reason=None)
+    assert "close_reason" in refused.value.details["fields"]
+
+
+@pytest.mark.parametrize("score, dissatisfied", [(1, True), (2, True), (3, False), (5, False)])
+def test_a_score_of_2_or_less_is_dissatisfied(score, dissatisfied):
+    assert domain.is_dissatisfied(score) is dissatisfied
