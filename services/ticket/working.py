@@ -106,7 +106,8 @@ def transition_ticket(uow, ticket_id: str, payload: dict, surveys: SurveyOptions
     uow.emit("ticket.transitioned", {"ticket": shown, "from": source, "to": ticket.state,
                                      "note": note, "by": actor, "at": now.isoformat()})
     if ticket.state == "done":
-        link = open_survey(uow, ticket, now, surveys) if ticket.rating is None else ""
+        asking = ticket.rating is None and ticket.notify_customer and address_of(ticket)
+        link = open_survey(uow, ticket, now, surveys) if asking else ""
         tell_customer(uow, ticket, OUTCOME, now, solution=ticket.solution or "", survey_url=link)
     uow.commit()
     return shown

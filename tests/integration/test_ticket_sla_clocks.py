@@ -177,6 +177,9 @@ def test_moving_a_held_ticket_ends_the_hold_and_credits_it(services, customer, c
 
 def test_patch_reassigns_with_an_event_keeps_running_targets_and_ignores_no_change(
         services, customer, clock):
+    policy = call(services, "tickets.sla_policy")
+    call(services, "tickets.set_sla_policy", {  # per-priority targets, as a policy may set
+        **policy, "resolution": {"default": 7200, "high": 3600, "low": 259200}})
     ticket = new_ticket(services, customer, priority="low")
     clock.advance(60)
     changed = call(services, "tickets.update", ticket["id"],
