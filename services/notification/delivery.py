@@ -60,6 +60,7 @@ class EmailJob:
     ids: list
     to: str
     notices: list  # [(kind, params)]
+    lang: str | None = None  # a customer's email is in their language only
 
 
 def webhook_request(job: WebhookJob, timestamp: int) -> tuple[bytes, dict]:
@@ -190,7 +191,7 @@ class DeliveryWorker:
                 sending = [by_id[email.id] for email in plan.send]
                 jobs.append(EmailJob([row.id for row in sending], sending[-1].payload["to"],
                                      [(row.payload["kind"], row.payload["params"])
-                                      for row in sending]))
+                                      for row in sending], sending[-1].payload.get("lang")))
         return jobs
 
     def run(self, job) -> None:
@@ -212,7 +213,8 @@ class DeliveryWorker:
             post_webhook(job, self.options.http_timeout_seconds,
                          self.options.allow_private_webhooks)
         else:
-            subject, body = templates.render_email(job.notices)
+            subject, body = (templates.render_customer_email(*job.notices[-1], job.lang)
+                             if job.lang else templates.render_email(job.notices))
             self.mailer.send(job.to, subject, body)
 
     def record(self, ids: list[str], error: str | None) -> None:

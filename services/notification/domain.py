@@ -11,7 +11,8 @@ CONTRACT = {
                   "followup.logged"),
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
-                "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped"),
+                "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped",
+                "ticket.dissatisfied", "ticket.customer_notified"),
     "workflow": ("task.created", "task.updated", "task.completed", "task.cancelled",
                  "task.due_soon", "task.overdue", "followup.plan_changed"),
     "gateway": ("user.created", "user.updated", "user.login_alert"),
@@ -28,6 +29,10 @@ LOGIN_ALERT = "login_alert"
 TASK_ASSIGNED = "task_assigned"
 TASK_DUE_SOON = "task_due_soon"
 TASK_OVERDUE = "task_overdue"
+TICKET_DISSATISFIED = "ticket_dissatisfied"
+# Emails to a ticket's customer, by the kind of notice the ticket service asked for.
+CUSTOMER_KINDS = {"acknowledgement": "customer_acknowledgement", "delay": "customer_delay",
+                  "outcome": "customer_outcome"}
 CONTACT_FIELDS = ("phone", "email", "contact_name")
 
 
@@ -51,26 +56,26 @@ def _sla_params(data: dict) -> dict:
     return {**_ticket_params(data["ticket"]), "clock": data["clock"], "due_at": data["due_at"]}
 
 
-def _assigned(data, _admins):
+def _assigned(data, _admins, _managers):
     return [(data["ticket"].get("owner"), TICKET_ASSIGNED, _ticket_params(data["ticket"]))]
 
 
-def _sla_warning(data, _admins):
+def _sla_warning(data, _admins, _managers):
     return [(data["ticket"].get("owner"), SLA_WARNING, _sla_params(data))]
 
 
-def _sla_breached(data, admins):
+def _sla_breached(data, admins, _managers):
     params = _sla_params(data)
     return [(name, SLA_BREACHED, params) for name in [data["ticket"].get("owner"), *admins]]
 
 
-def _transitioned(data, _admins):
+def _transitioned(data, _admins, _managers):
     if data.get("to") != "done":
         return []
     return [(data["ticket"].get("owner"), RATING_REQUEST, _ticket_params(data["ticket"]))]
 
 
-def _customer_updated(data, _admins):
+def _customer_updated(data, _admins, _managers):
     changes = [change for change in data.get("changes", []) if change["field"] in CONTACT_FIELDS]
     if not data.get("contact_changed") or not changes:
         return []
@@ -83,22 +88,34 @@ def _task_params(task: dict) -> dict:
             "customer_id": task.get("customer_id") or "-"}
 
 
-def _task_created(data, _admins):
+def _task_created(data, _admins, _managers):
     return [(data["task"]["assignee"], TASK_ASSIGNED, _task_params(data["task"]))]
 
 
 def _task_reminder(kind):
     """The workflow service names who hears of a reminder (it knows the teams)."""
-    def trigger(data, _admins):
+    def trigger(data, _admins, _managers):
         return [(name, kind, _task_params(data["task"])) for name in data["notify"]]
     return trigger
 
 
-def _login_alert(data, _admins):
+def _login_alert(data, _admins, _managers):
     params = {"at": data["at"], "address": data["address"],
               "user_agent": data.get("user_agent") or "-"}
     return [(data["user"]["username"], LOGIN_ALERT, params)]
 
+
+def _dissatisfied(data, admins, managers):
+    """A low score: the owner and their team's managers (the admins when it has none)."""
+    rating = data["rating"]
+    params = {**_ticket_params(data["ticket"]), "score": rating["score"],
+              "comment": rating.get("comment") or ""}
+    return [(name, TICKET_DISSATISFIED, params)
+            for name in [data["ticket"].get("owner"), *(managers or admins)]]
+
+
+# Events whose notices go to the ticket owner's managers (the admins when there are none).
+ESCALATED_TO_MANAGERS = ("ticket.dissatisfied",)
 
 TRIGGERS = {
     "ticket.created": _assigned,
@@ -111,21 +128,42 @@ TRIGGERS = {
     "task.created": _task_created,
     "task.due_soon": _task_reminder(TASK_DUE_SOON),
     "task.overdue": _task_reminder(TASK_OVERDUE),
+    "ticket.dissatisfied": _dissatisfied,
 }
 # Nobody needs telling what they just did themselves.
 SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED, TASK_ASSIGNED})
 
 
-def notices_for(event_type: str, data: dict, admins: list[str], actor: str | None) -> list[Notice]:
-    """The notices an event gives rise to: one per recipient at most."""
+def notices_for(event_type: str, data: dict, admins: list[str], actor: str | None,
+                managers: list[str] = ()) -> list[Notice]:
+    """The notices an event gives rise to: one per recipient at most. ``managers`` are the
+    managers of the ticket owner's team."""
     trigger = TRIGGERS.get(event_type)
     notices, seen = [], set()
-    for recipient, kind, params in (trigger(data, admins) if trigger else []):
+    for recipient, kind, params in (trigger(data, admins, managers) if trigger else []):
         if not recipient or recipient in seen or (kind in SKIP_ACTOR and recipient == actor):
             continue
         seen.add(recipient)
         notices.append(Notice(recipient, kind, params))
     return notices
+
+
+@dataclass(frozen=True)
+class CustomerEmail:
+    target: str     # the delivery log's target: the ticket and the kind of notice
+    to: str
+    kind: str
+    lang: str
+    params: dict
+
+
+def customer_email(data: dict) -> CustomerEmail:
+    """The email a ``ticket.customer_notified`` event asks for, in the customer's language.
+    Each notice of a ticket is its own delivery target, so none waits for another's window."""
+    notice = data["notice"]
+    return CustomerEmail(target=f"customer:{data['ticket']['id']}:{notice['kind']}",
+                         to=notice["to"], kind=CUSTOMER_KINDS[notice["kind"]],
+                         lang=notice["language"], params=notice["params"])
 
 
 def retry_delay(attempts: int, base_seconds: float, max_attempts: int) -> float | None:

@@ -35,6 +35,8 @@ class Recipient(Base):
     display_name: Mapped[str | None] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), index=True)
+    # A manager hears of their team's dissatisfied customers.
+    team: Mapped[str | None] = mapped_column(String(80), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -82,12 +84,12 @@ class Delivery(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
-    # The recipient's username (email) or the webhook id (webhook).
+    # The recipient's username or ``customer:<ticket id>:<notice>`` (email), or the webhook id.
     target: Mapped[str] = mapped_column(String(80))
     webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"), index=True)
     event_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(80))
-    # Email: {"to", "kind", "params"}; webhook: the event envelope.
+    # Email: {"to", "kind", "params"} (and "lang" for a customer's); webhook: the envelope.
     payload: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -43,8 +43,12 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
         learn_recipient(uow, data["user"], datetime.fromisoformat(envelope["occurred_at"]))
     admins = [first_admin, *uow.session.scalars(select(Recipient.username).where(
         Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]
-    for notice in domain.notices_for(event_type, data, admins, uow.context.actor):
+    managers = (_managers_of(uow.session, data["ticket"].get("owner"))
+                if event_type in domain.ESCALATED_TO_MANAGERS else [])
+    for notice in domain.notices_for(event_type, data, admins, uow.context.actor, managers):
         _notify(uow, envelope, notice, email_enabled)
+    if event_type == "ticket.customer_notified" and email_enabled:
+        _email_customer(uow, envelope, domain.customer_email(data))
     _queue_webhooks(uow, envelope)
     try:
         uow.commit()
@@ -62,8 +66,25 @@ def learn_recipient(uow, user: dict, as_of: datetime) -> None:
     if known is not None and known.updated_at > as_of:
         return
     uow.session.merge(Recipient(username=user["username"], display_name=user.get("display_name"),
-                                email=user.get("email"), role=user["role"],
+                                email=user.get("email"), role=user["role"], team=user.get("team"),
                                 active=user.get("active", True), updated_at=as_of))
+
+
+def _managers_of(session, username: str | None) -> list[str]:
+    """The active managers of ``username``'s team (none when it has no team)."""
+    member = session.get(Recipient, username) if username else None
+    if member is None or member.team is None:
+        return []
+    return list(session.scalars(select(Recipient.username).where(
+        Recipient.team == member.team, Recipient.role == "manager",
+        Recipient.active.is_(True), Recipient.username != username)
+        .order_by(Recipient.username)))
+
+
+def _email_customer(uow, envelope: dict, email: domain.CustomerEmail) -> None:
+    """An email to a ticket's customer: one delivery, retried and logged like the others."""
+    payload = {"to": email.to, "kind": email.kind, "params": email.params, "lang": email.lang}
+    uow.session.add(_delivery("email", email.target, envelope, payload, uow.now()))
 
 
 def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool) -> None:

@@ -3,7 +3,7 @@ parts of incoming events its rules read."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.common.schemas import PageSchema, StrictSchema
-from services.notification.domain import EVENT_TYPES
+from services.notification.domain import CUSTOMER_KINDS, EVENT_TYPES
 from services.notification.templates import LANGUAGES
 
 CHANNELS = ("email", "webhook")
@@ -102,6 +102,7 @@ class UserPartSchema(_EventPart):
     display_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     role = fields.String(required=True)
+    team = fields.String(allow_none=True, load_default=None)
     active = fields.Boolean(load_default=True)
 
 
@@ -146,8 +147,30 @@ class LoginAlertSchema(UserEventSchema):
     user_agent = fields.String(allow_none=True)
 
 
+class RatingPartSchema(_EventPart):
+    score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(allow_none=True)
+
+
+class DissatisfiedSchema(TicketEventSchema):
+    rating = fields.Nested(RatingPartSchema, required=True)
+
+
+class CustomerNoticePartSchema(_EventPart):
+    kind = fields.String(required=True, validate=validate.OneOf(tuple(CUSTOMER_KINDS)))
+    to = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    params = fields.Dict(required=True)
+
+
+class CustomerNotifiedSchema(TicketEventSchema):
+    notice = fields.Nested(CustomerNoticePartSchema, required=True)
+
+
 EVENT_DATA_SCHEMAS = {
     "ticket.created": TicketEventSchema,
+    "ticket.dissatisfied": DissatisfiedSchema,
+    "ticket.customer_notified": CustomerNotifiedSchema,
     "ticket.assigned": TicketEventSchema,
     "ticket.transitioned": TicketEventSchema,
     "ticket.sla_warning": SlaEventSchema,

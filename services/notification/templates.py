@@ -78,6 +78,51 @@ TEXTS = {
                "任务 {task_id}「{title}」（客户 {customer_id}）应于 {due_at} 完成，目前仍未完成。"
                "请立即完成，或改派他人。"),
     },
+    "ticket_dissatisfied": {
+        "en": ("Dissatisfied customer: ticket {ticket_id}",
+               "The customer of ticket {ticket_id} \"{title}\" (customer {customer_id}) rated it "
+               "{score} of 5: \"{comment}\". Call the customer, agree what happens next and follow "
+               "it up until they are satisfied."),
+        "zh": ("客户不满意：工单 {ticket_id}",
+               "客户 {customer_id} 对工单 {ticket_id}「{title}」的评价为 {score} 分（满分 5 分）："
+               "「{comment}」。请致电客户、商定后续措施，并持续跟进直至客户满意。"),
+    },
+    # To the customer (in their language only): 告知 of receipt, delay and outcome.
+    "customer_acknowledgement": {
+        "en": ("We have received your feedback ({ticket_id})",
+               "Dear {contact_name},\n\nthank you for your feedback \"{title}\". We have "
+               "recorded it as {ticket_id}. The person in charge will contact you shortly, keep "
+               "you informed of progress and tell you the outcome. Please quote {ticket_id} "
+               "when you contact us about it."),
+        "zh": ("我们已收到您的反馈（{ticket_id}）",
+               "尊敬的{contact_name}：\n\n感谢您的反馈「{title}」，我们已登记为 {ticket_id}。"
+               "负责人将尽快与您联系，随时告知处理进展并告知处理结果。"
+               "如需咨询，请提供编号 {ticket_id}。"),
+    },
+    "customer_delay": {
+        "en": ("Your request {ticket_id} needs more time",
+               "Dear {contact_name},\n\nwe planned to complete \"{title}\" ({ticket_id}) by "
+               "{planned_completion_date}, but need more time. Reason: {reason}\n\nWe apologise "
+               "for the delay and will tell you as soon as it is done."),
+        "zh": ("您的反馈 {ticket_id} 需要延期处理",
+               "尊敬的{contact_name}：\n\n您的反馈「{title}」（{ticket_id}）原计划于 "
+               "{planned_completion_date} 前完成，现需延期处理。原因：{reason}\n\n"
+               "对此深表歉意，处理完成后我们将第一时间告知您。"),
+    },
+    "customer_outcome": {
+        "en": ("Your request {ticket_id} has been handled",
+               "Dear {contact_name},\n\nyour feedback \"{title}\" ({ticket_id}) has been "
+               "handled.\n\nSolution: {solution}\n\nPlease tell us how satisfied you are: "
+               "{survey_url}\n\nThank you."),
+        "zh": ("您的反馈 {ticket_id} 已处理完毕",
+               "尊敬的{contact_name}：\n\n您的反馈「{title}」（{ticket_id}）已处理完毕。\n\n"
+               "处理结果：{solution}\n\n请您对本次服务进行满意度评价：{survey_url}\n\n谢谢！"),
+    },
+}
+# When the customer's notice has no contact name or no survey link.
+CUSTOMER_DEFAULTS = {
+    "en": {"contact_name": "customer", "survey_url": "(reply to this email)", "reason": "-"},
+    "zh": {"contact_name": "客户", "survey_url": "（请直接回复本邮件）", "reason": "-"},
 }
 
 CLOCKS = {
@@ -114,6 +159,13 @@ def render(kind: str, params: dict, lang: str = "en") -> tuple[str, str]:
     if "changes" in values:
         values["changes"] = _changes(values["changes"], lang)
     return title.format(**values), body.format(**values)
+
+
+def render_customer_email(kind: str, params: dict, lang: str) -> tuple[str, str]:
+    """An email to a customer: in their language only."""
+    defaults = CUSTOMER_DEFAULTS[lang]
+    filled = {**params, **{key: params.get(key) or value for key, value in defaults.items()}}
+    return render(kind, filled, lang)
 
 
 def render_email(notices: list[tuple[str, dict]]) -> tuple[str, str]:

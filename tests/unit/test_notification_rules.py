@@ -169,3 +169,36 @@ def test_an_email_is_bilingual_and_a_digest_lists_every_notice():
     subject, body = templates.render_email(notices)
     assert subject.startswith("3 notifications: Ticket T-0") and "3 条通知" in subject
     assert all(body.count(f"T-{n}") == 4 for n in range(3))  # title and body, in each language
+
+
+RATED_LOW = {"ticket": TICKET, "rating": {"score": 1, "comment": "Still broken"}}
+
+
+@pytest.mark.parametrize("managers, admins, expected", [
+    (["mia"], ["root"], ["amy", "mia"]),        # the owner and their team's manager
+    ([], ["root", "zed"], ["amy", "root", "zed"]),  # no manager: the admins
+])
+def test_a_dissatisfied_customer_reaches_the_owner_and_their_manager(managers, admins, expected):
+    notices = domain.notices_for("ticket.dissatisfied", RATED_LOW, admins, actor="customer",
+                                 managers=managers)
+    assert [(n.recipient, n.kind) for n in notices] == [(r, "ticket_dissatisfied") for r in expected]
+    assert notices[0].params["score"] == 1
+
+
+@pytest.mark.parametrize("kind, lang, words", [
+    ("acknowledgement", "zh", "我们已收到您的反馈"),
+    ("delay", "en", "needs more time"),
+    ("outcome", "zh", "处理结果：Replaced"),
+])
+def test_a_customer_email_is_in_the_customers_language_only(kind, lang, words):
+    email = domain.customer_email({"ticket": TICKET, "notice": {
+        "kind": kind, "to": "wang@example.com", "language": lang,
+        "params": {"ticket_id": TICKET["id"], "title": TICKET["title"], "contact_name": "",
+                   "planned_completion_date": "2026-11-20", "reason": "Parts are late",
+                   "solution": "Replaced the roller", "survey_url": "http://x/s/abc"}}})
+    assert (email.to, email.lang, email.target) == (
+        "wang@example.com", lang, f"customer:{TICKET['id']}:{kind}")
+    subject, body = templates.render_customer_email(email.kind, email.params, lang)
+    assert words in subject + body
+    other = "en" if lang == "zh" else "zh"
+    assert templates.render_customer_email(email.kind, email.params, other)[0] not in subject
