@@ -26,14 +26,17 @@ SOURCES = ("exhibition", "referral", "online", "visit", "other")
 OUTCOMES = ("positive", "neutral", "negative")
 TICKET_STATES = ("pending", "in_progress", "done", "closed")
 SERVICE_TYPES = ("presales", "insales", "aftersales", "value_added")
-CATEGORIES = ("inquiry", "complaint", "suggestion", "need", "cooperation")
+CATEGORIES = ("inquiry", "complaint", "suggestion", "need", "cooperation", "other")
+# The feedback form (issue 12): its states as the form names them, and how feedback came in.
+STATUS_LABELS = ("pending", "in_progress", "awaiting_customer", "done", "unresolvable", "closed")
+CHANNELS = ("phone", "email", "meeting", "online_form", "visit", "other")
 PRIORITIES = ("high", "medium", "low")
 CLOCKS = ("first_response", "resolution", "update")
 TIMED_CLOCKS = ("first_response", "resolution")
 OPEN_STATES = ("pending", "in_progress")
 PRE_DEAL_TYPES = ("prospect", "intent")
 UNKNOWN = "unknown"
-NO_SOURCE = "unspecified"
+NO_SOURCE = "unspecified"  # also a ticket with no channel or department
 ALL = "all"
 
 # Ageing buckets of the backlog: (label, lower bound in days, upper bound in days or None).
@@ -138,6 +141,12 @@ class TicketState:
     updated_at: datetime | None
     # Per timed clock, its duration and where it is counted: {clock: [iso day, bucket, seconds]}.
     times: dict = field(default_factory=dict)
+    status_label: str | None = None  # None: known from before the label existed
+
+    def dimensions(self) -> list[tuple[str, str]]:
+        """The current counters this ticket adds one to."""
+        return [("ticket.state", self.state),
+                ("ticket.status_label", self.status_label or self.state)]
 
 
 def customer_state(snapshot: dict, deleted: bool = False) -> CustomerState:
@@ -150,7 +159,8 @@ def ticket_state(snapshot: dict, times: dict | None = None) -> TicketState:
     return TicketState(customer_id=snapshot["customer_id"], state=snapshot["state"],
                        service_type=snapshot["service_type"], category=snapshot["category"],
                        priority=snapshot["priority"], created_at=snapshot["created_at"],
-                       updated_at=snapshot.get("updated_at"), times=dict(times or {}))
+                       updated_at=snapshot.get("updated_at"), times=dict(times or {}),
+                       status_label=snapshot.get("status_label") or snapshot["state"])
 
 
 def is_stale(snapshot: dict, known) -> bool:
@@ -243,15 +253,19 @@ class Aggregator:
         ticket_id = snapshot["id"]
         before = self.tickets.get(ticket_id)
         if before is None:
+            created = snapshot["created_at"]
             for dimension in ("service_type", "category", "priority"):
-                self._count(snapshot["created_at"], "tickets.created", dimension,
-                            snapshot[dimension])
-            self._count(snapshot["created_at"], "tickets.created", ALL, ALL)
+                self._count(created, "tickets.created", dimension, snapshot[dimension])
+            for dimension in ("channel", "department"):
+                self._count(created, "tickets.created", dimension,
+                            snapshot.get(dimension) or NO_SOURCE)
+            self._count(created, "tickets.created", ALL, ALL)
+            if snapshot.get("late_entry"):
+                self._count(created, "tickets.late_entry", ALL, ALL)
         elif is_stale(snapshot, before):
             return before
         after = ticket_state(snapshot, before.times if before else None)
-        self._move_current([("ticket.state", before.state)] if before else [],
-                           [("ticket.state", after.state)])
+        self._move_current(before.dimensions() if before else [], after.dimensions())
         self.tickets[ticket_id] = after
         self.dirty_tickets.add(ticket_id)
         return after
@@ -395,6 +409,10 @@ def summarise(figures: Figures) -> dict:
             "by_service_type": _by(counts, ("tickets.created", "service_type"), SERVICE_TYPES),
             "by_category": _by(counts, ("tickets.created", "category"), CATEGORIES),
             "by_priority": _by(counts, ("tickets.created", "priority"), PRIORITIES),
+            "by_status_label": _by(current, ("ticket.status_label",), STATUS_LABELS),
+            "by_channel": _by(counts, ("tickets.created", "channel"), CHANNELS + (NO_SOURCE,)),
+            "by_department": _by(counts, ("tickets.created", "department"), ()),
+            "late_entries": counts.get(("tickets.late_entry", ALL, ALL), 0),
         },
         "satisfaction": {
             **_satisfaction(counts, ALL, ALL),

@@ -82,7 +82,8 @@ def sections(report: dict, labels: Labels) -> list[Section]:
         ("total", customers["total"]), ("new", customers["new"]),
         ("converted", customers["converted"]), ("conversion_rate", customers["conversion_rate"]),
         ("followups_total", followups["total"]), ("success_rate", followups["success_rate"]),
-        ("created", tickets["created"]), ("open", backlog["open"]),
+        ("created", tickets["created"]), ("late_entries", tickets["late_entries"]),
+        ("open", backlog["open"]),
         ("ratings", satisfaction["count"]), ("average", satisfaction["average"]),
         ("csat", satisfaction["csat"]), ("nps", satisfaction["nps"]),
     ]
@@ -94,8 +95,9 @@ def sections(report: dict, labels: Labels) -> list[Section]:
         Section("followups", [_counts_table("followups_by_outcome", followups["by_outcome"],
                                             labels)]),
         Section("tickets", [_counts_table(f"tickets_{name}", tickets[name], labels)
-                            for name in ("by_state", "by_service_type", "by_category",
-                                         "by_priority")]),
+                            for name in ("by_state", "by_status_label", "by_service_type",
+                                         "by_category", "by_priority", "by_channel",
+                                         "by_department")]),
         Section("satisfaction", [
             _ratings_table("satisfaction_by_service_type", satisfaction["by_service_type"], labels),
             _ratings_table("satisfaction_by_customer_type", satisfaction["by_customer_type"],

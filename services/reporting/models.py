@@ -93,3 +93,4 @@ class TicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     times: Mapped[dict] = mapped_column(JSON)
+    status_label: Mapped[str | None] = mapped_column(String(20))

@@ -44,6 +44,10 @@ class TicketSnapshotSchema(_Lenient):
     priority = fields.String(required=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    status_label = fields.String(allow_none=True, load_default=None)
+    channel = fields.String(allow_none=True, load_default=None)
+    department = fields.String(allow_none=True, load_default=None)
+    late_entry = fields.Boolean(load_default=False)
 
 
 class FollowupSnapshotSchema(_Lenient):
@@ -170,6 +174,11 @@ class TicketFiguresSchema(Schema):
     by_service_type = counts()
     by_category = counts()
     by_priority = counts()
+    by_status_label = counts()
+    by_channel = counts()
+    by_department = counts()
+    late_entries = fields.Integer(metadata={
+        "description": "tickets created in the range more than 24 h after the feedback came in"})
 
 
 class RatingFiguresSchema(Schema):

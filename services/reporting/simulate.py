@@ -75,17 +75,19 @@ class EventStream:
     # tickets
 
     def create_ticket(self, ticket_id: str, customer_id: str, at: datetime,
-                      service_type="aftersales", category="inquiry", priority="medium") -> dict:
+                      service_type="aftersales", category="inquiry", priority="medium",
+                      **fields) -> dict:
         self.tickets[ticket_id] = {
             "id": ticket_id, "customer_id": customer_id, "service_type": service_type,
             "category": category, "priority": priority, "title": "Printer jams",
             "description": None, "owner": "support", "state": "pending", "resolution": None,
             "solution": None, "expected_resolution_at": None, "created_by": "support",
             "created_at": _iso(at), "updated_at": _iso(at), "escalated": False,
-            "on_hold": False, "rating": None,
+            "on_hold": False, "rating": None, "status_label": "pending", "channel": None,
+            "department": None, "late_entry": False, "received_at": _iso(at),
             "sla": {clock: {"due_at": _iso(at + timedelta(seconds=target)),
                             "remaining_seconds": target, "status": "running"}
-                    for clock, target in SLA_TARGETS.items()}}
+                    for clock, target in SLA_TARGETS.items()}, **fields}
         return self._emit("ticket.created", {"ticket": self._ticket(ticket_id)}, at)
 
     def _ticket(self, ticket_id: str, at: datetime | None = None, **changes) -> dict:
@@ -95,9 +97,11 @@ class EventStream:
             ticket["updated_at"] = _iso(at)
         return dict(ticket)
 
-    def transition(self, ticket_id: str, to: str, at: datetime) -> dict:
+    def transition(self, ticket_id: str, to: str, at: datetime,
+                   status_label: str | None = None) -> dict:
         source = self.tickets[ticket_id]["state"]
         extra = {"solution": "Fixed", "resolution": "resolved"} if to == "done" else {}
+        extra["status_label"] = status_label or to
         return self._emit("ticket.transitioned", {
             "ticket": self._ticket(ticket_id, at, state=to, **extra), "from": source, "to": to,
             "note": None, "by": "support", "at": _iso(at)}, at)
@@ -106,7 +110,7 @@ class EventStream:
                    met: bool = True, state: str | None = None) -> dict:
         """A clock cycle ended; ``state`` moves the ticket in the same change (the ticket
         service stops clocks inside the transition that stops them)."""
-        changes = {"state": state} if state else {}
+        changes = {"state": state, "status_label": state} if state else {}
         return self._emit("ticket.sla_stopped", {
             "ticket": self._ticket(ticket_id, at if state else None, **changes), "clock": clock,
             "started_at": _iso(at - timedelta(seconds=elapsed_seconds)), "stopped_at": _iso(at),

@@ -69,7 +69,8 @@ def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
         row.id: domain.TicketState(customer_id=row.customer_id, state=row.state,
                                    service_type=row.service_type, category=row.category,
                                    priority=row.priority, created_at=row.created_at,
-                                   updated_at=row.updated_at, times=row.times)
+                                   updated_at=row.updated_at, times=row.times,
+                                   status_label=row.status_label)
         for row in _rows_with_ids(session, TicketRow, ticket_ids)
     }
     return customers, tickets
@@ -118,7 +119,8 @@ def _ticket_columns(state: domain.TicketState) -> dict:
     return {"customer_id": state.customer_id, "state": state.state,
             "service_type": state.service_type, "category": state.category,
             "priority": state.priority, "created_at": state.created_at,
-            "updated_at": state.updated_at, "times": state.times}
+            "updated_at": state.updated_at, "times": state.times,
+            "status_label": state.status_label}
 
 
 def _add(session, model, key_columns: tuple, deltas) -> None:

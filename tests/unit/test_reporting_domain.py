@@ -113,7 +113,25 @@ def test_creation_counts_once_by_dimension_on_the_creation_day():
     assert counts == {(DAY, "tickets.created", "all", "all"): 1,
                       (DAY, "tickets.created", "service_type", "presales"): 1,
                       (DAY, "tickets.created", "category", "complaint"): 1,
-                      (DAY, "tickets.created", "priority", "high"): 1}
+                      (DAY, "tickets.created", "priority", "high"): 1,
+                      (DAY, "tickets.created", "channel", "unspecified"): 1,
+                      (DAY, "tickets.created", "department", "unspecified"): 1}
+
+
+def test_the_forms_fields_are_counted_and_the_status_label_follows_the_ticket():
+    stream = EventStream()
+    stream.create_customer("C1", T - days(30), type="intent")
+    stream.create_ticket("C1-001", "C1", T, "aftersales", "other", "low", channel="phone",
+                         department="售后服务部", late_entry=True)
+    stream.transition("C1-001", "in_progress", T + days(1), status_label="awaiting_customer")
+    aggregator = aggregate(stream.envelopes[1:])
+    counts = nonzero(aggregator.counts)
+    assert counts[(DAY, "tickets.created", "channel", "phone")] == 1
+    assert counts[(DAY, "tickets.created", "department", "售后服务部")] == 1
+    assert counts[(DAY, "tickets.created", "category", "other")] == 1
+    assert counts[(DAY, "tickets.late_entry", "all", "all")] == 1
+    assert nonzero(aggregator.current) == {("ticket.state", "in_progress"): 1,
+                                           ("ticket.status_label", "awaiting_customer"): 1}
 
 
 def test_states_converge_whatever_order_the_events_arrive_in():
@@ -123,7 +141,8 @@ def test_states_converge_whatever_order_the_events_arrive_in():
     created, started, done = stream.envelopes[1:]
     for order in ([created, started, done], [done, created, started], [started, done, created]):
         aggregator = aggregate(order)
-        assert nonzero(aggregator.current) == {("ticket.state", "done"): 1}
+        assert nonzero(aggregator.current) == {("ticket.state", "done"): 1,
+                                               ("ticket.status_label", "done"): 1}
         assert nonzero(aggregator.counts)[(DAY, "tickets.created", "all", "all")] == 1
 
 

@@ -32,6 +32,7 @@ def test_every_code_and_heading_has_a_chinese_label():
     vocabularies = (domain.CUSTOMER_TYPES, domain.GRADES, domain.INDUSTRIES, domain.SOURCES,
                     domain.OUTCOMES, domain.TICKET_STATES, domain.SERVICE_TYPES,
                     domain.CATEGORIES, domain.PRIORITIES, domain.CLOCKS,
+                    domain.STATUS_LABELS, domain.CHANNELS,
                     (domain.NO_SOURCE, domain.UNKNOWN), [label for label, _, _ in domain.AGEING])
     for vocabulary in vocabularies:
         for code in vocabulary:
@@ -102,3 +103,18 @@ def test_an_empty_range_still_makes_every_file():
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(
         io.BytesIO(exports.build(empty, "pdf", "en").content)).pages)
     assert "No data" in text  # an empty pie is not drawn
+
+
+def test_the_forms_states_and_channels_use_the_forms_chinese_words():
+    current = {**CURRENT, ("ticket.status_label", "awaiting_customer"): 1,
+               ("ticket.status_label", "unresolvable"): 2}
+    counts = {**COUNTS, ("tickets.created", "channel", "phone"): 3,
+              ("tickets.created", "department", "售后服务部"): 3,
+              ("tickets.late_entry", "all", "all"): 1}
+    built = exports.build(report(current, counts), "csv", "zh")
+    rows = list(csv.reader(io.StringIO(built.content.decode("utf-8-sig"))))
+    assert ["服务记录", "当前处理状态分布", "待跟进", "数量", "1"] in rows
+    assert ["服务记录", "当前处理状态分布", "无法解决", "数量", "2"] in rows
+    assert ["服务记录", "反馈渠道分布", "电话", "数量", "3"] in rows
+    assert ["服务记录", "责任部门分布", "售后服务部", "数量", "3"] in rows
+    assert ["概览", "主要指标", "超 24 小时录入", "数值", "1"] in rows
