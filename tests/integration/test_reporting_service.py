@@ -55,7 +55,8 @@ def customer_history(stream: EventStream) -> None:
 
 
 def ticket_history(stream: EventStream) -> None:
-    stream.create_ticket("C1-001", "C1", at(5), "aftersales", "complaint", "high")
+    stream.create_ticket("C1-001", "C1", at(5), "aftersales", "complaint", "high",
+                         channel="phone", department="售后服务部", late_entry=True)
     stream.transition("C1-001", "in_progress", at(5, 9, 5))
     stream.stop_clock("C1-001", "first_response", at(5, 9, 5), 300)
     stream.transition("C1-001", "done", at(5, 11))
@@ -107,8 +108,14 @@ EXPECTED = {
         "by_state": {"pending": 2, "in_progress": 1, "done": 1, "closed": 1},
         "by_service_type": {"presales": 1, "insales": 1, "aftersales": 2, "value_added": 0},
         "by_category": {"inquiry": 2, "complaint": 1, "suggestion": 0, "need": 1,
-                        "cooperation": 0},
+                        "cooperation": 0, "other": 0},
         "by_priority": {"high": 1, "medium": 2, "low": 1},
+        "by_status_label": {"pending": 2, "in_progress": 1, "awaiting_customer": 0, "done": 1,
+                            "unresolvable": 0, "closed": 1},
+        "by_channel": {"phone": 1, "email": 0, "meeting": 0, "online_form": 0, "visit": 0,
+                       "other": 0, "unspecified": 3},
+        "by_department": {"售后服务部": 1, "unspecified": 3},
+        "late_entries": 1,
     },
     "satisfaction": {
         "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
