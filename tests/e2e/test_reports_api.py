@@ -77,7 +77,7 @@ def history(reports_stack):
                                  (d1, "neutral")):
         log_followup(sales, customer_id, outcome)
 
-    t1 = open_ticket(support, p1, category="complaint", priority="high")["id"]
+    t1 = open_ticket(support, p1, category="complaint", priority="high", channel="phone")["id"]
     move(support, t1, "in_progress", "done")
     ok(support.post(f"/api/v1/tickets/{t1}/rating", json={"score": 5, "nps_score": 10}), 201)
     move(support, t1, "closed")
@@ -111,8 +111,14 @@ def history(reports_stack):
             "by_state": {"pending": 1, "in_progress": 1, "done": 1, "closed": 1},
             "by_service_type": {"presales": 1, "insales": 1, "aftersales": 2, "value_added": 0},
             "by_category": {"inquiry": 2, "complaint": 1, "suggestion": 0, "need": 1,
-                            "cooperation": 0},
+                            "cooperation": 0, "other": 0},
             "by_priority": {"high": 1, "medium": 2, "low": 1},
+            "by_status_label": {"pending": 1, "in_progress": 1, "awaiting_customer": 0,
+                                "done": 1, "unresolvable": 0, "closed": 1},
+            "by_channel": {"phone": 1, "email": 0, "meeting": 0, "online_form": 0, "visit": 0,
+                           "other": 0, "unspecified": 3},
+            "by_department": {"unspecified": 4},
+            "late_entries": 0,
         },
         "satisfaction": {
             "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
@@ -191,6 +197,8 @@ def settled(reports_stack, history):
 @pytest.mark.parametrize("lang, row", [
     ("en", ["Tickets", "Tickets by state", "closed", "Count", "1"]),
     ("zh", ["服务记录", "工单状态分布", "已关闭", "数量", "1"]),
+    ("zh", ["服务记录", "当前处理状态分布", "处理中", "数量", "1"]),
+    ("zh", ["服务记录", "反馈渠道分布", "电话", "数量", "1"]),
 ])
 def test_csv_export(settled, history, lang, row):
     response = download(settled, "csv", lang)
