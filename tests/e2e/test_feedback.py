@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +22,8 @@ def unique(prefix: str) -> str:
 
 
 def new_customer(api, **fields) -> dict:
-    response = api.post("/api/v1/customers", json={
-        "name": unique("Feedback Co"), "industry": "MFG", **fields})
+    response = api.post("/api/v1/customers", json=customer_payload(
+        name=unique("Feedback Co"), industry="MFG", **fields))
     assert response.status_code == 201, response.text
     return response.json()
 
