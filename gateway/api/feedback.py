@@ -1,7 +1,8 @@
 """The customer's side of a ticket: the departments a ticket may name, and the satisfaction
 survey a customer answers without logging in."""
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
+from gateway import logins
 from gateway.api.endpoint import endpoint, json_body, rpc
 from services.ticket.schemas import DepartmentsSchema, RatingSchema, SurveyInputSchema, SurveySchema
 
@@ -22,8 +23,10 @@ def set_departments():
 
 
 def _address() -> str:
-    """The caller's address, which the survey rate limit counts by."""
-    return request.remote_addr or "unknown"
+    """The caller's address, which the survey rate limit counts by (``X-Forwarded-For`` only
+    from ``TRUSTED_PROXIES``, as for logins)."""
+    return logins.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                 current_app.extensions["deskflow"].trusted_proxies)
 
 
 @endpoint(blueprint, "/surveys/<token>", "GET",
