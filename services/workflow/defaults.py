@@ -72,6 +72,16 @@ DEFAULT_RULES = {
                  "due_in_hours": 24, "priority": "medium", "assignee": "ticket_owner"},
         "completes_on": ["ticket.rated"],
     },
+    "dissatisfied_followup": {
+        "name": "Follow up a dissatisfied customer (持续跟进直至客户确认满意)",
+        "trigger": {"event": "ticket.dissatisfied"},
+        "where": {},
+        "task": {"title": "Follow up the dissatisfied customer until they are satisfied",
+                 "description": "The customer rated the ticket 2 or less: call them, agree "
+                                "what happens next, and complete this task with the outcome.",
+                 "due_in_hours": 24, "priority": "high", "assignee": "ticket_owner"},
+        "completes_on": [],
+    },
     "quarterly_survey": {
         "name": "Quarterly satisfaction survey of active customers (季度满意度调查)",
         "trigger": {"schedule": "quarterly"},

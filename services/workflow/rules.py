@@ -24,6 +24,7 @@ EVENTS = {
     "ticket.transitioned": ("ticket", TICKET_FACTS + ("from", "to")),
     "ticket.commented": ("ticket", TICKET_FACTS),
     "ticket.rated": ("ticket", TICKET_FACTS + ("score", "nps_score")),
+    "ticket.dissatisfied": ("ticket", TICKET_FACTS + ("score", "nps_score")),
 }
 SCHEDULE_FACTS = CUSTOMER_FACTS
 ASSIGNEE_KINDS = ("owner", "ticket_owner")
@@ -89,7 +90,7 @@ def event_facts(event_type: str, data: dict, status: str | None = None,
                  **{name: ticket.get(name) for name in TICKET_FACTS[2:]}}
         if event_type == "ticket.transitioned":
             facts.update({"from": data.get("from"), "to": data.get("to")})
-        if event_type == "ticket.rated":
+        if event_type in ("ticket.rated", "ticket.dissatisfied"):
             rating = data.get("rating") or {}
             facts.update({"score": rating.get("score"), "nps_score": rating.get("nps_score")})
         return facts

@@ -14,7 +14,7 @@ from services.workflow.options import OptionsProvider
 CONSUMED = {
     "customers": ("customer.created", "customer.updated", "customer.deleted", "followup.logged"),
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
-                "ticket.commented", "ticket.rated"),
+                "ticket.commented", "ticket.rated", "ticket.dissatisfied"),
     "gateway": ("user.created", "user.updated"),
 }
 

@@ -186,6 +186,13 @@ def test_a_rating_after_the_done_event_completes_the_open_task(services):
     assert from_rule(services, "ticket_feedback")[0]["state"] == "done"
 
 
+def test_a_dissatisfied_customer_gets_a_follow_up_task_for_the_ticket_owner(services):
+    handle(services, ticket_event("ticket.dissatisfied", "T-4", START, rating={"score": 1}))
+    (task,) = from_rule(services, "dissatisfied_followup")
+    assert (task["assignee"], task["ticket_id"], task["priority"]) == ("wang", "T-4", "high")
+    assert datetime.fromisoformat(task["due_at"]) == START + timedelta(hours=24)
+
+
 def test_reason_is_frozen_when_the_rule_is_edited(services):
     rule = next(rule for rule in call(services, "list_rules")
                 if rule["default_key"] == "ticket_feedback")
