@@ -19,7 +19,9 @@ ROLES = ("admin", "manager", "sales", "support")
 
 # The only routes open without a token.
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/openapi.json"), ("GET", "/healthz"),
-          ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/static/<path:filename>")}
+          ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/static/<path:filename>"),
+          # the customer answers the emailed survey without an account (token, rate limit)
+          ("GET", "/api/v1/surveys/<token>"), ("POST", "/api/v1/surveys/<token>")}
 
 
 def routes() -> list[tuple[str, str, str | None]]:
