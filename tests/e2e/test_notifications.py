@@ -59,10 +59,15 @@ def test_a_contact_change_reaches_the_owner_and_only_the_owner(stack, smtp):
                                          json={"phone": new_phone})
     assert changed.status_code == 200, changed.text
 
-    (entry,) = wait_until(lambda: inbox(sales, unread="true"))
-    assert entry["kind"] == "contact_changed" and customer_id in entry["title"]
+    # the owner's inbox also holds the tasks the default workflow rules give it: look at
+    # the contact notices only
+    def notices(**query):
+        return [entry for entry in inbox(sales, **query) if entry["kind"] == "contact_changed"]
+
+    (entry,) = wait_until(lambda: notices(unread="true"))
+    assert customer_id in entry["title"]
     assert new_phone in entry["body"]
-    chinese = inbox(sales, lang="zh")[0]
+    chinese = notices(lang="zh")[0]
     assert chinese["title"] == f"客户 {customer_id} 的联系方式已变更"
     (mail,) = wait_until(lambda: mails(smtp, sales, customer_id))
     assert new_phone in mail.get_content() and "联系电话" in mail.get_content()
@@ -72,7 +77,7 @@ def test_a_contact_change_reaches_the_owner_and_only_the_owner(stack, smtp):
     assert inbox(other) == []
     read = sales.post(f"/api/v1/notifications/{entry['id']}/read")
     assert read.status_code == 200 and read.json()["read"] is True
-    assert inbox(sales, unread="true") == [] and len(inbox(sales, unread="false")) == 1
+    assert notices(unread="true") == [] and len(notices(unread="false")) == 1
     assert sales.get("/api/v1/notifications", params={"per_page": 500}).status_code == 422
 
 
