@@ -1,6 +1,7 @@
 """Dead letters through the real gateway, broker and services: admins list them with the
 reason, replay them (all, or one consumer's) and delete them; /metrics counts them."""
 import json
+import re
 
 import pytest
 from kombu import Exchange
@@ -35,14 +36,30 @@ def api(stack):
     admin.delete(LETTERS)
 
 
-def test_undecodable_messages_are_listed_counted_replayed_and_deleted(stack, api):
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    regex = re.escape(pattern).replace(r"\*", r"[^.]+").replace(r"\#", r".*")
+    return re.fullmatch(regex, routing_key) is not None
+
+
+def subscribers(rabbit_manager, vhost: str, exchange: str, routing_key: str) -> int:
+    """How many queues take ``routing_key`` from ``exchange`` (each refuses a bad event)."""
+    return sum(1 for queue in rabbit_manager.get_queues(vhost)
+               if any(binding["source"] == exchange
+                      and topic_matches(binding["routing_key"], routing_key)
+                      for binding in rabbit_manager.get_queue_bindings(vhost, queue["name"])))
+
+
+def test_undecodable_messages_are_listed_counted_replayed_and_deleted(stack, api, rabbit_manager):
     publish_raw(stack.amqp_uri, Exchange("nameko-rpc", type="topic"), "customers.create", b"{oops",
                 "application/json")
     publish_raw(stack.amqp_uri, get_event_exchange("tickets", {}), "ticket.created", b'{"id": 1}',
                 "text/plain")
     publish_raw(stack.amqp_uri, COMMAND_EXCHANGE, "ticket.create",
                 json.dumps({"pad": "x" * 2_000_000}).encode(), "application/json")
-    letters = wait_until(lambda: len(items := listed(api)) >= 5 and items, timeout=60)
+    # one letter for the RPC request, one per subscriber of the event, one for the command
+    expected = 2 + subscribers(rabbit_manager, stack.env["DESKFLOW_TEST_VHOST"],
+                               "tickets.events", "ticket.created")
+    letters = wait_until(lambda: len(items := listed(api)) == expected and items, timeout=60)
     by_reason = {letter["reason"].split(":")[0]: letter for letter in letters}
     assert {"not JSON", "wrong content type", "oversized"} <= set(by_reason)
     rpc = by_reason["not JSON"]
