@@ -19,6 +19,10 @@ worker_class = "gthread"
 wsgi_app = "gateway.app:create_app()"
 accesslog = None
 timeout = 60
+# Idle keep-alive connections stay open longer than clients and proxies keep theirs, so a
+# client never sends a request on a connection the gateway is closing at that moment
+# (gunicorn's default of 2 s made pooled clients that paused ~2 s see dropped connections).
+keepalive = 75
 graceful_timeout = 10
 # Several gateways may run on one machine (tests start their own); none uses gunicornc.
 control_socket_disable = True
