@@ -45,6 +45,8 @@ DEFAULTS = {
     # Requests to the survey endpoints one address may make per window.
     "SURVEY_RATE_LIMIT": "20",
     "SURVEY_RATE_WINDOW_SECONDS": "600",
+    # The currency deal amounts are in, as the report files show it.
+    "REPORT_CURRENCY": "CNY",
 }
 
 
@@ -76,6 +78,10 @@ class Settings:
     survey_ttl_days: float = 14
     survey_rate_limit: int = 20
     survey_rate_window_seconds: float = 600
+    # A TrueType CJK font file the PDF reports embed (default: the first of
+    # services.reporting.exports.fonts.CANDIDATES that is installed).
+    report_font: str | None = None
+    report_currency: str = "CNY"
     database_urls: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -135,6 +141,8 @@ def load_settings(environ=None) -> Settings:
         survey_ttl_days=float(_env(environ, "SURVEY_TTL_DAYS")),
         survey_rate_limit=int(_env(environ, "SURVEY_RATE_LIMIT")),
         survey_rate_window_seconds=float(_env(environ, "SURVEY_RATE_WINDOW_SECONDS")),
+        report_font=environ.get("REPORT_FONT") or None,
+        report_currency=_env(environ, "REPORT_CURRENCY"),
         database_urls=urls,
     )
 

@@ -35,10 +35,19 @@ HEADINGS = {
     "satisfaction_by_service_type": ("Satisfaction by service type", "各服务类型满意度"),
     "satisfaction_by_customer_type": ("Satisfaction by customer type", "各客户类型满意度"),
     "sla_compliance": ("SLA compliance", "SLA 达成率"),
-    "time_quantiles": ("Time to first response and resolution (seconds)",
-                       "首次响应与解决时长（秒）"),
+    "time_quantiles": ("Time to first response and resolution", "首次响应与解决时长"),
     "backlog_ageing": ("Open tickets by age", "未结工单账龄"),
     "no_data": ("No data", "暂无数据"),
+    "pdf_rows_capped": ("The first {shown} of {total} rows are shown here; the CSV and Excel "
+                        "exports hold every row.",
+                        "此处仅列出前 {shown} 行（共 {total} 行）；CSV 与 Excel 导出包含全部明细。"),
+    # trends (line charts)
+    "trends": ("Trends", "趋势"),
+    "week": ("Week", "周"),
+    "month": ("Month", "月份"),
+    "trend_tickets_created": ("Tickets created", "新建工单趋势"),
+    "trend_revenue": ("Revenue", "销售额趋势"),
+    "trend_satisfaction": ("Average satisfaction", "满意度趋势"),
     # measures
     "count": ("Count", "数量"),
     "total": ("Total", "总数"),

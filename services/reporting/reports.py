@@ -94,11 +94,12 @@ def _summary(uow, wanted: dict) -> dict:
     return schema_of(schemas.SummarySchema).dump(domain.summarise(figures))
 
 
-def export(uow, query: dict) -> dict:
+def export(uow, query: dict, settings) -> dict:
     """The report as a file: ``{filename, content_type, content}`` with the bytes in base64
     (the files hold figures, not records, so they stay small enough for one RPC reply)."""
     wanted = load_or_422(schema_of(schemas.ExportQuerySchema), query)
     report = _summary(uow, wanted)
-    built = exports.build(report, wanted["format"], wanted["lang"])
+    built = exports.build(report, wanted["format"], wanted["lang"],
+                          options=exports.Options.from_settings(settings))
     return {"filename": built.filename, "content_type": built.content_type,
             "content": base64.b64encode(built.content).decode("ascii")}

@@ -1,6 +1,9 @@
 """The ``reporting`` Nameko service: consumes the customer and ticket events into its read
 model and answers reports; thin entrypoints over :mod:`services.reporting.reports`."""
 
+from nameko.dependency_providers import Config
+
+from services.common.config import settings_from
 from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
@@ -12,6 +15,7 @@ from services.reporting import models, reports
 class ReportingService:
     name = "reporting"
 
+    config = Config()
     context = CallContextProvider()
     uow = UnitOfWorkProvider("reporting", models)
 
@@ -33,7 +37,7 @@ class ReportingService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def export(self, query=None):
-        return reports.export(self.uow, query or {})
+        return reports.export(self.uow, query or {}, settings_from(self.config))
 
     @rpc
     def ping(self):

@@ -236,8 +236,8 @@ def test_excel_export_has_a_sheet_per_section_and_native_charts(settled, lang, c
 
 @pytest.mark.parametrize("lang, words", [
     ("en", ["deskflow report", "Customers by type", "Tickets by state", "Conversion rate",
-            "0.25", "SLA compliance", "deal: 2"]),
-    ("zh", ["数据报表", "客户类型分布", "工单状态分布", "转化率", "0.25", "已关闭", "成交: 2"]),
+            "25.0%", "SLA compliance", "deal: 2"]),
+    ("zh", ["数据报表", "客户类型分布", "工单状态分布", "转化率", "25.0%", "已关闭", "成交: 2"]),
 ])
 def test_pdf_export_has_the_figures_and_charts(settled, lang, words):
     response = download(settled, "pdf", lang)

@@ -48,10 +48,10 @@ def test_csv_has_one_figure_a_line():
     assert rows[0] == ["Section", "Table", "Item", "Measure", "Value"]
     assert ["Customers", "Customers by type", "prospect", "Count", "2"] in rows
     assert ["Satisfaction", "Satisfaction by service type", "aftersales", "Average score",
-            "4.0"] in rows
+            "4.00"] in rows
     assert ["Satisfaction", "Satisfaction by service type", "presales", "CSAT", ""] in rows
-    assert ["Response times", "Time to first response and resolution (seconds)",
-            "First response", "Median", "60"] in rows
+    assert ["Response times", "Time to first response and resolution",
+            "First response", "Median", "1 min"] in rows
     assert ["Overview", "Figures", "Tickets created", "Value", "3"] in rows
 
 
@@ -118,3 +118,22 @@ def test_the_forms_states_and_channels_use_the_forms_chinese_words():
     assert ["服务记录", "反馈渠道分布", "电话", "数量", "3"] in rows
     assert ["服务记录", "责任部门分布", "售后服务部", "数量", "3"] in rows
     assert ["概览", "主要指标", "超 24 小时录入", "数值", "1"] in rows
+
+
+def test_rates_read_as_percentages_and_nps_as_points():
+    counts = {**COUNTS, ("customers.converted", "all", "all"): 1,
+              ("pre_deal.entered", "all", "all"): 47,
+              ("ratings.nps_count", "all", "all"): 25, ("ratings.promoters", "all", "all"): 11,
+              ("ratings.detractors", "all", "all"): 10}
+    rows = list(csv.reader(io.StringIO(exports.build(report(CURRENT, counts), "csv", "en")
+                                       .content.decode("utf-8-sig"))))
+    assert ["Overview", "Figures", "Conversion rate", "Value", "2.1%"] in rows
+    assert ["Overview", "Figures", "NPS", "Value", "4"] in rows
+    assert ["Overview", "Figures", "CSAT", "Value", "0.0%"] in rows
+    workbook = openpyxl.load_workbook(io.BytesIO(exports.build(report(CURRENT, counts), "xlsx",
+                                                               "en").content))
+    nps = next(row for row in workbook["Overview"].iter_rows() if row[0].value == "NPS")
+    assert (nps[1].value, nps[1].number_format) == (4, "0")
+    rate = next(row for row in workbook["Overview"].iter_rows()
+                if row[0].value == "Conversion rate")
+    assert (rate[1].value, rate[1].number_format) == (0.0213, "0.0%")

@@ -1,0 +1,121 @@
+"""The PDF report: tables and charts drawn with reportlab, set in an embedded CJK font
+(:mod:`services.reporting.exports.fonts`). Detail tables show their first
+``PDF_DETAIL_ROWS`` rows with a note naming the total: a PDF is built in memory, and the
+CSV and Excel exports hold every row."""
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle
+
+from services.reporting.exports import charts, formatting as fmt
+from services.reporting.exports.document import Detail, Document
+from services.reporting.exports.fonts import pdf_font
+from services.reporting.exports.layout import CHARTS, Table
+
+PDF_DETAIL_ROWS = 500
+CELL_CHARS = 40  # a detail cell longer than this is cut with an ellipsis
+
+
+class Styles:
+    def __init__(self, font: str):
+        self.font = font
+        self.title = ParagraphStyle("title", fontName=font, fontSize=18, leading=24,
+                                    spaceAfter=6)
+        self.heading = ParagraphStyle("heading", fontName=font, fontSize=14, leading=18,
+                                      spaceBefore=12, spaceAfter=6)
+        self.subheading = ParagraphStyle("subheading", fontName=font, fontSize=11, leading=14,
+                                         spaceBefore=6, spaceAfter=4)
+        self.body = ParagraphStyle("body", fontName=font, fontSize=10, leading=13)
+        self.note = ParagraphStyle("note", fontName=font, fontSize=8, leading=10,
+                                   textColor=colors.HexColor("#555555"), spaceBefore=2)
+
+
+def write_pdf(document: Document, out) -> None:
+    labels = document.labels
+    styles = Styles(pdf_font(document.options.font_file))
+    report = document.report
+    story = [Paragraph(labels.heading("title"), styles.title),
+             Paragraph(f"{labels.heading('range')}: {report['range']['from']} – "
+                       f"{report['range']['to']}", styles.body)]
+    for section in document.sections:
+        story.append(Paragraph(labels.heading(section.key), styles.heading))
+        for table in section.tables:
+            story += table_flowables(table, document, styles)
+    if document.trends:
+        story.append(Paragraph(labels.heading("trends"), styles.heading))
+        for trend in document.trends:
+            story += [Paragraph(labels.heading(trend.key), styles.subheading),
+                      trend_chart(trend, styles)]
+    for detail in document.details:
+        story += detail_flowables(detail, document, styles)
+    render(story, labels.heading("title"), out, styles.font)
+
+
+def render(story: list, title: str, out, font: str) -> None:
+    """Lay out ``story`` on A4 pages; ``font`` is also the canvas's initial font, so no
+    un-embedded standard font is referenced."""
+    SimpleDocTemplate(out, pagesize=A4, title=title, leftMargin=15 * mm, rightMargin=15 * mm,
+                      initialFontName=font).build(story)
+
+
+def table_flowables(table: Table, document: Document, styles: Styles) -> list:
+    labels = document.labels
+    data = [[labels.heading(key) for key in ("item",) + table.columns]]
+    data += [[item, *(fmt.text(value, labels.lang) for value in values)]
+             for item, values in table.rows]
+    flowables = [Paragraph(labels.heading(table.key), styles.subheading),
+                 grid(data, styles.font, 9)]
+    kind = CHARTS.get(table.key)
+    if kind is not None:
+        names = [item for item, _ in table.rows]
+        values = [values[0].value for _, values in table.rows]
+        if kind == "pie" and not any(values):
+            drawn = Paragraph(labels.heading("no_data"), styles.body)
+        else:
+            drawn = (charts.pie if kind == "pie" else charts.bars)(names, values, styles.font)
+        flowables += [Spacer(1, 4 * mm), drawn]
+    return flowables
+
+
+def trend_chart(trend, styles: Styles):
+    periods = [period for period, _ in trend.points]
+    values = [figure.value for _, figure in trend.points]
+    if not any(value is not None for value in values):
+        return Paragraph("–", styles.body)
+    kind = trend.points[0][1].kind
+    if kind == "nps":
+        values = [fmt.nps_points(value) for value in values]
+    return charts.line(periods, values, styles.font)
+
+
+def grid(data: list, font: str, size: float) -> PdfTable:
+    shown = PdfTable(data, hAlign="LEFT", repeatRows=1)
+    shown.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), size),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+    ]))
+    return shown
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+
+
+def detail_flowables(detail: Detail, document: Document, styles: Styles) -> list:
+    labels = document.labels
+    data = [[labels.heading(column) for column in detail.columns]]
+    for index, row in enumerate(detail.rows()):
+        if index >= PDF_DETAIL_ROWS:
+            break
+        data.append([_cut(fmt.text(value, labels.lang)) for value in row])
+    flowables = [Paragraph(f"{labels.heading(detail.key)} ({detail.total})", styles.heading)]
+    if detail.total == 0:
+        return flowables + [Paragraph(labels.heading("no_data"), styles.body)]
+    flowables.append(grid(data, styles.font, 7))
+    if detail.total > PDF_DETAIL_ROWS:
+        flowables.append(Paragraph(labels.heading("pdf_rows_capped").format(
+            shown=PDF_DETAIL_ROWS, total=detail.total), styles.note))
+    return flowables
