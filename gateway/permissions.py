@@ -17,6 +17,7 @@ PERMISSIONS = {
     "customers.read": EVERYONE,
     "customers.write": SELLERS,
     "customers.delete": ADMIN,
+    "customers.review": SELLERS,
     "followups.read": EVERYONE,
     "followups.write": SELLERS,
     "followups.plan": ADMIN,

@@ -60,6 +60,16 @@ EVENTS = {
             changes=fields.List(fields.Nested(FieldChangeSchema)),
             contact_changed=fields.Boolean())),
         "customer.deleted": ("A customer was deleted.", customer_data("CustomerDeleted")),
+        "customer.reviewed": (
+            "A review step (双人校验 / 三级审核): verified, approved or rejected; a rejection "
+            "goes back to the change's author with the note.", data(
+                "CustomerReviewed", customer=fields.Nested(CustomerSchema),
+                review=fields.Nested(data(
+                    "ReviewStep", decision=fields.String(
+                        metadata={"enum": ["verified", "approved", "rejected"]}),
+                    by=fields.String(), author=fields.String(allow_none=True),
+                    note=fields.String(allow_none=True), before=fields.String())),
+                changes=fields.List(fields.Nested(FieldChangeSchema)))),
         "followup.logged": ("A follow-up was logged.", data(
             "FollowupLogged", followup=fields.Nested(FollowupSchema),
             customer=fields.Nested(CustomerSchema))),

@@ -4,7 +4,7 @@ from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc,
 from services.customer.schemas import (
     CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
     CustomerUpdateSchema, FollowupInputSchema, FollowupSchema,
-    HistoryEntrySchema,
+    HistoryEntrySchema, ReviewInputSchema,
 )
 from services.common.schemas import PageSchema
 
@@ -50,6 +50,17 @@ def update_customer(customer_id):
           "customers.delete", query=CustomerDeleteSchema, status=204, errors=(404, 409, 422))
 def delete_customer(customer_id):
     rpc("customers", "delete", customer_id, query_args())
+
+
+@endpoint(blueprint, "/customers/<customer_id>/review", "POST",
+          "A review step (双人校验 / 三级审核): 'verified' by a colleague other than the "
+          "change's author (409 same_person), then 'approved' by a manager or admin (403 "
+          "otherwise); 'rejected' at either step, with a note, sends it back to the author. "
+          "A step out of order is 409 review_out_of_order.",
+          "customers.review", body=ReviewInputSchema, response=CustomerSchema,
+          errors=(403, 404, 409, 422))
+def review_customer(customer_id):
+    return tagged(rpc("customers", "review", customer_id, json_body()))
 
 
 @endpoint(blueprint, "/customers/<customer_id>/history", "GET", "The change log, newest first.",

@@ -71,6 +71,16 @@ class RetentionPeriod(Conflict):
     code = "retention_period"
 
 
+class SamePerson(Conflict):
+    """A review step by the person whose change is under review (双人校验 needs two)."""
+    code = "same_person"
+
+
+class ReviewOutOfOrder(Conflict):
+    """A review decision the customer's review state does not allow yet (or any more)."""
+    code = "review_out_of_order"
+
+
 class InProgress(Conflict):
     """A repeat of a request that is still running (same ``Idempotency-Key``)."""
     code = "in_progress"

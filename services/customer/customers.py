@@ -37,7 +37,7 @@ def _editable(shown: dict) -> dict:
     return {name: shown.get(name) for name in EDITABLE_FIELDS}
 
 
-def _live_customer(session, customer_id: str, for_update: bool = False) -> Customer:
+def live_customer(session, customer_id: str, for_update: bool = False) -> Customer:
     statement = select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
     if for_update:
         statement = statement.with_for_update()
@@ -118,7 +118,7 @@ def followup_plan(session) -> dict:
     return plan
 
 
-def _record_change(uow, customer_id: str, action: str, changes: list[dict]):
+def record_change(uow, customer_id: str, action: str, changes: list[dict]):
     uow.session.add(CustomerChange(customer_id=customer_id, action=action, at=uow.now(),
                                    by=uow.context.actor, changes=changes))
 
@@ -141,6 +141,7 @@ def create_customer(uow, payload: dict) -> dict:
     customer = Customer(
         id=domain.customer_id(now.year, data["industry"], sequence), version=1,
         name_key=name_key, created_at=now, updated_at=now,
+        review="pending", review_author=uow.context.actor,
         last_activity_at=max(now, first_contact_at),
         next_followup_due_at=domain.next_followup_due(data["grade"], now, followup_plan(session)),
         **data,
@@ -150,21 +151,21 @@ def create_customer(uow, payload: dict) -> dict:
         session.flush()
         _set_phone_keys(session, customer.id, phone_keys)
         shown = present(customer, now)
-        _record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
+        record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
         uow.emit("customer.created", {"customer": shown})
         uow.commit()
     return shown
 
 
 def get_customer(uow, customer_id: str) -> dict:
-    return present(_live_customer(uow.session, customer_id), uow.now())
+    return present(live_customer(uow.session, customer_id), uow.now())
 
 
 def list_customers(uow, query: dict) -> dict:
     filters = load_or_422(schema_of(CustomerFilterSchema), query)
     page, per_page, now = filters.pop("page"), filters.pop("per_page"), uow.now()
     statement = select(Customer).where(Customer.deleted_at.is_(None))
-    for name in ("type", "grade", "industry", "owner", "size_band", "sub_industry"):
+    for name in ("type", "grade", "industry", "owner", "size_band", "sub_industry", "review"):
         if name in filters:
             statement = statement.where(getattr(Customer, name) == filters[name])
     for name, column in (("tag", Customer.tags), ("need_tag", Customer.need_tags)):
@@ -204,7 +205,7 @@ def update_customer(uow, customer_id: str, payload: dict,
     """``expected_version`` (the client's ``If-Match``) is checked on the locked row."""
     data = load_or_422(schema_of(CustomerUpdateSchema), payload, partial=True)
     session, now = uow.session, uow.now()
-    customer = _live_customer(session, customer_id, for_update=True)
+    customer = live_customer(session, customer_id, for_update=True)
     check_version(customer, expected_version, "Customer")
     domain.check_may_change(uow.context, customer.id, customer.owner)
     if data.get("owner", customer.owner) != customer.owner:
@@ -229,11 +230,13 @@ def update_customer(uow, customer_id: str, payload: dict,
         return after
     customer.updated_at = now
     bump_version(customer)
+    if domain.needs_review(changes, customer.review):
+        changes = _back_to_review(uow, customer, changes)
     if "grade" in data:
         last_contact = customer.last_activity_at
         customer.next_followup_due_at = domain.next_followup_due(customer.grade, last_contact,
                                                                  followup_plan(session))
-    _record_change(uow, customer.id, "updated", changes)
+    record_change(uow, customer.id, "updated", changes)
     shown = present(customer, now)
     uow.emit("customer.updated", {"customer": shown, "changes": changes,
                                   "contact_changed": domain.contact_changed(changes)})
@@ -243,8 +246,19 @@ def update_customer(uow, customer_id: str, payload: dict,
     return shown
 
 
+def _back_to_review(uow, customer: Customer, changes: list[dict]) -> list[dict]:
+    """The change waits for review again, with its maker as the author; the change log
+    says so when the state moves."""
+    before = customer.review
+    customer.review, customer.review_author = "pending", uow.context.actor
+    customer.review_note = customer.verified_by = None
+    if before == "pending":
+        return changes
+    return [*changes, {"field": "review", "before": before, "after": "pending"}]
+
+
 def delete_customer(uow, customer_id: str) -> None:
-    soft_delete(uow, _live_customer(uow.session, customer_id, for_update=True))
+    soft_delete(uow, live_customer(uow.session, customer_id, for_update=True))
     uow.commit()
 
 
@@ -254,7 +268,7 @@ def soft_delete(uow, customer: Customer) -> None:
     customer.deleted_at, customer.updated_at = now, now
     customer.name_key = None  # the name and phones may be reused
     _set_phone_keys(uow.session, customer.id, set())
-    _record_change(uow, customer.id, "deleted", [])
+    record_change(uow, customer.id, "deleted", [])
     uow.emit("customer.deleted", {"customer": present(customer, now)})
 
 
@@ -269,7 +283,7 @@ def customer_history(uow, customer_id: str) -> list[dict]:
 def log_followup(uow, customer_id: str, payload: dict) -> dict:
     data = load_or_422(schema_of(FollowupInputSchema), payload)
     session, now = uow.session, uow.now()
-    customer = _live_customer(session, customer_id, for_update=True)
+    customer = live_customer(session, customer_id, for_update=True)
     domain.check_may_change(uow.context, customer.id, customer.owner)
     data.setdefault("owner", customer.owner)
     followup = Followup(customer_id=customer.id, created_at=now, created_by=uow.context.actor,

@@ -6,7 +6,9 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from services.common.errors import NotOwner, ValidationFailed
+from services.common.errors import (
+    Forbidden, NotOwner, ReviewOutOfOrder, SamePerson, ValidationFailed,
+)
 
 INDUSTRIES = ("TECH", "MFG", "RETAIL", "SVC", "FIN", "EDU", "GOV", "OTHER")
 TYPES = ("prospect", "intent", "deal", "churned")
@@ -178,3 +180,40 @@ def check_may_assign(context, new_owner: str) -> None:
         return
     raise NotOwner("Changing a customer's owner needs a manager of the team or an admin.",
                    {"owner": new_owner})
+
+
+# --- review (双人校验 / 三级审核) -------------------------------------------------------------
+# A new customer, or a change to these fields, waits for a colleague to verify it and a
+# manager or admin to approve it; either may reject it back to the change's author.
+REVIEW_STATES = ("pending", "verified", "approved", "rejected")
+REVIEW_DECISIONS = ("verified", "approved", "rejected")
+REVIEWED_FIELDS = ("phone", "office_phone", "email", "budget_min", "budget_max", *DEAL_FIELDS)
+APPROVER_ROLES = (None, "admin", "manager")  # None: the system
+# Which decisions each review state allows.
+REVIEW_STEPS = {"pending": ("verified", "rejected"), "verified": ("approved", "rejected"),
+                "approved": (), "rejected": ()}
+
+
+def needs_review(changes: list[dict], review: str) -> bool:
+    """A change to a reviewed field goes back to review; so does any change to a rejected
+    customer (its author sending it back corrected)."""
+    return review == "rejected" or any(change["field"] in REVIEWED_FIELDS for change in changes)
+
+
+def check_review_step(context, review: str, decision: str, author: str | None) -> None:
+    """``decision`` on a customer in ``review``, by the caller in ``context``: verified
+    before approved, never by the author of the change, approval (and rejecting a verified
+    change) by a manager or admin."""
+    allowed = REVIEW_STEPS.get(review, ())
+    if decision not in allowed:
+        raise ReviewOutOfOrder(
+            f"A customer in review '{review}' cannot be '{decision}'"
+            + (f"; it can be {' or '.join(allowed)}." if allowed else "."),
+            {"review": review, "decision": decision, "allowed": list(allowed)})
+    if context.actor == author:
+        raise SamePerson("The author of a change cannot review it: a colleague must.",
+                         {"author": author})
+    needs_approver = decision == "approved" or review == "verified"
+    if needs_approver and context.actor_role not in APPROVER_ROLES:
+        raise Forbidden("Only a manager or an admin approves (or rejects) a verified change.",
+                        {"review": review, "decision": decision})

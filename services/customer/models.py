@@ -76,6 +76,13 @@ class Customer(VersionedMixin, Base):
     market_position: Mapped[str | None] = mapped_column(Text)
     referred_by: Mapped[str | None] = mapped_column(String(40))
     need_tags: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # review (双人校验 / 三级审核): the state, who made the change under review, the last
+    # reviewer's note, who verified it. Customers from before review are approved.
+    review: Mapped[str] = mapped_column(String(10), index=True, default="pending",
+                                        server_default="approved")
+    review_author: Mapped[str | None] = mapped_column(String(80))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Latest contact of any kind (creation, first contact, follow-up, ticket): drives status.

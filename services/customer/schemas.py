@@ -133,6 +133,13 @@ class CustomerSchema(Schema):
     market_position = fields.String(allow_none=True)
     referred_by = fields.String(allow_none=True)
     need_tags = fields.List(fields.String())
+    review = fields.String(validate=validate.OneOf(domain.REVIEW_STATES), metadata={
+        "description": "pending → verified (by a colleague) → approved (by a manager or "
+                       "admin); rejected goes back to review_author"})
+    review_author = fields.String(allow_none=True,
+                                  metadata={"description": "who made the change under review"})
+    review_note = fields.String(allow_none=True)
+    verified_by = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     last_activity_at = fields.AwareDateTime()
@@ -152,6 +159,19 @@ class CustomerFilterSchema(PageSchema):
     need_tag = fields.String(validate=validate.OneOf(domain.NEED_TAGS))
     size_band = fields.String(validate=validate.OneOf(domain.SIZE_BANDS))
     sub_industry = fields.String(validate=validate.Length(min=1, max=60))
+    review = fields.String(validate=validate.OneOf(domain.REVIEW_STATES))
+
+
+class ReviewInputSchema(StrictSchema):
+    """``POST /customers/<id>/review``: a step of the review; a rejection says why."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(domain.REVIEW_DECISIONS))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def a_rejection_says_why(self, data, **_kwargs):
+        if data.get("decision") == "rejected" and not (data.get("note") or "").strip():
+            raise ValidationError("Say what to correct.", "note")
 
 
 class CustomerDeleteSchema(StrictSchema):

@@ -12,7 +12,7 @@ from services.common.events import parse_command, parse_envelope
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
-from services.customer import customers, models, retention
+from services.customer import customers, models, retention, reviews
 from services.customer.schemas import CustomerDeleteSchema
 
 
@@ -50,6 +50,11 @@ class CustomerService:
                                      settings_from(self.config).retention_years)
         else:
             customers.delete_customer(self.uow, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
+    def review(self, customer_id, decision):
+        return reviews.review_customer(self.uow, customer_id, decision)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def history(self, customer_id):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 # Every event of the contract (docs/events.md), by source: webhooks may subscribe to any.
 CONTRACT = {
     "customers": ("customer.created", "customer.updated", "customer.deleted",
-                  "followup.logged"),
+                  "customer.reviewed", "followup.logged"),
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
                 "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped",
@@ -30,6 +30,7 @@ TASK_ASSIGNED = "task_assigned"
 TASK_DUE_SOON = "task_due_soon"
 TASK_OVERDUE = "task_overdue"
 TICKET_DISSATISFIED = "ticket_dissatisfied"
+REVIEW_REJECTED = "review_rejected"
 # Emails to a ticket's customer, by the kind of notice the ticket service asked for.
 CUSTOMER_KINDS = {"acknowledgement": "customer_acknowledgement", "delay": "customer_delay",
                   "outcome": "customer_outcome"}
@@ -83,6 +84,16 @@ def _customer_updated(data, _admins, _managers):
     return [(data["customer"].get("owner"), CONTACT_CHANGED, params)]
 
 
+def _reviewed(data, _admins, _managers):
+    """A rejected review goes back to the author of the change, with the note."""
+    review = data["review"]
+    if review["decision"] != "rejected":
+        return []
+    params = {**_customer_params(data["customer"]), "by": review["by"],
+              "note": review.get("note") or ""}
+    return [(review.get("author"), REVIEW_REJECTED, params)]
+
+
 def _task_params(task: dict) -> dict:
     return {"task_id": task["id"], "title": task["title"], "due_at": task["due_at"],
             "customer_id": task.get("customer_id") or "-"}
@@ -124,6 +135,7 @@ TRIGGERS = {
     "ticket.sla_breached": _sla_breached,
     "ticket.transitioned": _transitioned,
     "customer.updated": _customer_updated,
+    "customer.reviewed": _reviewed,
     "user.login_alert": _login_alert,
     "task.created": _task_created,
     "task.due_soon": _task_reminder(TASK_DUE_SOON),

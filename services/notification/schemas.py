@@ -122,6 +122,18 @@ class CustomerUpdatedSchema(_EventPart):
     contact_changed = fields.Boolean(load_default=False)
 
 
+class ReviewPartSchema(_EventPart):
+    decision = fields.String(required=True)
+    by = fields.String(required=True)
+    author = fields.String(allow_none=True, load_default=None)
+    note = fields.String(allow_none=True, load_default=None)
+
+
+class CustomerReviewedSchema(_EventPart):
+    customer = fields.Nested(CustomerPartSchema, required=True)
+    review = fields.Nested(ReviewPartSchema, required=True)
+
+
 class TaskPartSchema(_EventPart):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -176,6 +188,7 @@ EVENT_DATA_SCHEMAS = {
     "ticket.sla_warning": SlaEventSchema,
     "ticket.sla_breached": SlaEventSchema,
     "customer.updated": CustomerUpdatedSchema,
+    "customer.reviewed": CustomerReviewedSchema,
     "task.created": TaskEventSchema,
     "task.due_soon": TaskEventSchema,
     "task.overdue": TaskEventSchema,

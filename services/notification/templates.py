@@ -45,6 +45,14 @@ TEXTS = {
                "客户 {customer_name}（{customer_id}）的联系方式已变更：{changes}。"
                "请在下次联系前核对。"),
     },
+    "review_rejected": {
+        "en": ("Review of customer {customer_id} rejected",
+               "{by} rejected your change to {customer_name} ({customer_id}): {note}. "
+               "Correct it; the corrected record goes back to review."),
+        "zh": ("客户 {customer_id} 的审核未通过",
+               "{by} 退回了您对客户 {customer_name}（{customer_id}）的修改：{note}。"
+               "请更正，更正后将重新进入审核。"),
+    },
     "login_alert": {
         "en": ("New sign-in to your deskflow account",
                "Your account signed in at {at} from {address} ({user_agent}), a network it "

@@ -38,6 +38,9 @@ PRE_DEAL_TYPES = ("prospect", "intent")
 UNKNOWN = "unknown"
 NO_SOURCE = "unspecified"  # also a ticket with no channel or department
 ALL = "all"
+# The current counters of approved customers (review, issue 11) repeat the customer ones
+# under this prefix, for ``approved_only`` summaries.
+APPROVED = "approved."
 
 # Ageing buckets of the backlog: (label, lower bound in days, upper bound in days or None).
 AGEING = (("0-1d", 0, 1), ("1-3d", 1, 3), ("3-7d", 3, 7), ("7d+", 7, None))
@@ -120,14 +123,18 @@ class CustomerState:
     source: str | None
     updated_at: datetime | None
     deleted: bool = False
+    review: str | None = "approved"
 
     def dimensions(self) -> list[tuple[str, str]]:
-        """The current counters this customer adds one to."""
+        """The current counters this customer adds one to (twice when approved)."""
         if self.deleted:
             return []
-        return [("customer.type", self.type), ("customer.grade", self.grade),
-                ("customer.industry", self.industry),
-                ("customer.source", self.source or NO_SOURCE)]
+        counted = [("customer.type", self.type), ("customer.grade", self.grade),
+                   ("customer.industry", self.industry),
+                   ("customer.source", self.source or NO_SOURCE)]
+        if self.review == "approved":
+            counted += [(APPROVED + dimension, value) for dimension, value in counted]
+        return counted
 
 
 @dataclass(frozen=True)
@@ -150,9 +157,12 @@ class TicketState:
 
 
 def customer_state(snapshot: dict, deleted: bool = False) -> CustomerState:
+    """A snapshot from before review existed carries no ``review``: such customers count
+    as approved, as the customer service's migration made them."""
     return CustomerState(type=snapshot["type"], grade=snapshot["grade"],
                          industry=snapshot["industry"], source=snapshot.get("source"),
-                         updated_at=snapshot.get("updated_at"), deleted=deleted)
+                         updated_at=snapshot.get("updated_at"), deleted=deleted,
+                         review=snapshot.get("review") or "approved")
 
 
 def ticket_state(snapshot: dict, times: dict | None = None) -> TicketState:
@@ -382,10 +392,12 @@ def _times(durations: dict) -> dict:
             for clock in TIMED_CLOCKS}
 
 
-def summarise(figures: Figures) -> dict:
-    """The summary of SPEC §5 / issue 5, from the figures of one range."""
+def summarise(figures: Figures, approved_only: bool = False) -> dict:
+    """The summary of SPEC §5 / issue 5, from the figures of one range; ``approved_only``
+    counts only approved customers in the customer mix."""
     counts, current = figures.counts, figures.current
-    by_type = _by(current, ("customer.type",), CUSTOMER_TYPES)
+    prefix = APPROVED if approved_only else ""
+    by_type = _by(current, (prefix + "customer.type",), CUSTOMER_TYPES)
     followups = _by(counts, ("followups", "outcome"), OUTCOMES)
     pre_deal = figures.pre_deal_at_start + counts.get(("pre_deal.entered", ALL, ALL), 0)
     by_state = _by(current, ("ticket.state",), TICKET_STATES)
@@ -395,9 +407,9 @@ def summarise(figures: Figures) -> dict:
             "total": sum(by_type.values()),
             "new": counts.get(("customers.created", ALL, ALL), 0),
             "by_type": by_type,
-            "by_grade": _by(current, ("customer.grade",), GRADES),
-            "by_industry": _by(current, ("customer.industry",), INDUSTRIES),
-            "by_source": _by(current, ("customer.source",), SOURCES + (NO_SOURCE,)),
+            "by_grade": _by(current, (prefix + "customer.grade",), GRADES),
+            "by_industry": _by(current, (prefix + "customer.industry",), INDUSTRIES),
+            "by_source": _by(current, (prefix + "customer.source",), SOURCES + (NO_SOURCE,)),
             "converted": counts.get(("customers.converted", ALL, ALL), 0),
             "conversion_rate": rate(counts.get(("customers.converted", ALL, ALL), 0), pre_deal),
         },

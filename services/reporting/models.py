@@ -77,6 +77,7 @@ class CustomerRow(Base):
     source: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean)
+    review: Mapped[str | None] = mapped_column(String(10))
 
 
 class TicketRow(Base):

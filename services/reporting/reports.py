@@ -91,7 +91,8 @@ def _summary(uow, wanted: dict) -> dict:
     start, end = _range(wanted, now)
     figures = store.read_figures(uow.session, start, end, now)
     uow.session.rollback()
-    return schema_of(schemas.SummarySchema).dump(domain.summarise(figures))
+    return schema_of(schemas.SummarySchema).dump(
+        domain.summarise(figures, wanted["approved_only"]))
 
 
 def export(uow, query: dict, settings) -> dict:

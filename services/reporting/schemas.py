@@ -33,6 +33,7 @@ class CustomerSnapshotSchema(_Lenient):
     source = fields.String(allow_none=True, load_default=None)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    review = fields.String(allow_none=True, load_default=None)
 
 
 class TicketSnapshotSchema(_Lenient):
@@ -101,6 +102,7 @@ EVENT_SCHEMAS = {
     "customer.created": CustomerEventSchema,
     "customer.updated": CustomerEventSchema,
     "customer.deleted": CustomerEventSchema,
+    "customer.reviewed": CustomerEventSchema,
     "followup.logged": FollowupEventSchema,
     "ticket.rated": TicketRatedSchema,
     "ticket.sla_breached": SlaBreachedSchema,
@@ -128,6 +130,8 @@ REPORT_DAYS = validate.Range(min=date(1900, 1, 1), max=date(2999, 12, 31),
 class SummaryQuerySchema(StrictSchema):
     start = fields.Date(data_key="from", validate=REPORT_DAYS)
     end = fields.Date(data_key="to", validate=REPORT_DAYS)
+    approved_only = fields.Boolean(load_default=False, metadata={
+        "description": "count only approved customers (review) in the customer figures"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):

@@ -62,7 +62,7 @@ def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
     customers = {
         row.id: domain.CustomerState(type=row.type, grade=row.grade, industry=row.industry,
                                      source=row.source, updated_at=row.updated_at,
-                                     deleted=row.deleted)
+                                     deleted=row.deleted, review=row.review)
         for row in _rows_with_ids(session, CustomerRow, customer_ids)
     }
     tickets = {
@@ -112,7 +112,8 @@ def _by_day_and_week(durations: Counter) -> Counter:
 
 def _customer_columns(state: domain.CustomerState) -> dict:
     return {"type": state.type, "grade": state.grade, "industry": state.industry,
-            "source": state.source, "updated_at": state.updated_at, "deleted": state.deleted}
+            "source": state.source, "updated_at": state.updated_at, "deleted": state.deleted,
+            "review": state.review}
 
 
 def _ticket_columns(state: domain.TicketState) -> dict:

@@ -4,7 +4,9 @@ from decimal import Decimal
 import pytest
 
 from services.common.context import CallContext
-from services.common.errors import NotOwner, ValidationFailed
+from services.common.errors import (
+    Forbidden, NotOwner, ReviewOutOfOrder, SamePerson, ValidationFailed,
+)
 from services.customer import domain
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -165,3 +167,40 @@ def test_a_budget_range_is_ordered():
     with pytest.raises(ValidationFailed) as error:
         domain.settle_profile({"budget_min": 6, "budget_max": Decimal("5")}, {})
     assert set(error.value.details["fields"]) == {"budget_max"}
+
+
+# --- review (双人校验 / 三级审核) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("review, decision, context, error", [
+    ("pending", "verified", acting("sales", "wang"), None),
+    ("pending", "verified", acting("sales", "lina"), SamePerson),  # lina made the change
+    ("pending", "rejected", acting("sales", "wang"), None),
+    ("pending", "approved", acting("manager", "zhao"), ReviewOutOfOrder),
+    ("verified", "approved", acting("manager", "zhao"), None),
+    ("verified", "approved", acting("admin", "root"), None),
+    ("verified", "approved", acting("sales", "wang"), Forbidden),
+    ("verified", "rejected", acting("sales", "wang"), Forbidden),
+    ("verified", "rejected", acting("manager", "zhao"), None),
+    ("verified", "approved", acting("manager", "lina"), SamePerson),
+    ("verified", "verified", acting("sales", "wang"), ReviewOutOfOrder),
+    ("approved", "rejected", acting("admin", "root"), ReviewOutOfOrder),
+    ("rejected", "verified", acting("sales", "wang"), ReviewOutOfOrder),
+])
+def test_review_steps_in_order_by_someone_other_than_the_author(review, decision, context,
+                                                                 error):
+    if error is None:
+        domain.check_review_step(context, review, decision, author="lina")
+    else:
+        with pytest.raises(error):
+            domain.check_review_step(context, review, decision, author="lina")
+
+
+def test_reviewed_fields_and_a_rejected_record_go_back_to_review():
+    def change(name):
+        return [{"field": name, "before": None, "after": "x"}]
+
+    assert all(domain.needs_review(change(name), "approved") for name in (
+        "phone", "office_phone", "email", "budget_min", "budget_max", "deal_amount",
+        "deal_product", "signed_date"))
+    assert not domain.needs_review(change("notes"), "approved")
+    assert domain.needs_review(change("notes"), "rejected")

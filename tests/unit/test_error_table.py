@@ -21,6 +21,8 @@ from services.common import errors
     (errors.Archived("x", {"id": "2026-TECH-001-001"}), 409, "archived"),
     (errors.RetentionPeriod("x", {"purge_after": "2029-11-26"}), 409, "retention_period"),
     (errors.InProgress("x"), 409, "in_progress"),
+    (errors.SamePerson("x", {"author": "lina"}), 409, "same_person"),
+    (errors.ReviewOutOfOrder("x", {"allowed": ["verified"]}), 409, "review_out_of_order"),
     (errors.Stale("x", {"current_version": 3}), 412, "stale"),
     (errors.ValidationFailed("x", {"fields": {"name": ["bad"]}}), 422, "validation_failed"),
     (errors.PayloadTooLarge("x", {"max_bytes": 10}), 413, "payload_too_large"),

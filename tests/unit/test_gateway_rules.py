@@ -76,9 +76,9 @@ def test_an_unknown_user_is_verified_against_a_dummy_hash_and_refused():
 # Issue 10: everyone has tasks (the service scopes what each sees) and reads the workflow
 # rules; admins write rules.
 TASKS = {"tasks.read", "tasks.write", "rules.read"}
-SALES = {"customers.read", "customers.write", "followups.read", "followups.write",
-         "tickets.read", "tickets.write", "sla.read", "departments.read", "notifications.own",
-         "reports.read", "account.own", "session", *TASKS}
+SALES = {"customers.read", "customers.write", "customers.review", "followups.read",
+         "followups.write", "tickets.read", "tickets.write", "sla.read", "departments.read",
+         "notifications.own", "reports.read", "account.own", "session", *TASKS}
 EXPECTED = {
     "admin": set(PERMISSIONS),
     "manager": SALES,

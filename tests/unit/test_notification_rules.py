@@ -46,6 +46,11 @@ def test_the_contract_lists_exactly_the_documented_events_by_source():
      [], [("amy", "contact_changed")]),
     ("customer.updated", {"customer": CUSTOMER, "contact_changed": False,
                           "changes": [{"field": "grade", "before": "A", "after": "B"}]}, [], []),
+    ("customer.reviewed", {"customer": CUSTOMER, "review": {
+        "decision": "rejected", "by": "boss", "author": "bo", "note": "check the budget"}},
+     ["root"], [("bo", "review_rejected")]),
+    ("customer.reviewed", {"customer": CUSTOMER, "review": {
+        "decision": "approved", "by": "boss", "author": "bo", "note": None}}, ["root"], []),
     ("task.created", {"task": TASK}, ["root"], [("amy", "task_assigned")]),
     ("task.due_soon", {"task": TASK, "notify": ["amy"]}, ["root"], [("amy", "task_due_soon")]),
     ("task.overdue", {"task": TASK, "notify": ["amy", "boss", "mgr", "amy"]}, ["root"],

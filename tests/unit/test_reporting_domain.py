@@ -61,9 +61,28 @@ def test_current_counts_follow_changes_and_deletions():
     stream.create_customer("C2", T, type="intent", grade="B", industry="TECH")
     stream.update_customer("C1", T + days(1), grade="B", source=None)
     stream.delete_customer("C2", T + days(2))
-    assert nonzero(aggregate(stream.envelopes).current) == {
+    current = nonzero(aggregate(stream.envelopes).current)
+    assert {key: n for key, n in current.items() if key[0].startswith("customer.")} == {
         ("customer.type", "prospect"): 1, ("customer.grade", "B"): 1,
         ("customer.industry", "MFG"): 1, ("customer.source", "unspecified"): 1}
+
+
+def test_approved_customers_are_counted_again_for_approved_only_summaries():
+    stream = EventStream()
+    stream.create_customer("OLD", T, type="deal", grade="A")  # from before review: approved
+    stream.create_customer("C1", T, type="prospect", review="pending")
+    stream.create_customer("C2", T, type="intent", review="pending")
+    stream.update_customer("C1", T + days(1), review="approved")
+    stream.update_customer("C2", T + days(1), review="approved")
+    stream.update_customer("C2", T + days(2), review="pending", phone="13800000000")
+    current = nonzero(aggregate(stream.envelopes).current)
+    figures = empty_figures(current=current)
+    everyone = domain.summarise(figures)["customers"]
+    approved = domain.summarise(figures, approved_only=True)["customers"]
+    assert (everyone["total"], approved["total"]) == (3, 2)
+    assert approved["by_type"] == {"prospect": 1, "intent": 0, "deal": 1, "churned": 0}
+    assert approved["by_grade"] == {"A": 1, "B": 0, "C": 1}
+    assert load_or_422(SummaryQuerySchema(), {"approved_only": "true"})["approved_only"] is True
 
 
 def test_an_older_snapshot_arriving_late_does_not_undo_a_newer_one():
