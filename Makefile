@@ -39,6 +39,7 @@ seed: install  ## load demo data through the running gateway
 
 bench: install postgres  ## every benchmark, each against a baseline measured in the same run
 	bash scripts/ensure-broker.sh --management
+	$(PY) bench/tickets.py
 	$(PY) bench/customers.py
 	$(PY) bench/sla_sweep.py
 	$(PY) bench/report_summary.py

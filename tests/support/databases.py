@@ -48,3 +48,10 @@ class PostgresDatabases:
         for name in reversed(self.created):
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
+
+    def create(self, suffix: str) -> str:
+        """A new empty database (dropped by :meth:`drop_all`); its name."""
+        name = f"{PREFIX}{suffix}"
+        self._execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return name
