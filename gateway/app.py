@@ -25,6 +25,7 @@ from gateway.rpc import RpcPool
 from gateway.token_secret import check_secret
 from gateway.ticket_metrics import TicketMetricsCollector
 from gateway.sessions import Sessions
+from gateway.store import open_store
 from gateway.users import UserStore
 from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
@@ -58,6 +59,7 @@ class GatewayState:
     relay: OutboxRelay
     idempotency: idempotency.IdempotencyStore
     dead_letters: DeadLetterBox
+    attachment_store: object = None  # gateway.store.FileStore or S3Store
     scrape_collectors: list = field(default_factory=list)
     openapi: dict | None = None
 
@@ -113,6 +115,7 @@ def _build_state(settings: Settings) -> GatewayState:
         sessions=Sessions(unit_of_work, relay),
         trusted_proxies=logins.parse_networks(settings.trusted_proxies),
         relay=relay,
+        attachment_store=open_store(settings.attachment_store, settings.attachment_s3_endpoint),
         # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
         idempotency=idempotency.IdempotencyStore(
             session_factory, clock,

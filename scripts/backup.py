@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from gateway.store import directory_of  # noqa: E402
 from services.common.config import SERVICE_NAMES, load_settings  # noqa: E402
 
 MANIFEST = "manifest.json"
@@ -60,11 +61,7 @@ def attachment_store(environ=None) -> Path | None:
     """Where attachment files live: ``ATTACHMENT_STORE`` (a path or ``file://`` URL),
     default ``$DATA_DIR/attachments``. An object store (``s3://``) is backed up by its
     provider's tools, not here."""
-    environ = os.environ if environ is None else environ
-    store = environ.get("ATTACHMENT_STORE") or str(load_settings(environ).data_dir / "attachments")
-    if "://" in store and not store.startswith("file://"):
-        return None
-    return Path(store.removeprefix("file://"))
+    return directory_of(load_settings(environ).attachment_store)
 
 
 # --- one database ------------------------------------------------------------------------

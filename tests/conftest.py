@@ -14,6 +14,7 @@ from services.common.clock import CLOCK_CONFIG_KEY  # noqa: E402
 from services.common.config import load_settings  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
+from tests.support.s3 import running_s3  # noqa: E402
 
 register_remote_errors()
 
@@ -44,3 +45,10 @@ def make_config(rabbit_config, databases, tmp_path):
         return config
 
     return build
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """An S3-compatible server (moto's, in its own process) with a fresh bucket."""
+    with running_s3(tmp_path_factory.mktemp("s3")) as server:
+        yield server

@@ -7,7 +7,7 @@ from functools import partial, wraps
 
 from flask import current_app, g, jsonify, request
 
-from gateway import auth, idempotency
+from gateway import auth, idempotency, uploads
 from gateway.errors import from_deskflow_error
 from gateway.permissions import PERMISSIONS, SESSION, is_allowed
 from gateway.sessions import Actor
@@ -40,12 +40,17 @@ class EndpointDoc:
     # a function of the settings (``lambda settings: settings.attachment_max_bytes``).
     max_body_bytes: int | Callable[[Settings], int] | None = None
 
+    idempotent: bool = False
+    # A file upload (multipart/form-data, read as it streams: :mod:`gateway.uploads`).
+    upload: bool = False
+
     def body_limit(self, settings: Settings) -> int:
+        if self.upload:
+            return uploads.body_limit(settings.attachment_max_bytes)
         limit = self.max_body_bytes
         if limit is None:
             return settings.max_body_bytes
         return limit(settings) if callable(limit) else limit
-    idempotent: bool = False
 
 
 def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | None = None,
@@ -74,6 +79,8 @@ def endpoint(blueprint, rule: str, method: str, summary: str, permission: str | 
             # The key this request carries to the services: RabbitMQ redelivering the call
             # after a broker restart makes no second change.
             g.idempotency_key = uuid.uuid4().hex
+            if description.upload:  # stored before anything else, fingerprinted by content
+                g.upload = receive_upload()
             respond = partial(_respond, view, kwargs, description.status)
             if idempotent and idempotency.HEADER in request.headers:
                 return _once(respond)
@@ -97,10 +104,19 @@ def limit_body() -> None:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.",
                               {"max_bytes": limit, "received_bytes": request.content_length})
+    if doc is not None and doc.upload:
+        return  # counted as it streams (gateway.uploads), never read into memory here
     if request.content_length is None and "Transfer-Encoding" in request.headers:
         request.max_content_length = limit + 1
         if len(request.get_data(cache=True)) > limit:
             raise PayloadTooLarge(f"The body is larger than {limit} bytes.", {"max_bytes": limit})
+
+
+def receive_upload() -> uploads.Upload:
+    """The request's file, streamed into the attachment store."""
+    state = current_app.extensions["deskflow"]
+    return uploads.receive(request.stream, request.headers.get("Content-Type", ""),
+                           state.attachment_store, state.settings.attachment_max_bytes)
 
 
 def _respond(view, kwargs: dict, status: int):
@@ -119,8 +135,9 @@ def _once(respond):
     store = current_app.extensions["deskflow"].idempotency
     user = g.user.username
     key = idempotency.check_key(request.headers[idempotency.HEADER])
+    upload = g.get("upload")
     fingerprint = idempotency.request_hash(request.method, request.path, request.query_string,
-                                           request.get_data())
+                                           upload.fingerprint() if upload else request.get_data())
     earlier = store.claim(user, key, fingerprint)
     if earlier is not None:
         response = current_app.response_class(earlier.body, status=earlier.status)

@@ -47,6 +47,10 @@ DEFAULTS = {
     "SURVEY_RATE_WINDOW_SECONDS": "600",
     # The currency deal amounts are in, as the report files show it.
     "REPORT_CURRENCY": "CNY",
+    "ATTACHMENT_MAX_BYTES": str(20 * 1024 * 1024),
+    # A stored file no attachment points at is deleted once it is this old (an upload's
+    # file is stored a moment before its attachment is recorded).
+    "ATTACHMENT_GC_GRACE_SECONDS": "3600",
 }
 
 
@@ -83,6 +87,11 @@ class Settings:
     report_font: str | None = None
     report_currency: str = "CNY"
     database_urls: dict = field(default_factory=dict)
+    # Where attachment files live: a directory (a path or file:// URL) or s3://bucket[/prefix].
+    attachment_store: str = "var/attachments"
+    attachment_s3_endpoint: str | None = None
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_gc_grace_seconds: float = 3600
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -144,6 +153,10 @@ def load_settings(environ=None) -> Settings:
         report_font=environ.get("REPORT_FONT") or None,
         report_currency=_env(environ, "REPORT_CURRENCY"),
         database_urls=urls,
+        attachment_store=environ.get("ATTACHMENT_STORE") or str(data_dir / "attachments"),
+        attachment_s3_endpoint=environ.get("ATTACHMENT_S3_ENDPOINT") or None,
+        attachment_max_bytes=int(_env(environ, "ATTACHMENT_MAX_BYTES")),
+        attachment_gc_grace_seconds=float(_env(environ, "ATTACHMENT_GC_GRACE_SECONDS")),
     )
 
 

@@ -103,6 +103,10 @@ class PayloadTooLarge(DeskflowError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(DeskflowError):
+    status, code = 415, "unsupported_media_type"
+
+
 class KeyReused(ValidationFailed):
     """An ``Idempotency-Key`` sent again with another request."""
     code = "idempotency_key_reused"

@@ -27,6 +27,8 @@ from services.common import errors
     (errors.ValidationFailed("x", {"fields": {"name": ["bad"]}}), 422, "validation_failed"),
     (errors.PayloadTooLarge("x", {"max_bytes": 10}), 413, "payload_too_large"),
     (RequestEntityTooLarge(), 413, "payload_too_large"),
+    (errors.UnsupportedMediaType("x", {"detected": "application/x-executable"}), 415,
+     "unsupported_media_type"),
     (errors.KeyReused("x"), 422, "idempotency_key_reused"),
     (errors.TooManyRequests("x"), 429, "rate_limited"),
     (errors.Unavailable("x"), 503, "unavailable"),
