@@ -9,13 +9,11 @@ from contextlib import contextmanager
 from sqlalchemy import select
 
 from gateway import auth
+from gateway.events import USER_EVENT_FIELDS
 from gateway.models import User
 from gateway.schemas import UserInputSchema, UserSchema, UserUpdateSchema
 from services.common.errors import Conflict, NotFound
 from services.common.schemas import load_or_422, schema_of
-
-USER_EVENT_FIELDS = ("username", "display_name", "email", "role", "team", "active")
-
 
 def user_event(user: User) -> dict:
     shown = schema_of(UserSchema).dump(user)

@@ -27,7 +27,7 @@ from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
 from services.common.db import make_engine, purge_before
-from services.common.events import make_envelope
+from services.common.events import catalogue, make_envelope
 from services.common.periodic import run_every
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ class UnitOfWork:
         return self.clock.now()
 
     def emit(self, event_type: str, data: dict) -> dict:
+        """Write ``event_type`` with ``data`` dumped through the schema its producer declares
+        (``services/<name>/events.py``); :class:`~services.common.events.InvalidEvent` if
+        it is undeclared or ``data`` does not fit."""
+        data = catalogue(self._source).payload(event_type, data)
         envelope = make_envelope(event_type, data, self._source, self.context.request_id,
                                  self.now())
         row = self._models.Outbox(id=envelope["id"], event_type=event_type, envelope=envelope,

@@ -68,6 +68,14 @@ def load_or_422(schema: Schema, data, **kwargs):
         raise ValidationFailed("Some fields are invalid.", {"fields": exc.messages}) from None
 
 
+class FieldChangeSchema(Schema):
+    """One field of a change log entry (customers, tickets, tasks, users)."""
+
+    field = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
 MAX_PAGE = 1_000_000  # keeps page * per_page inside a database integer
 
 

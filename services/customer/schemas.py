@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import Moment, PageSchema, StrictSchema
+from services.common.schemas import FieldChangeSchema, Moment, PageSchema, StrictSchema
 from services.customer import domain
 
 PHONE_PATTERN = r"^\+?[0-9０-９][0-9０-９ ()\-]{4,24}$"
@@ -179,12 +179,6 @@ class CustomerDeleteSchema(StrictSchema):
     (only once the customer's last activity is older than ``RETENTION_YEARS``)."""
 
     purge = fields.Boolean(load_default=False)
-
-
-class FieldChangeSchema(Schema):
-    field = fields.String()
-    before = fields.Raw(allow_none=True)
-    after = fields.Raw(allow_none=True)
 
 
 class HistoryEntrySchema(Schema):

@@ -5,18 +5,10 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# Every event of the contract (docs/events.md), by source: webhooks may subscribe to any.
-CONTRACT = {
-    "customers": ("customer.created", "customer.updated", "customer.deleted",
-                  "customer.reviewed", "followup.logged"),
-    "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
-                "ticket.commented", "ticket.held", "ticket.resumed", "ticket.rated",
-                "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_stopped",
-                "ticket.dissatisfied", "ticket.customer_notified"),
-    "workflow": ("task.created", "task.updated", "task.completed", "task.cancelled",
-                 "task.due_soon", "task.overdue", "followup.plan_changed"),
-    "gateway": ("user.created", "user.updated", "user.login_alert"),
-}
+from services.common.events import catalogues
+
+# Every event any producer declares: each may notify someone, and webhooks may ask for any.
+CONTRACT = {source: tuple(events.events) for source, events in catalogues().items()}
 EVENT_TYPES = tuple(event_type for types in CONTRACT.values() for event_type in types)
 
 # Kinds of notice; the texts for each live in :mod:`services.notification.templates`.

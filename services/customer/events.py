@@ -1,0 +1,38 @@
+"""The events the customer service emits (exchange ``customers.events``) and the command it
+consumes; see :mod:`services.common.events`."""
+from marshmallow import Schema, fields, validate
+
+from services.common.events import Catalogue
+from services.common.schemas import FieldChangeSchema
+from services.customer import domain
+from services.customer.schemas import CustomerInputSchema, CustomerSchema, FollowupSchema
+
+EVENTS = Catalogue("customers")
+
+
+def _customer():
+    return fields.Nested(CustomerSchema, required=True)
+
+
+EVENTS.declare("customer.created", "A customer was created.", customer=_customer())
+EVENTS.declare("customer.updated", "Fields of a customer changed.", customer=_customer(),
+               changes=fields.List(fields.Nested(FieldChangeSchema), required=True),
+               contact_changed=fields.Boolean(required=True))
+EVENTS.declare("customer.deleted", "A customer was deleted.", customer=_customer())
+ReviewStepSchema = Schema.from_dict({
+    "decision": fields.String(required=True, validate=validate.OneOf(domain.REVIEW_DECISIONS)),
+    "by": fields.String(required=True),
+    "author": fields.String(required=True, allow_none=True),
+    "note": fields.String(required=True, allow_none=True),
+    "before": fields.String(required=True, allow_none=True),
+}, name="ReviewStep")
+EVENTS.declare("customer.reviewed", "A review step (双人校验 / 三级审核): verified, approved or "
+               "rejected; a rejection goes back to the change's author with the note.",
+               customer=_customer(), review=fields.Nested(ReviewStepSchema, required=True),
+               changes=fields.List(fields.Nested(FieldChangeSchema), required=True))
+EVENTS.declare("followup.logged", "A follow-up was logged.",
+               followup=fields.Nested(FollowupSchema, required=True), customer=_customer())
+
+EVENTS.command("customer.upsert",
+               "Create or update a customer (matched by normalised name or phone).",
+               CustomerInputSchema)
