@@ -13,8 +13,8 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency, logins, models, sessions
 from gateway.api import (
-    admin, auth, customers, feedback, meta, notifications, reports, sla, tasks, tickets, users,
-    workflow,
+    admin, auth, customers, docs, feedback, meta, notifications, reports, sla, tasks, tickets,
+    users, workflow,
 )
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
@@ -88,6 +88,7 @@ def register_routes(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(meta.api_blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(meta.blueprint)
+    app.register_blueprint(docs.blueprint)
 
 
 def _build_state(settings: Settings) -> GatewayState:
