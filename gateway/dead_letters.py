@@ -113,6 +113,7 @@ class DeadLetterBox:
 
 def _send_back(producer: Producer, message) -> None:
     headers = dict(message.headers or {})
+    headers.pop(names.ATTEMPTS, None)  # a replayed message gets its tries afresh
     queue, exchange = headers.get(names.QUEUE), headers.get(names.EXCHANGE, "")
     if headers.get(names.CONSUMER, "").endswith(".rpc"):
         target = Exchange(exchange, type="topic", durable=True)

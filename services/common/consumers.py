@@ -9,29 +9,33 @@ message that cannot be decoded goes there too, on every consumer).
 Retries are bounded: a message is tried at most ``CONSUMER_MAX_ATTEMPTS`` times (Nameko
 config, default 10), pausing 1, 2, 4 … up to 30 seconds before each requeue (about two and
 a half minutes in all, longer than a database restart), then dead-lettered with the last
-reason, so a handler that always fails cannot spin on one message for ever. Each consumer
-process counts the tries of the messages it is retrying (by the hash of their body, which a
-redelivery keeps), so with several replicas a message may get that many tries in each.
+reason, so a handler that always fails cannot spin on one message for ever. The count
+travels with the message: a retry is a copy put back at the end of the consumer's own queue
+(through the service's ``<service>.retry`` exchange, to which each of its queues is bound
+under its own name) with the ``x-deskflow-attempts`` header raised by one, and the original
+is acked, so the bound holds whichever replica takes the copy, and across restarts.
 
 Commands are how other systems ask for a change over the queue: they publish an envelope
 (``{id, type, data, ...}``) to the topic exchange ``deskflow.commands`` with the command type
 (``customer.upsert``, ``ticket.create``) as routing key.
 """
-import hashlib
 import json
+import logging
 import traceback
 
 import eventlet
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 from nameko.events import EventHandler
 from nameko.messaging import Consumer
 from sqlalchemy.exc import OperationalError
 
 from services.common.dead_letters import (
-    ScreeningQueueConsumer, consumer_name, dead_letter, dead_letter_publisher,
+    ScreeningQueueConsumer, consumer_name, dead_letter, dead_letter_publisher, failed_attempts,
+    retry_exchange, retry_later,
 )
 from services.common.errors import DeskflowError, Unavailable
 
+log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, Unavailable)
 MAX_ATTEMPTS = 10
@@ -55,12 +59,6 @@ def retry_pause(attempts: int, base: float = RETRY_PAUSE_SECONDS,
     return min(base * 2 ** (attempts - 1), most)
 
 
-def body_hash(message) -> str:
-    """What identifies a message across its redeliveries (kombu hands text or bytes)."""
-    body = message.body or b""
-    return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
-
-
 class DeadLettering:
     """Acks success, retries transient failures a bounded number of times, dead-letters the
     rest (and what ran out of tries) with the reason."""
@@ -73,17 +71,27 @@ class DeadLettering:
         self.dead_letters = dead_letter_publisher(config["AMQP_URI"])
         self.max_attempts = int(config.get("CONSUMER_MAX_ATTEMPTS", MAX_ATTEMPTS))
         self.pause = float(config.get("CONSUMER_RETRY_PAUSE_SECONDS", RETRY_PAUSE_SECONDS))
-        self.failed_attempts = {}  # body hash -> failed tries, while a message is retried
+        self.retries = retry_exchange(self.container.service_name)
+        # A queue with extra bindings loses its main one when kombu copies it: list both.
+        self.queue.bindings |= {
+            binding(self.queue.exchange, routing_key=self.queue.routing_key,
+                    arguments=self.queue.binding_arguments),
+            binding(self.retries, routing_key=self.queue.name)}
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        key = body_hash(message) if exc_info is not None or self.failed_attempts else None
-        attempts = self.failed_attempts.pop(key, 0) + (exc_info is not None)
         if exc_info is None:
             self.queue_consumer.ack_message(message)
-        elif isinstance(exc_info[1], TRANSIENT_ERRORS) and attempts < self.max_attempts:
-            self.failed_attempts[key] = attempts
+            return result, exc_info
+        attempts = failed_attempts(message) + 1
+        if isinstance(exc_info[1], TRANSIENT_ERRORS) and attempts < self.max_attempts:
             eventlet.sleep(retry_pause(attempts, self.pause))
-            self.queue_consumer.requeue_message(message)
+            try:
+                retry_later(self.dead_letters, message, self.retries, self.queue.name, attempts)
+            except Exception:  # the broker is gone: the message comes back by itself
+                log.exception("could not put a message back for a retry; it is requeued")
+                self.queue_consumer.requeue_message(message)
+            else:
+                self.queue_consumer.ack_message(message)
         else:
             reason = failure_reason(exc_info[1])
             if isinstance(exc_info[1], TRANSIENT_ERRORS):

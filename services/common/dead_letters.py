@@ -15,6 +15,7 @@ import logging
 import uuid
 from functools import partial
 
+from kombu import Exchange
 from nameko.amqp.publish import Publisher
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
@@ -33,6 +34,7 @@ REASON, CONSUMER, ID, FIRST_SEEN = (f"{PREFIX}{name}" for name in
 EXCHANGE, ROUTING_KEY, QUEUE = (f"{PREFIX}{name}" for name in
                                 ("exchange", "routing-key", "queue"))
 REPLY_TO, CORRELATION_ID = f"{PREFIX}reply-to", f"{PREFIX}correlation-id"
+ATTEMPTS = f"{PREFIX}attempts"  # failed tries so far, carried by a message being retried
 MAX_REASON_CHARS = 2000
 
 
@@ -60,6 +62,36 @@ def dead_letter(publisher: Publisher, message, queue: str, consumer: str, reason
                       routing_key=headers[ROUTING_KEY] or queue, headers=headers,
                       content_type=message.content_type or "application/octet-stream",
                       content_encoding=message.content_encoding or "binary")
+
+
+def failed_attempts(message) -> int:
+    """How many times consumers have failed ``message`` so far, whichever process tried."""
+    try:
+        return max(0, int((message.headers or {}).get(ATTEMPTS, 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def retry_exchange(service: str) -> Exchange:
+    """``<service>.retry``: each of the service's consumer queues is bound to it under its own
+    name, so a retry reaches that queue only. (Not the default exchange: on the broker a
+    service may publish to exchanges of its own only, see deploy/rabbitmq/definitions.json.)"""
+    return Exchange(f"{service}.retry", type="direct", durable=True)
+
+
+def retry_later(publisher: Publisher, message, exchange: Exchange, queue: str,
+                attempts: int) -> None:
+    """Put ``message`` back at the end of ``queue`` through ``exchange``, carrying
+    ``attempts``, so the next consumer to take it, in this process or another, knows how
+    many tries it has had. Its origin is kept for a later dead letter."""
+    headers = dict(message.headers or {})
+    delivery = message.delivery_info or {}
+    headers.setdefault(EXCHANGE, delivery.get("exchange", ""))
+    headers.setdefault(ROUTING_KEY, delivery.get("routing_key", ""))
+    headers[ATTEMPTS] = attempts
+    publisher.publish(message.body, exchange=exchange, routing_key=queue, headers=headers,
+                      content_type=message.content_type or ACCEPTED_CONTENT_TYPE,
+                      content_encoding=message.content_encoding or "utf-8")
 
 
 def undecodable(message, max_bytes: int) -> str | None:

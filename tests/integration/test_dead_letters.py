@@ -6,6 +6,7 @@ event its handler refuses is dead-lettered; a transient failure is requeued and 
 processed."""
 import json
 import uuid
+from collections import Counter
 
 import pytest
 from kombu import Exchange
@@ -106,3 +107,45 @@ def test_a_transient_failure_is_requeued_and_then_processed(container_factory, c
     assert Flaky.attempts == [event_id, event_id]
     assert Flaky.done == [event_id]
     assert dead_letters(config["AMQP_URI"]) == []
+
+
+class NeverAvailable:
+    """A consumer whose database never comes back; ``replica`` tells its containers apart."""
+
+    name = "never_available"
+    replica = None
+    tries = []  # (event id, replica)
+
+    @consume_event("tickets", "ticket.held")
+    def on_held(self, envelope):
+        NeverAvailable.tries.append((envelope["id"], self.replica))
+        raise OperationalError("SELECT 1", {}, Exception("the database is gone"))
+
+
+class FirstReplica(NeverAvailable):
+    replica = "first"
+
+
+class SecondReplica(NeverAvailable):
+    replica = "second"
+
+
+def test_two_replicas_share_one_bound_on_the_attempts(container_factory, config):
+    """Two containers compete on one queue: a message's tries are counted on the message,
+    so it is dead-lettered after CONSUMER_MAX_ATTEMPTS tries in all, not that many each."""
+    NeverAvailable.tries = []
+    limits = {"CONSUMER_MAX_ATTEMPTS": 3, "CONSUMER_RETRY_PAUSE_SECONDS": 0.05}
+    for replica in (FirstReplica, SecondReplica):
+        container_factory(replica, {**config, **limits}).start()
+    events = [str(uuid.uuid4()) for _ in range(12)]
+    for event_id in events:
+        publish_raw(config["AMQP_URI"], get_event_exchange("tickets", {}), "ticket.held",
+                    json.dumps({"id": event_id}).encode(), "application/json")
+    letters = collect(config["AMQP_URI"], len(events))
+    assert sorted(letter.payload["id"] for letter in letters) == sorted(events)
+    for letter in letters:
+        assert letter.headers["x-deskflow-reason"].startswith("gave up after 3 attempts: ")
+        assert letter.headers["x-deskflow-routing-key"] == "ticket.held"
+    tries = Counter(event_id for event_id, _ in NeverAvailable.tries)
+    assert tries == {event_id: 3 for event_id in events}
+    assert {replica for _, replica in NeverAvailable.tries} == {"first", "second"}
