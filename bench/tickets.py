@@ -16,7 +16,8 @@ Options: ``--tickets N`` per create phase (default 300), ``--customers N`` per c
 phase (default 150), ``--gets N`` (default 1000), ``--concurrency C`` (default 16),
 ``--rate R`` and ``--burst S`` for the open loop (50/s for 30 s), ``--backends``
 (``postgres,sqlite``), ``--shared-broker`` (count the shared broker's CPU instead of
-starting a private node), ``--json PATH`` (every figure, for comparing runs).
+starting a private node), ``--json PATH`` (every figure, for comparing runs),
+``--profile DIR`` (one more gateway ticket phase under py-spy; its top frames per process).
 """
 import argparse
 import json
@@ -44,6 +45,7 @@ from tqdm import tqdm  # noqa: E402
 
 from bench.customers import measure  # noqa: E402
 from bench.monolith import Monolith  # noqa: E402
+from bench.profiles import Profiler, report as profile_report  # noqa: E402
 from bench.procs import (  # noqa: E402
     CpuMeter, PostgresBackends, probe_ms, shared_broker_pids, stack_processes, tree,
 )
@@ -224,7 +226,27 @@ def run_backend(backend: str, args, rabbit_api: str, broker: str, databases) -> 
                               PostgresBackends(POSTGRES, mono.pg_names))
         catch_up = CatchUp(stack, urls["reporting"], rabbit_api)
         token = stack.admin().session.headers["Authorization"].split()[1]
-        return run_phases(args, stack, mono, token, stack_meter, mono_meter, catch_up)
+        results = run_phases(args, stack, mono, token, stack_meter, mono_meter, catch_up)
+        if args.profile:
+            results["profile"] = profiled(backend, args, stack, token, stack_meter, catch_up)
+        return results
+
+
+def profiled(backend: str, args, stack, token, meter, catch_up) -> list[str]:
+    """One more gateway ticket phase (not in the medians) with py-spy on every process of
+    the stack; the top frames of each."""
+    customers = [body["id"] for body in requests.get(
+        f"{stack.base_url}/api/v1/customers", params={"per_page": 100}, timeout=30,
+        headers={"Authorization": f"Bearer {token}"}).json()["items"]]
+    profiler = Profiler(args.profile, stack_processes(stack.process.pid), backend)
+
+    def settled():
+        catch_up.expected["ticket_states"] += args.tickets
+        return catch_up.wait()
+    phase("profiled ticket", args.tickets, args.concurrency, http_caller(
+        stack.base_url, token, "POST", lambda _: "/api/v1/tickets",
+        lambda i: ticket_body(customers[i % len(customers)], i)), meter, settled)
+    return profile_report(profiler.stop())
 
 
 def run_phases(args, stack, mono, token, stack_meter, mono_meter, catch_up) -> dict:
@@ -315,6 +337,7 @@ def summarise(backend: str, results: dict) -> dict:
                          "cpu_ms": _cpu_by_process(rows, label),
                          "cpu_total_ms": _median(rows, label, "cpu_total_ms")}
     summary["open"] = results["open"]
+    summary["profile"] = results.get("profile", [])
     return summary
 
 
@@ -355,6 +378,9 @@ def report(summary: dict, args) -> list[str]:
     out("targets: " + "; ".join(
         f"{what} {value:.1f} {sign} {goal} {'met' if _met(value, sign, goal) else 'MISSED'}"
         for what, value, goal, sign in checks))
+    if summary["profile"]:
+        out(f"py-spy, a profiled gateway ticket phase on {backend} (share of samples):")
+        lines.extend(summary["profile"])
     return lines
 
 
@@ -374,6 +400,8 @@ def main(argv=None):
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--shared-broker", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--profile", type=Path, help="py-spy every process of the stack "
+                        "in one more gateway ticket phase; collapsed stacks go here")
     args = parser.parse_args(argv)
     databases = PostgresDatabases(POSTGRES)
     private = None
