@@ -5,7 +5,7 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, g, request
@@ -18,12 +18,11 @@ from gateway.api import (
 )
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
-from gateway.dead_letters import DeadLetterBox, DeadLetterCollector
+from gateway.dead_letters import DeadLetterBox
 from gateway.errors import register_error_handlers
 from gateway.metrics import HTTP_LATENCY, observe_rpc
 from gateway.rpc import RpcPool
 from gateway.token_secret import check_secret
-from gateway.ticket_metrics import TicketMetricsCollector
 from gateway.sessions import Sessions
 from gateway.store import open_store
 from gateway.users import UserStore
@@ -60,7 +59,6 @@ class GatewayState:
     idempotency: idempotency.IdempotencyStore
     dead_letters: DeadLetterBox
     attachment_store: object = None  # gateway.store.FileStore or S3Store
-    scrape_collectors: list = field(default_factory=list)
     openapi: dict | None = None
 
 
@@ -71,8 +69,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.json.sort_keys = False
     state = app.extensions["deskflow"] = _build_state(settings)
-    state.scrape_collectors.append(TicketMetricsCollector(state.rpc_pool))
-    state.scrape_collectors.append(DeadLetterCollector(state.dead_letters))
     app.before_request(_start_request)
     app.before_request(limit_body)
     app.before_request(_refuse_nul_in_path)

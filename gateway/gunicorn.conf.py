@@ -1,16 +1,22 @@
 """gunicorn settings for the gateway (``gunicorn -c gateway/gunicorn.conf.py``).
 
 Threaded workers: each request holds one pooled RPC client while it waits for a service.
-With more than one worker, metrics are gathered across processes through
-``PROMETHEUS_MULTIPROC_DIR``.
+The workers write their metrics to ``PROMETHEUS_MULTIPROC_DIR``; the master serves them,
+summed, on ``GATEWAY_METRICS_PORT`` (not on the API's port).
 """
 import os
 import shutil
 from pathlib import Path
 
-from prometheus_client import multiprocess
-
 from services.common.config import load_settings
+
+# Before prometheus_client is imported anywhere: it picks its storage at import.
+metrics_dir = Path(os.environ.get("DATA_DIR", "var")) / "prometheus"
+shutil.rmtree(metrics_dir, ignore_errors=True)
+metrics_dir.mkdir(parents=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+
+from prometheus_client import multiprocess  # noqa: E402
 
 bind = f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
@@ -27,14 +33,14 @@ graceful_timeout = 10
 # Several gateways may run on one machine (tests start their own); none uses gunicornc.
 control_socket_disable = True
 
-if workers > 1:
-    metrics_dir = Path(os.environ.get("DATA_DIR", "var")) / "prometheus"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+SETTINGS = load_settings()
+MAX_BODY_BYTES = SETTINGS.max_body_bytes
 
 
-MAX_BODY_BYTES = load_settings().max_body_bytes
+def when_ready(server):
+    from gateway.metrics import serve
+
+    serve(SETTINGS)
 
 
 def pre_request(worker, req):
@@ -48,5 +54,4 @@ def pre_request(worker, req):
 
 
 def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,11 +1,20 @@
-"""Prometheus metrics of the gateway: HTTP and RPC latency, plus collectors that other
-parts register (ticket counts, SLA figures) and that are read at scrape time."""
-import os
+"""Prometheus metrics of the gateway: HTTP and RPC latency, and the dead letters waiting.
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
-from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST
+They are served on their own port (``GATEWAY_METRICS_PORT``), not on the public API: the
+gunicorn master serves the figures of all its workers, which write them to
+``PROMETHEUS_MULTIPROC_DIR`` (``gateway/gunicorn.conf.py``).
+"""
+import logging
 
-LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+from prometheus_client import CollectorRegistry, Histogram, multiprocess, start_http_server
+
+from gateway.dead_letters import DeadLetterBox, DeadLetterCollector
+from services.common.config import Settings
+from services.common.metrics import LATENCY_BUCKETS
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_COUNT_TIMEOUT_SECONDS = 3
 
 HTTP_LATENCY = Histogram(
     "deskflow_http_request_duration_seconds", "HTTP request latency by route template.",
@@ -19,16 +28,21 @@ def observe_rpc(service: str, method: str, outcome: str, seconds: float) -> None
     RPC_LATENCY.labels(service, method, outcome).observe(seconds)
 
 
-def render(extra_collectors=()) -> tuple[bytes, str]:
-    """The exposition text; under several gunicorn workers, all workers' figures summed."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    text = generate_latest(registry)
-    for collector in extra_collectors:
-        extra = CollectorRegistry()
-        extra.register(collector)
-        text += generate_latest(extra)
-    return text, CONTENT_TYPE_LATEST
+def exporter_registry(settings: Settings) -> CollectorRegistry:
+    """Every worker's figures (from ``PROMETHEUS_MULTIPROC_DIR``) and the dead-letter count."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(DeadLetterCollector(
+        DeadLetterBox(settings.amqp_uri, DEAD_LETTER_COUNT_TIMEOUT_SECONDS)))
+    return registry
+
+
+def serve(settings: Settings):
+    """Serve ``/metrics`` on ``GATEWAY_METRICS_PORT`` (0: not at all) from a thread."""
+    port = settings.metrics_ports["gateway"]
+    if not port:
+        return None
+    server, _ = start_http_server(port, addr=settings.metrics_host,
+                                  registry=exporter_registry(settings))
+    log.info("metrics: http://%s:%s/metrics", settings.metrics_host, port)
+    return server

@@ -11,7 +11,7 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 import pytest  # noqa: E402
 
 from services.common.clock import CLOCK_CONFIG_KEY  # noqa: E402
-from services.common.config import load_settings  # noqa: E402
+from services.common.config import METRICS_PORTS, load_settings  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
 from tests.support.s3 import running_s3  # noqa: E402
@@ -31,11 +31,13 @@ def databases():
 @pytest.fixture
 def make_config(rabbit_config, databases, tmp_path):
     """``make_config("customer", clock=...)``: a Nameko config on a throwaway vhost, with a
-    fresh PostgreSQL database for each named service."""
+    fresh PostgreSQL database for each named service. Containers serve no ``/metrics``
+    unless a test gives a port (``CUSTOMER_METRICS_PORT=...``)."""
 
     def build(*services, clock=None, **environ):
         env = {"AMQP_URI": rabbit_config["AMQP_URI"], "DATA_DIR": str(tmp_path),
-               "OUTBOX_RELAY_SECONDS": "0.2", **environ}
+               "OUTBOX_RELAY_SECONDS": "0.2",
+               **{f"{name.upper()}_METRICS_PORT": "0" for name in METRICS_PORTS}, **environ}
         for name in services:
             env[f"{name.upper()}_DATABASE_URL"] = databases.fresh(name)
         settings = load_settings(env)

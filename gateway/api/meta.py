@@ -1,7 +1,7 @@
-"""Health, readiness, metrics and the OpenAPI document."""
-from flask import Blueprint, Response, current_app, jsonify
+"""Health, readiness and the OpenAPI document. (Metrics are served on their own port:
+:mod:`gateway.metrics`.)"""
+from flask import Blueprint, current_app, jsonify
 
-from gateway.metrics import render
 from gateway.openapi import build_spec
 from services.common.errors import DeskflowError
 
@@ -41,13 +41,6 @@ def readyz():
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
     response.status_code = 200 if ready else 503
     return response
-
-
-@blueprint.get("/metrics")
-def metrics():
-    state = current_app.extensions["deskflow"]
-    text, content_type = render(state.scrape_collectors)
-    return Response(text, content_type=content_type)
 
 
 @api_blueprint.get("/openapi.json")

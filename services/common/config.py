@@ -18,6 +18,10 @@ SERVICE_CLASSES = {
     "workflow": "services.workflow.service:WorkflowService",
 }
 
+# Where each process serves its Prometheus ``/metrics`` (``<NAME>_METRICS_PORT``; 0 turns it off).
+METRICS_PORTS = {"gateway": 9100, "customer": 9101, "ticket": 9102, "notification": 9103,
+                 "reporting": 9104, "workflow": 9105}
+
 DEFAULTS = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
     "DATA_DIR": "var",
@@ -51,6 +55,9 @@ DEFAULTS = {
     # A stored file no attachment points at is deleted once it is this old (an upload's
     # file is stored a moment before its attachment is recorded).
     "ATTACHMENT_GC_GRACE_SECONDS": "3600",
+    "METRICS_HOST": "127.0.0.1",
+    # How often a service refreshes the figures it reads from its database and the broker.
+    "METRICS_REFRESH_SECONDS": "15",
 }
 
 
@@ -92,6 +99,9 @@ class Settings:
     attachment_s3_endpoint: str | None = None
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachment_gc_grace_seconds: float = 3600
+    metrics_ports: dict = field(default_factory=dict)
+    metrics_host: str = "127.0.0.1"
+    metrics_refresh_seconds: float = 15
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -116,6 +126,14 @@ def sqlite_url(data_dir: Path, service: str) -> str:
     return f"sqlite:///{(data_dir / f'{service}.db').resolve()}"
 
 
+def metrics_port(environ, name: str) -> int:
+    """``<NAME>_METRICS_PORT``: unset means the default port, 0 or empty means none."""
+    value = environ.get(f"{name.upper()}_METRICS_PORT")
+    if value is None:
+        return METRICS_PORTS[name]
+    return int(value) if value.strip() else 0
+
+
 def load_settings(environ=None) -> Settings:
     environ = os.environ if environ is None else environ
     data_dir = Path(_env(environ, "DATA_DIR"))
@@ -123,6 +141,7 @@ def load_settings(environ=None) -> Settings:
         name: environ.get(f"{name.upper()}_DATABASE_URL") or sqlite_url(data_dir, name)
         for name in SERVICE_NAMES
     }
+    ports = {name: metrics_port(environ, name) for name in METRICS_PORTS}
     return Settings(
         amqp_uri=_env(environ, "AMQP_URI"),
         data_dir=data_dir,
@@ -157,6 +176,9 @@ def load_settings(environ=None) -> Settings:
         attachment_s3_endpoint=environ.get("ATTACHMENT_S3_ENDPOINT") or None,
         attachment_max_bytes=int(_env(environ, "ATTACHMENT_MAX_BYTES")),
         attachment_gc_grace_seconds=float(_env(environ, "ATTACHMENT_GC_GRACE_SECONDS")),
+        metrics_ports=ports,
+        metrics_host=_env(environ, "METRICS_HOST"),
+        metrics_refresh_seconds=float(_env(environ, "METRICS_REFRESH_SECONDS")),
     )
 
 

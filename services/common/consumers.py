@@ -34,6 +34,7 @@ from services.common.dead_letters import (
     retry_exchange, retry_later,
 )
 from services.common.errors import DeskflowError, Unavailable
+from services.common.metrics import count_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,9 @@ class DeadLettering:
             reason = failure_reason(exc_info[1])
             if isinstance(exc_info[1], TRANSIENT_ERRORS):
                 reason = f"gave up after {attempts} attempts: {reason}"
-            dead_letter(self.dead_letters, message, self.queue.name,
-                        consumer_name(self.container.service_name, self), reason)
+            consumer = consumer_name(self.container.service_name, self)
+            dead_letter(self.dead_letters, message, self.queue.name, consumer, reason)
+            count_dead_letter(self.container, consumer)
             self.queue_consumer.ack_message(message)
         return result, exc_info
 

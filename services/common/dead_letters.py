@@ -23,6 +23,7 @@ from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
 from services.common.clock import utcnow
 from services.common.config import settings_from
 from services.common.db import unreachable_as_unavailable
+from services.common.metrics import count_dead_letter
 from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
 log = logging.getLogger(__name__)
@@ -131,13 +132,14 @@ class ScreeningQueueConsumer(QueueConsumer):
         return self.handle_message(provider, message.payload, message)
 
     def refuse(self, provider, message, reason):
+        consumer = consumer_name(self.container.service_name, provider)
         try:
-            dead_letter(self.dead_letters, message, provider.queue.name,
-                        consumer_name(self.container.service_name, provider), str(reason))
+            dead_letter(self.dead_letters, message, provider.queue.name, consumer, str(reason))
         except Exception:
             log.exception("could not dead-letter an undecodable message; it is requeued")
             self.requeue_message(message)
             return
+        count_dead_letter(self.container, consumer)
         self.ack_message(message)
 
 

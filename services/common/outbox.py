@@ -20,7 +20,7 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
@@ -175,6 +175,7 @@ class OutboxRelay:
         self.clock = clock
         self.expiring = ((outbox_model.sent_at, SENT_RETENTION),) + tuple(expiring)
         self.stopped = False
+        self.observers = []  # called with the rows each publish sent (metrics count them)
 
     def stop(self) -> None:
         self.stopped = True
@@ -184,6 +185,8 @@ class OutboxRelay:
             self.publisher.publish(row.envelope, exchange=self.exchange,
                                    routing_key=row.event_type, headers=row.headers)
         self._mark_sent([row.id for row in rows])
+        for observe in self.observers:
+            observe(rows)
 
     def publish_committed(self, rows) -> None:
         """The fast path: on failure the periodic relay publishes these rows later."""
@@ -204,6 +207,17 @@ class OutboxRelay:
         if due:
             self.publish(due)
         return len(due)
+
+    def backlog(self) -> tuple[int, float]:
+        """How many rows are unsent, and the age in seconds of the oldest (0 when none)."""
+        outbox = self.outbox
+        with self.session_factory() as session:
+            unsent, oldest = session.execute(
+                select(func.count(), func.min(outbox.created_at))
+                .where(outbox.sent_at.is_(None))).one()
+        if oldest is None:
+            return unsent, 0.0
+        return unsent, max(0.0, (self.clock.now() - oldest).total_seconds())
 
     def relay_forever(self, interval: float, sleep) -> None:
         """Relay (and purge) every ``interval`` seconds until :meth:`stop`."""

@@ -9,6 +9,7 @@ from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command, parse_envelope
+from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
@@ -21,6 +22,7 @@ class CustomerService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("customer", models)
+    monitoring = ServiceMetrics("customer")
     config = Config()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)

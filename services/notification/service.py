@@ -6,6 +6,7 @@ from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
+from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications
 from services.notification.delivery import DeliveryWorkerProvider
@@ -16,6 +17,7 @@ class NotificationService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("notification", models)
+    monitoring = ServiceMetrics("notification")
     delivery = DeliveryWorkerProvider()
 
     @consume_events(domain.CONTRACT)

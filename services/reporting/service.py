@@ -8,6 +8,7 @@ from services.common.consumers import consume_event
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
+from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider
 from services.reporting import models, reports
 
@@ -18,6 +19,7 @@ class ReportingService:
     config = Config()
     context = CallContextProvider()
     uow = UnitOfWorkProvider("reporting", models)
+    monitoring = ServiceMetrics("reporting")
 
     @consume_event("customers", "customer.*")
     def on_customer_event(self, payload):

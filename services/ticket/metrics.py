@@ -1,6 +1,10 @@
-"""The ticket figures ``/metrics`` shows, computed by aggregate queries at scrape time."""
+"""The ticket figures: tickets by state, SLA clocks running, SLA alerts by clock (totals so
+far) and the first-response and resolution time distributions. Aggregate queries, run by the
+service's metrics refresh round (:class:`~services.common.metrics.ServiceMetrics`), never
+by a scrape; the ``metrics`` RPC answers the same figures."""
 from collections import Counter
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import case, func, select
 
 from services.ticket import domain, sla
@@ -21,24 +25,68 @@ def _histogram(session, clock: str) -> dict:
             "buckets": [[bound, int(value)] for bound, value in zip(HISTOGRAM_BUCKETS, row[2:])]}
 
 
-def metrics(uow) -> dict:
-    """Figures for ``/metrics``: tickets by state, SLA alerts by clock (totals so far) and the
-    distributions of first-response and resolution times."""
-    session = uow.session
+def figures(session) -> dict:
     by_state = Counter()
     for model in (Ticket, ArchivedTicket):  # an archived ticket still counts (as closed)
         by_state.update(dict(session.execute(
             select(model.state, func.count()).group_by(model.state)).all()))
     alerts = session.execute(select(SlaClock.clock, func.count(SlaClock.warned_at),
                                     func.count(SlaClock.breached_at)).group_by(SlaClock.clock)).all()
-    figures = {
+    status = case((SlaClock.held_since.is_(None), "running"), else_="held")
+    clocks = session.execute(select(SlaClock.clock, status, func.count())
+                             .where(SlaClock.stopped_at.is_(None))
+                             .group_by(SlaClock.clock, status)).all()
+    result = {
         "tickets_by_state": {state: by_state.get(state, 0) for state in domain.STATES},
+        "sla_clocks": {clock: {"running": 0, "held": 0} for clock in sla.CLOCKS},
         "sla_warnings": {clock: 0 for clock in sla.CLOCKS},
         "sla_breaches": {clock: 0 for clock in sla.CLOCKS},
         "first_response_seconds": _histogram(session, "first_response"),
         "resolution_seconds": _histogram(session, "resolution"),
     }
     for clock, warned, breached in alerts:
-        figures["sla_warnings"][clock], figures["sla_breaches"][clock] = warned, breached
+        result["sla_warnings"][clock], result["sla_breaches"][clock] = warned, breached
+    for clock, state, number in clocks:
+        result["sla_clocks"].setdefault(clock, {})[state] = number
+    return result
+
+
+def metrics(uow) -> dict:
+    """The figures, for the ``metrics`` RPC."""
+    answer = figures(uow.session)
     uow.rollback()
-    return figures
+    return answer
+
+
+def families(session, now=None):
+    """Prometheus metric families of the figures (the refresh round's ``business``)."""
+    return to_families(figures(session))
+
+
+def to_families(figures: dict):
+    states = GaugeMetricFamily("deskflow_tickets", "Tickets by state.", labels=["state"])
+    for state, number in figures["tickets_by_state"].items():
+        states.add_metric([state], number)
+    yield states
+    clocks = GaugeMetricFamily("deskflow_sla_clocks",
+                               "SLA clocks not yet stopped, running or held, by clock.",
+                               labels=["clock", "status"])
+    for clock, numbers in figures["sla_clocks"].items():
+        for status, number in numbers.items():
+            clocks.add_metric([clock, status], number)
+    yield clocks
+    for key, name, text in (("sla_warnings", "deskflow_sla_warnings", "SLA warnings (80%) by clock."),
+                            ("sla_breaches", "deskflow_sla_breaches", "SLA breaches by clock.")):
+        counter = CounterMetricFamily(name, text, labels=["clock"])
+        for clock, number in figures[key].items():
+            counter.add_metric([clock], number)
+        yield counter
+    for key, text in (("first_response_seconds", "Time to first response."),
+                      ("resolution_seconds", "Time to resolution.")):
+        yield _histogram_family(f"deskflow_ticket_{key}", text, figures[key])
+
+
+def _histogram_family(name: str, text: str, figures: dict) -> HistogramMetricFamily:
+    buckets = [(str(float(bound)), number) for bound, number in figures["buckets"]]
+    buckets.append(("+Inf", figures["count"]))
+    return HistogramMetricFamily(name, text, buckets=buckets, sum_value=figures["sum"])

@@ -10,6 +10,7 @@ from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command
 from services.common.lookups import Lookup
+from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.ticket import (
@@ -22,6 +23,7 @@ class TicketService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("ticket", models)
+    monitoring = ServiceMetrics("ticket", business=metrics.families)
     find_customer = Lookup("customers", "customer_id")
     config = Config()
 

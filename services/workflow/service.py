@@ -5,9 +5,10 @@ from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.lookups import Lookup
+from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
-from services.workflow import dryrun, engine, models, rulebook, tasks
+from services.workflow import dryrun, engine, metrics, models, rulebook, tasks
 from services.workflow.options import OptionsProvider
 
 # The events the workflow learns from, by source.
@@ -24,6 +25,7 @@ class WorkflowService:
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("workflow", models)
+    monitoring = ServiceMetrics("workflow", business=metrics.families)
     options = OptionsProvider()
     find_customer = Lookup("customers", "customer_id")
     find_ticket = Lookup("tickets", "ticket_id")

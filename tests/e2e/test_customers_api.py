@@ -190,7 +190,8 @@ def test_operations_endpoints(stack):
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["customers"] == "ok"
     stack.admin().get("/api/v1/customers")
-    metrics = anonymous.get("/metrics").text
+    assert anonymous.get("/metrics").status_code == 404  # not on the public port
+    metrics = stack.scrape("gateway")
     assert 'deskflow_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/api/v1/customers",status="200"}' in metrics
     assert 'deskflow_rpc_duration_seconds_count{method="list",outcome="ok",service="customers"}' in metrics
     spec = anonymous.get("/api/v1/openapi.json").json()

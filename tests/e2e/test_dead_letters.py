@@ -1,5 +1,6 @@
 """Dead letters through the real gateway, broker and services: admins list them with the
-reason, replay them (all, or one consumer's) and delete them; /metrics counts them."""
+reason, replay them (all, or one consumer's) and delete them; the gateway's /metrics counts
+them."""
 import json
 import re
 
@@ -23,7 +24,7 @@ def listed(api, **query):
 
 
 def metric(stack) -> float:
-    text = stack.anonymous().get("/metrics").text
+    text = stack.scrape("gateway")
     line = next(line for line in text.splitlines() if line.startswith("deskflow_dead_letters "))
     return float(line.split()[1])
 

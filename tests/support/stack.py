@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from scripts.run import die_with_parent
-from services.common.config import SERVICE_NAMES
+from services.common.config import METRICS_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "Admin#12345"
@@ -73,6 +73,16 @@ class Stack:
         self.log_path = log_path
         self.amqp_uri = env["AMQP_URI"]
         self._tokens = {}
+
+    def metrics_url(self, name: str) -> str:
+        """Where process ``name`` (``gateway``, ``ticket`` …) serves ``/metrics``."""
+        return f"http://127.0.0.1:{self.env[f'{name.upper()}_METRICS_PORT']}/metrics"
+
+    def scrape(self, name: str) -> str:
+        """The exposition text of process ``name``'s ``/metrics``."""
+        response = requests.get(self.metrics_url(name), timeout=30)
+        response.raise_for_status()
+        return response.text
 
     def anonymous(self) -> Api:
         return Api(self.base_url)
@@ -142,7 +152,10 @@ def start_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgr
     env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@{broker}/{vhost}",
            "DATA_DIR": str(workdir / "data"), "GATEWAY_PORT": str(port),
            "ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(ROOT),
-           "OUTBOX_RELAY_SECONDS": "0.5", "DESKFLOW_TEST_VHOST": vhost, **extra_env}
+           "OUTBOX_RELAY_SECONDS": "0.5", "DESKFLOW_TEST_VHOST": vhost,
+           "METRICS_REFRESH_SECONDS": "1",
+           **{f"{name.upper()}_METRICS_PORT": str(free_port()) for name in METRICS_PORTS},
+           **extra_env}
     if backend == "postgres":
         for name in SERVICE_NAMES:
             if f"{name.upper()}_DATABASE_URL" not in extra_env:

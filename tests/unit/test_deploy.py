@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.common.config import SERVICE_NAMES
+from services.common.config import METRICS_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "\n".join(path.read_text() for folder in ("services", "gateway", "scripts")
@@ -23,7 +23,8 @@ def environment_variables_read_by_code() -> set[str]:
     names = set(re.findall(r"""environ(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]+)["']""", SOURCE))
     names |= set(re.findall(r"""environ\[["']([A-Z][A-Z0-9_]+)["']\]""", SOURCE))
     names |= set(re.findall(r"""_env\(environ, ["']([A-Z][A-Z0-9_]+)["']\)""", SOURCE))
-    return names | {f"{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES}
+    return (names | {f"{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES}
+            | {f"{name.upper()}_METRICS_PORT" for name in METRICS_PORTS})
 
 
 def check_command(command) -> None:
