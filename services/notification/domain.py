@@ -26,7 +26,9 @@ REVIEW_REJECTED = "review_rejected"
 # Emails to a ticket's customer, by the kind of notice the ticket service asked for.
 CUSTOMER_KINDS = {"acknowledgement": "customer_acknowledgement", "delay": "customer_delay",
                   "outcome": "customer_outcome"}
-CONTACT_FIELDS = ("phone", "email", "contact_name")
+CONTACT_FIELDS = ("phone", "office_phone", "email", "contact_name")
+# A customer's open work: who is on it serves the customer (contact changes reach them).
+OPEN_STATES = {"ticket": ("pending", "in_progress"), "task": ("open",)}
 
 
 @dataclass(frozen=True)
@@ -49,34 +51,42 @@ def _sla_params(data: dict) -> dict:
     return {**_ticket_params(data["ticket"]), "clock": data["clock"], "due_at": data["due_at"]}
 
 
-def _assigned(data, _admins, _managers):
+def _assigned(data, _admins, _related):
     return [(data["ticket"].get("owner"), TICKET_ASSIGNED, _ticket_params(data["ticket"]))]
 
 
-def _sla_warning(data, _admins, _managers):
+def _sla_warning(data, _admins, _related):
     return [(data["ticket"].get("owner"), SLA_WARNING, _sla_params(data))]
 
 
-def _sla_breached(data, admins, _managers):
+def _sla_breached(data, admins, _related):
     params = _sla_params(data)
     return [(name, SLA_BREACHED, params) for name in [data["ticket"].get("owner"), *admins]]
 
 
-def _transitioned(data, _admins, _managers):
+def _transitioned(data, _admins, _related):
     if data.get("to") != "done":
         return []
     return [(data["ticket"].get("owner"), RATING_REQUEST, _ticket_params(data["ticket"]))]
 
 
-def _customer_updated(data, _admins, _managers):
+def is_open(kind: str, state: str) -> bool:
+    """Whether a ticket or task in ``state`` is work still to do."""
+    return state in OPEN_STATES[kind]
+
+
+def _customer_updated(data, _admins, serving):
+    """A contact change: the owner and the people serving the customer (the owners of its
+    open tickets, the assignees of its open tasks), each once."""
     changes = [change for change in data.get("changes", []) if change["field"] in CONTACT_FIELDS]
     if not data.get("contact_changed") or not changes:
         return []
     params = {**_customer_params(data["customer"]), "changes": changes}
-    return [(data["customer"].get("owner"), CONTACT_CHANGED, params)]
+    return [(name, CONTACT_CHANGED, params)
+            for name in [data["customer"].get("owner"), *serving]]
 
 
-def _reviewed(data, _admins, _managers):
+def _reviewed(data, _admins, _related):
     """A rejected review goes back to the author of the change, with the note."""
     review = data["review"]
     if review["decision"] != "rejected":
@@ -91,18 +101,18 @@ def _task_params(task: dict) -> dict:
             "customer_id": task.get("customer_id") or "-"}
 
 
-def _task_created(data, _admins, _managers):
+def _task_created(data, _admins, _related):
     return [(data["task"]["assignee"], TASK_ASSIGNED, _task_params(data["task"]))]
 
 
 def _task_reminder(kind):
     """The workflow service names who hears of a reminder (it knows the teams)."""
-    def trigger(data, _admins, _managers):
+    def trigger(data, _admins, _related):
         return [(name, kind, _task_params(data["task"])) for name in data["notify"]]
     return trigger
 
 
-def _login_alert(data, _admins, _managers):
+def _login_alert(data, _admins, _related):
     params = {"at": data["at"], "address": data["address"],
               "user_agent": data.get("user_agent") or "-"}
     return [(data["user"]["username"], LOGIN_ALERT, params)]
@@ -139,12 +149,14 @@ SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED, TASK_ASSIGNED})
 
 
 def notices_for(event_type: str, data: dict, admins: list[str], actor: str | None,
-                managers: list[str] = ()) -> list[Notice]:
-    """The notices an event gives rise to: one per recipient at most. ``managers`` are the
-    managers of the ticket owner's team."""
+                related: list[str] = ()) -> list[Notice]:
+    """The notices an event gives rise to: one per recipient at most. ``related`` are the
+    people the service looked up for it: the managers of the ticket owner's team for an
+    escalation (:data:`ESCALATED_TO_MANAGERS`), the people serving the customer for a
+    contact change."""
     trigger = TRIGGERS.get(event_type)
     notices, seen = [], set()
-    for recipient, kind, params in (trigger(data, admins, managers) if trigger else []):
+    for recipient, kind, params in (trigger(data, admins, related) if trigger else []):
         if not recipient or recipient in seen or (kind in SKIP_ACTOR and recipient == actor):
             continue
         seen.add(recipient)

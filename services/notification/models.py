@@ -25,6 +25,21 @@ class ProcessedRequest(ProcessedRequestMixin, Base):
     pass
 
 
+class CustomerWork(Base):
+    """A ticket or task of a customer and the person on it, kept from the ticket and task
+    events (each carries the whole record): who serves the customer now, for contact
+    changes."""
+
+    __tablename__ = "customer_work"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # ticket, task
+    item_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    person: Mapped[str | None] = mapped_column(String(80))
+    open: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Recipient(Base):
     """A user as learnt from ``user.created`` and ``user.updated`` events: who the admins
     are and where to mail."""

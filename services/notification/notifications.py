@@ -13,7 +13,7 @@ from services.common.db import count
 from services.common.errors import NotFound, ValidationFailed
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, page_of, schema_of
-from services.notification import domain, templates
+from services.notification import domain, serving, templates
 from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
 from services.notification.targets import UnsafeTarget, resolve_target
 from services.notification.schemas import (
@@ -43,9 +43,10 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
         learn_recipient(uow, data["user"], datetime.fromisoformat(envelope["occurred_at"]))
     admins = [first_admin, *uow.session.scalars(select(Recipient.username).where(
         Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]
-    managers = (_managers_of(uow.session, data["ticket"].get("owner"))
-                if event_type in domain.ESCALATED_TO_MANAGERS else [])
-    for notice in domain.notices_for(event_type, data, admins, uow.context.actor, managers):
+    serving.track(uow.session, event_type, envelope["data"],
+                  datetime.fromisoformat(envelope["occurred_at"]))
+    for notice in domain.notices_for(event_type, data, admins, uow.context.actor,
+                                     _related(uow.session, event_type, data)):
         _notify(uow, envelope, notice, email_enabled)
     if event_type == "ticket.customer_notified" and email_enabled:
         _email_customer(uow, envelope, domain.customer_email(data))
@@ -68,6 +69,15 @@ def learn_recipient(uow, user: dict, as_of: datetime) -> None:
     uow.session.merge(Recipient(username=user["username"], display_name=user.get("display_name"),
                                 email=user.get("email"), role=user["role"], team=user.get("team"),
                                 active=user.get("active", True), updated_at=as_of))
+
+
+def _related(session, event_type: str, data: dict) -> list[str]:
+    """The people an event's notices need looked up (see :func:`domain.notices_for`)."""
+    if event_type in domain.ESCALATED_TO_MANAGERS:
+        return _managers_of(session, data["ticket"].get("owner"))
+    if event_type == "customer.updated":
+        return serving.serving(session, data["customer"]["id"])
+    return []
 
 
 def _managers_of(session, username: str | None) -> list[str]:

@@ -140,6 +140,7 @@ CLOCKS = {
 }
 FIELDS = {
     "phone": {"en": "phone", "zh": "联系电话"},
+    "office_phone": {"en": "office phone", "zh": "办公电话"},
     "email": {"en": "email", "zh": "邮箱"},
     "contact_name": {"en": "contact name", "zh": "联系人"},
 }

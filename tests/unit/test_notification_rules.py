@@ -64,6 +64,25 @@ def test_who_hears_of_which_event(event_type, data, admins, expected):
     assert [(notice.recipient, notice.kind) for notice in notices] == expected
 
 
+def test_a_contact_change_reaches_the_owner_and_the_people_serving_the_customer_once():
+    data = {"customer": CUSTOMER, "contact_changed": True,
+            "changes": [{"field": "office_phone", "before": None, "after": "021-5555-0101"}]}
+    notices = domain.notices_for("customer.updated", data, ["root"], actor="boss",
+                                 related=["amy", "bo", "cy", "bo", "boss"])
+    assert [(notice.recipient, notice.kind) for notice in notices] == [
+        ("amy", "contact_changed"), ("bo", "contact_changed"), ("cy", "contact_changed")]
+    assert "office phone 021-5555-0101" in templates.render(
+        "contact_changed", notices[0].params)[1].replace("- → ", "")
+
+
+@pytest.mark.parametrize("kind, state, open_", [
+    ("ticket", "pending", True), ("ticket", "in_progress", True), ("ticket", "done", False),
+    ("ticket", "closed", False), ("task", "open", True), ("task", "done", False),
+    ("task", "cancelled", False)])
+def test_open_work(kind, state, open_):
+    assert domain.is_open(kind, state) is open_
+
+
 def test_the_actor_is_not_told_what_they_did_but_hears_of_breaches():
     assert domain.notices_for("ticket.created", {"ticket": TICKET}, [], actor="amy") == []
     breached = domain.notices_for("ticket.sla_breached", SLA, [], actor="amy")
@@ -185,7 +204,7 @@ RATED_LOW = {"ticket": TICKET, "rating": {"score": 1, "comment": "Still broken"}
 ])
 def test_a_dissatisfied_customer_reaches_the_owner_and_their_manager(managers, admins, expected):
     notices = domain.notices_for("ticket.dissatisfied", RATED_LOW, admins, actor="customer",
-                                 managers=managers)
+                                 related=managers)
     assert [(n.recipient, n.kind) for n in notices] == [(r, "ticket_dissatisfied") for r in expected]
     assert notices[0].params["score"] == 1
 
