@@ -16,7 +16,11 @@ event, the rebuild and the benchmark one per batch: the same rules either way.
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
+from decimal import Decimal
+
+from services.customer.domain import value_tier
+from services.reporting.periods import day_of, week_of  # noqa: F401 (the aggregation's days)
 
 # The vocabularies of the event contract (SPEC §2 and §3); unknown values are still counted.
 CUSTOMER_TYPES = ("prospect", "intent", "deal", "churned")
@@ -31,6 +35,15 @@ CATEGORIES = ("inquiry", "complaint", "suggestion", "need", "cooperation", "othe
 STATUS_LABELS = ("pending", "in_progress", "awaiting_customer", "done", "unresolvable", "closed")
 CHANNELS = ("phone", "email", "meeting", "online_form", "visit", "other")
 PRIORITIES = ("high", "medium", "low")
+STATUSES = ("active", "dormant", "churned")
+VALUE_TIERS = ("high", "mid", "potential")
+COOPERATE_AGAIN = ("yes", "maybe", "no")
+SURVEY_SCORES = ("quality", "speed", "effectiveness")
+# Ticket events that are contact with the customer (what keeps its lifecycle status fresh).
+ACTIVITY_EVENTS = ("ticket.created", "ticket.transitioned", "ticket.commented")
+TASK_EVENTS = {"task.created": "tasks.created", "task.completed": "tasks.done",
+               "task.overdue": "tasks.overdue"}
+PAIR = "category_service_type"  # the dimension of category × service type pairs
 CLOCKS = ("first_response", "resolution", "update")
 TIMED_CLOCKS = ("first_response", "resolution")
 OPEN_STATES = ("pending", "in_progress")
@@ -50,30 +63,6 @@ AGEING = (("0-1d", 0, 1), ("1-3d", 1, 3), ("3-7d", 3, 7), ("7d+", 7, None))
 EXACT_BELOW_SECONDS = 100
 BUCKET_GROWTH = 1.02
 
-DEFAULT_RANGE_DAYS = 30
-RATE_PLACES = 4
-
-
-def day_of(moment: datetime) -> date:
-    """The UTC calendar day of an aware moment: the reports' days are UTC days."""
-    return moment.astimezone(timezone.utc).date()
-
-
-def week_of(day: date) -> date:
-    """The Monday that starts ``day``'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def split_into_weeks(start: date, end: date) -> tuple[tuple | None, list[tuple]]:
-    """``[start, end]`` as the Mondays of the whole weeks inside it (first, last) or None,
-    and the runs of days left over at either end."""
-    first_monday = start + timedelta(days=(7 - start.weekday()) % 7)
-    last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
-    if first_monday > last_sunday:
-        return None, [(start, end)]
-    edges = [(start, first_monday - timedelta(days=1)), (last_sunday + timedelta(days=1), end)]
-    return ((first_monday, last_sunday - timedelta(days=6)),
-            [(low, high) for low, high in edges if low <= high])
 
 
 # --- durations -----------------------------------------------------------------------------
@@ -123,18 +112,42 @@ class CustomerState:
     source: str | None
     updated_at: datetime | None
     deleted: bool = False
+    owner: str | None = None
+    deal_cents: int | None = None      # the deal amount in cents (exact)
+    signed_date: date | None = None
+    last_activity_at: datetime | None = None
     review: str | None = "approved"
 
     def dimensions(self) -> list[tuple[str, str]]:
-        """The current counters this customer adds one to (twice when approved)."""
+        """The current counters this customer adds one to, twice when approved (the last
+        activity by its UTC day, so the lifecycle status can be read for any moment without
+        a row per customer)."""
         if self.deleted:
             return []
         counted = [("customer.type", self.type), ("customer.grade", self.grade),
                    ("customer.industry", self.industry),
-                   ("customer.source", self.source or NO_SOURCE)]
+                   ("customer.source", self.source or NO_SOURCE),
+                   ("customer.value_tier", self.value_tier)]
+        if self.last_activity_at is not None:
+            counted.append(("customer.activity_day", day_of(self.last_activity_at).isoformat()))
         if self.review == "approved":
             counted += [(APPROVED + dimension, value) for dimension, value in counted]
         return counted
+
+    @property
+    def value_tier(self) -> str:
+        return value_tier(None if self.deal_cents is None else Decimal(self.deal_cents) / 100)
+
+    def revenue(self) -> list[tuple]:
+        """The daily counters its signed deal adds to: ``(day, metric, dimension, value)``
+        with the amount in cents, by customer type, industry and owner."""
+        if self.deleted or self.deal_cents is None or self.signed_date is None:
+            return []
+        groups = ((ALL, ALL), ("customer_type", self.type), ("industry", self.industry),
+                  ("owner", self.owner or UNKNOWN))
+        return [((self.signed_date, metric, dimension, value), n)
+                for dimension, value in groups
+                for metric, n in (("revenue.cents", self.deal_cents), ("revenue.deals", 1))]
 
 
 @dataclass(frozen=True)
@@ -156,13 +169,31 @@ class TicketState:
                 ("ticket.status_label", self.status_label or self.state)]
 
 
-def customer_state(snapshot: dict, deleted: bool = False) -> CustomerState:
+def cents(amount) -> int | None:
+    """An amount of money as whole cents, exactly (events carry it as a JSON number)."""
+    if amount is None:
+        return None
+    return int((Decimal(str(amount)) * 100).to_integral_value())
+
+
+def latest(*moments):
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
+
+
+def customer_state(snapshot: dict, deleted: bool = False,
+                   before: CustomerState | None = None) -> CustomerState:
     """A snapshot from before review existed carries no ``review``: such customers count
     as approved, as the customer service's migration made them."""
     return CustomerState(type=snapshot["type"], grade=snapshot["grade"],
                          industry=snapshot["industry"], source=snapshot.get("source"),
                          updated_at=snapshot.get("updated_at"), deleted=deleted,
-                         review=snapshot.get("review") or "approved")
+                         review=snapshot.get("review") or "approved",
+                         owner=snapshot.get("owner"), deal_cents=cents(snapshot.get("deal_amount")),
+                         signed_date=snapshot.get("signed_date"),
+                         last_activity_at=latest(snapshot.get("last_activity_at"),
+                                                 snapshot.get("created_at"),
+                                                 before.last_activity_at if before else None))
 
 
 def ticket_state(snapshot: dict, times: dict | None = None) -> TicketState:
@@ -204,10 +235,11 @@ class Aggregator:
             self._count_pre_deal_moves(event_type, data, day_of(occurred_at))
             self._customer_changed(data["customer"], deleted=event_type == "customer.deleted")
         elif event_type == "followup.logged":
-            followup = data["followup"]
-            self._count(followup["at"], "followups", "outcome", followup["outcome"])
+            self._followup(data["followup"])
         elif event_type.startswith("ticket."):
-            self._ticket_event(event_type, data)
+            self._ticket_event(event_type, data, occurred_at)
+        elif event_type in TASK_EVENTS:
+            self._task_event(event_type, data["task"], occurred_at)
 
     # customers
 
@@ -218,12 +250,36 @@ class Aggregator:
         before = self.customers.get(customer_id)
         if is_stale(snapshot, before) or (before is not None and before.deleted):
             return
-        after = customer_state(snapshot, deleted)
+        after = customer_state(snapshot, deleted, before)
         if before is None and not deleted:
             self._count(snapshot["created_at"], "customers.created", ALL, ALL)
+        self._replace_customer(customer_id, before, after)
+
+    def _replace_customer(self, customer_id: str, before, after: CustomerState) -> None:
         self._move_current(before.dimensions() if before else [], after.dimensions())
+        for key, n in (before.revenue() if before else []):
+            self.counts[key] -= n
+        for key, n in after.revenue():
+            self.counts[key] += n
         self.customers[customer_id] = after
         self.dirty_customers.add(customer_id)
+
+    def _customer_active(self, customer_id: str, moment: datetime) -> None:
+        """Contact with a known customer: its last activity moves on (never back)."""
+        before = self.customers.get(customer_id)
+        if before is None or before.deleted or (
+                before.last_activity_at is not None and moment <= before.last_activity_at):
+            return
+        self._replace_customer(customer_id, before, replace(before, last_activity_at=moment))
+
+    def _followup(self, followup: dict) -> None:
+        owner = followup.get("owner") or UNKNOWN
+        self._count(followup["at"], "followups", "outcome", followup["outcome"])
+        self._count(followup["at"], "followups", "owner", owner)
+        if followup["outcome"] == "positive":
+            self._count(followup["at"], "followups.positive", "owner", owner)
+        if followup.get("customer_id"):
+            self._customer_active(followup["customer_id"], followup["at"])
 
     def _count_pre_deal_moves(self, event_type: str, data: dict, day: date) -> None:
         """Spells as prospect/intent, and the conversions that end them, from each event's
@@ -248,9 +304,11 @@ class Aggregator:
 
     # tickets
 
-    def _ticket_event(self, event_type: str, data: dict) -> None:
+    def _ticket_event(self, event_type: str, data: dict, occurred_at: datetime) -> None:
         snapshot = data["ticket"]
         ticket = self._ticket_seen(snapshot)
+        if event_type in ACTIVITY_EVENTS:
+            self._customer_active(snapshot["customer_id"], occurred_at)
         if event_type == "ticket.rated":
             self._rated(ticket, data["rating"])
         elif event_type == "ticket.sla_breached":
@@ -270,6 +328,8 @@ class Aggregator:
                 self._count(created, "tickets.created", dimension,
                             snapshot.get(dimension) or NO_SOURCE)
             self._count(created, "tickets.created", ALL, ALL)
+            self._count(created, "tickets.created", PAIR,
+                        f"{snapshot['category']}|{snapshot['service_type']}")
             if snapshot.get("late_entry"):
                 self._count(created, "tickets.late_entry", ALL, ALL)
         elif is_stale(snapshot, before):
@@ -294,6 +354,25 @@ class Aggregator:
         for dimension, value in groups:
             for metric, n in figures.items():
                 self.counts[(day, metric, dimension, value)] += n
+        # The survey's answers (issue 12), over all ratings: score sums and answer counts.
+        for name in SURVEY_SCORES:
+            if rating.get(name) is not None:
+                self.counts[(day, f"survey.{name}_sum", ALL, ALL)] += rating[name]
+                self.counts[(day, f"survey.{name}_count", ALL, ALL)] += 1
+        if rating.get("would_cooperate_again") is not None:
+            self.counts[(day, "survey.cooperate_again", "answer",
+                         rating["would_cooperate_again"])] += 1
+
+    # tasks
+
+    def _task_event(self, event_type: str, task: dict, occurred_at: datetime) -> None:
+        """Tasks made, done and gone overdue, by assignee, on the day it happened (the
+        workflow service emits each of these once per task)."""
+        moment = {"task.created": task.get("created_at"), "task.completed": task.get("completed_at"),
+                  "task.overdue": task.get("due_at")}[event_type] or occurred_at
+        metric = TASK_EVENTS[event_type]
+        self._count(moment, metric, ALL, ALL)
+        self._count(moment, metric, "assignee", task.get("assignee") or UNKNOWN)
 
     def _clock_stopped(self, ticket_id: str, data: dict) -> None:
         clock, day = data["clock"], day_of(data["stopped_at"])
@@ -326,113 +405,3 @@ class Aggregator:
             self.current[key] -= 1
         for key in new:
             self.current[key] += 1
-
-
-# --- the summary ---------------------------------------------------------------------------
-
-def default_range(today: date) -> tuple[date, date]:
-    """The last 30 days, today included."""
-    return today - timedelta(days=DEFAULT_RANGE_DAYS - 1), today
-
-
-def rate(part: int, whole: int) -> float | None:
-    return round(part / whole, RATE_PLACES) if whole else None
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What the store read for a range: the inputs of :func:`summarise`."""
-
-    start: date
-    end: date
-    current: dict          # {(dimension, value): n}
-    counts: dict           # {(metric, dimension, value): n} summed over the range
-    pre_deal_at_start: int  # customers that were prospect/intent when the range began
-    durations: dict        # {clock: [(bucket, n)]} summed over the range
-    ageing: dict           # {label: n} of the open tickets
-
-
-def _by(source: dict, prefix_key, keys: tuple) -> dict:
-    """``{value: n}`` for one dimension, every known key present, unknown ones appended."""
-    values = {key: 0 for key in keys}
-    for key, n in source.items():
-        if key[:-1] == prefix_key:
-            values[key[-1]] = values.get(key[-1], 0) + n
-    return values
-
-
-def _satisfaction(counts: dict, dimension: str, value: str) -> dict:
-    def get(metric):
-        return counts.get((metric, dimension, value), 0)
-
-    n, with_nps = get("ratings.count"), get("ratings.nps_count")
-    return {"count": n, "average": rate(get("ratings.score_sum"), n),
-            "csat": rate(get("ratings.satisfied"), n),
-            "nps": rate(get("ratings.promoters") - get("ratings.detractors"), with_nps)}
-
-
-def _satisfaction_by(counts: dict, dimension: str, keys: tuple) -> dict:
-    values = list(keys) + sorted({key[2] for key in counts if key[0] == "ratings.count"
-                                  and key[1] == dimension and key[2] not in keys})
-    return {value: _satisfaction(counts, dimension, value) for value in values}
-
-
-def _sla(counts: dict) -> dict:
-    result = {}
-    for clock in CLOCKS:
-        met = counts.get(("sla.met", "clock", clock), 0)
-        breached = counts.get(("sla.breached", "clock", clock), 0)
-        result[clock] = {"met": met, "breached": breached, "compliance": rate(met, met + breached)}
-    return result
-
-
-def _times(durations: dict) -> dict:
-    return {f"{clock}_seconds": {"median": quantile(durations.get(clock, []), 0.5),
-                                 "p90": quantile(durations.get(clock, []), 0.9)}
-            for clock in TIMED_CLOCKS}
-
-
-def summarise(figures: Figures, approved_only: bool = False) -> dict:
-    """The summary of SPEC §5 / issue 5, from the figures of one range; ``approved_only``
-    counts only approved customers in the customer mix."""
-    counts, current = figures.counts, figures.current
-    prefix = APPROVED if approved_only else ""
-    by_type = _by(current, (prefix + "customer.type",), CUSTOMER_TYPES)
-    followups = _by(counts, ("followups", "outcome"), OUTCOMES)
-    pre_deal = figures.pre_deal_at_start + counts.get(("pre_deal.entered", ALL, ALL), 0)
-    by_state = _by(current, ("ticket.state",), TICKET_STATES)
-    return {
-        "range": {"from": figures.start.isoformat(), "to": figures.end.isoformat()},
-        "customers": {
-            "total": sum(by_type.values()),
-            "new": counts.get(("customers.created", ALL, ALL), 0),
-            "by_type": by_type,
-            "by_grade": _by(current, (prefix + "customer.grade",), GRADES),
-            "by_industry": _by(current, (prefix + "customer.industry",), INDUSTRIES),
-            "by_source": _by(current, (prefix + "customer.source",), SOURCES + (NO_SOURCE,)),
-            "converted": counts.get(("customers.converted", ALL, ALL), 0),
-            "conversion_rate": rate(counts.get(("customers.converted", ALL, ALL), 0), pre_deal),
-        },
-        "followups": {"total": sum(followups.values()), "by_outcome": followups,
-                      "success_rate": rate(followups["positive"], sum(followups.values()))},
-        "tickets": {
-            "created": counts.get(("tickets.created", ALL, ALL), 0),
-            "by_state": by_state,
-            "by_service_type": _by(counts, ("tickets.created", "service_type"), SERVICE_TYPES),
-            "by_category": _by(counts, ("tickets.created", "category"), CATEGORIES),
-            "by_priority": _by(counts, ("tickets.created", "priority"), PRIORITIES),
-            "by_status_label": _by(current, ("ticket.status_label",), STATUS_LABELS),
-            "by_channel": _by(counts, ("tickets.created", "channel"), CHANNELS + (NO_SOURCE,)),
-            "by_department": _by(counts, ("tickets.created", "department"), ()),
-            "late_entries": counts.get(("tickets.late_entry", ALL, ALL), 0),
-        },
-        "satisfaction": {
-            **_satisfaction(counts, ALL, ALL),
-            "by_service_type": _satisfaction_by(counts, "service_type", SERVICE_TYPES),
-            "by_customer_type": _satisfaction_by(counts, "customer_type", CUSTOMER_TYPES),
-        },
-        "sla": _sla(counts),
-        "times": _times(figures.durations),
-        "backlog": {"open": sum(by_state.get(state, 0) for state in OPEN_STATES),
-                    "ageing": {label: figures.ageing.get(label, 0) for label, _, _ in AGEING}},
-    }

@@ -44,14 +44,31 @@ class DailyCount(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
+class PeriodCount(Base):
+    """The roll-ups of ``daily_counts``: the same counters summed over the week starting on
+    Monday ``start`` (``period = week``) or the calendar month starting on ``start``
+    (``period = month``), maintained with the same deltas in the same transaction, so a long
+    range reads a dozen months instead of hundreds of days."""
+
+    __tablename__ = "period_counts"
+
+    period: Mapped[str] = mapped_column(String(5), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class DurationHistogram(Base):
     """How many durations of ``clock`` ended in a period (``day``: that UTC day; ``week``:
-    the week starting on Monday ``start``) within the bucket starting at ``seconds``."""
+    the week starting on Monday ``start``; ``month``: the calendar month starting on
+    ``start``) within the bucket starting at ``seconds``."""
 
     __tablename__ = "duration_histograms"
 
     clock: Mapped[str] = mapped_column(String(20), primary_key=True)
-    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    period: Mapped[str] = mapped_column(String(5), primary_key=True)
     start: Mapped[date] = mapped_column(Date, primary_key=True)
     seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
@@ -69,6 +86,8 @@ class CurrentCount(Base):
 
 class CustomerRow(Base):
     __tablename__ = "customer_states"
+    # The lifecycle status reads the customers last active on its boundary days through this.
+    __table_args__ = (Index("ix_customer_states_last_activity_at", "last_activity_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     type: Mapped[str] = mapped_column(String(20))
@@ -78,6 +97,10 @@ class CustomerRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean)
     review: Mapped[str | None] = mapped_column(String(10))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    deal_cents: Mapped[int | None] = mapped_column(BigInteger)
+    signed_date: Mapped[date | None] = mapped_column(Date)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TicketRow(Base):

@@ -5,8 +5,10 @@ import logging
 from datetime import datetime
 
 from services.common.events import parse_envelope
+from services.common.errors import ValidationFailed
 from services.common.schemas import load_or_422, schema_of
-from services.reporting import domain, exports, schemas, store
+from services.reporting import domain, exports, periods, schemas, store, trends
+from services.reporting import summary as summaries
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +22,15 @@ def event_of(envelope: dict) -> tuple[str, datetime, dict]:
     return event_type, occurred_at, schemas.load_event(event_type, envelope["data"])
 
 
-def _entity_key(data: dict) -> str | None:
-    for kind in ("customer", "ticket"):
-        if kind in data:
-            return f"{kind}:{data[kind]['id']}"
-    return None
+def _entity_keys(data: dict) -> list[str]:
+    """What one event changes, to lock in a fixed (sorted) order: its customer, ticket or
+    task, and a ticket's customer (ticket activity moves the customer's last activity)."""
+    keys = {f"{kind}:{data[kind]['id']}" for kind in ("customer", "ticket", "task") if kind in data}
+    if "ticket" in data:
+        keys.add(f"customer:{data['ticket']['customer_id']}")
+    if "followup" in data and data["followup"].get("customer_id"):
+        keys.add(f"customer:{data['followup']['customer_id']}")
+    return sorted(keys)
 
 
 def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Aggregator:
@@ -33,6 +39,8 @@ def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Ag
     customer_ids = {data["customer"]["id"] for _, _, data in events if "customer" in data}
     ticket_ids = {data["ticket"]["id"] for _, _, data in events if "ticket" in data}
     customer_ids |= {data["ticket"]["customer_id"] for _, _, data in events if "ticket" in data}
+    customer_ids |= {data["followup"]["customer_id"] for _, _, data in events
+                     if "followup" in data and data["followup"].get("customer_id")}
     customers, tickets = store.load_states(session, customer_ids, ticket_ids)
     aggregator = domain.Aggregator(customers=customers, tickets=tickets)
     for event in events:
@@ -49,8 +57,7 @@ def consume(uow, payload) -> bool:
         return False
     event = event_of(envelope)
     session = uow.session
-    key = _entity_key(event[2])
-    if key is not None:
+    for key in _entity_keys(event[2]):
         store.lock_entity(session, key)
     if not store.record_event(session, envelope, event[1], uow.now()):
         uow.rollback()
@@ -77,8 +84,17 @@ def rebuild(session, progress=lambda replayed: None) -> int:
 
 
 def _range(query: dict, now: datetime) -> tuple:
-    start, end = domain.default_range(domain.day_of(now))
-    return query.get("start", start), query.get("end", end)
+    """The query's days: ``range`` (30d, quarter, year), or ``from``/``to`` around the
+    default of the last 30 days."""
+    today = periods.day_of(now)
+    if "range" in query:
+        return periods.named_range(query["range"], today)
+    start, end = periods.default_range(today)
+    start, end = query.get("start", start), query.get("end", end)
+    if start > end:  # only one end given, beyond the default other end
+        raise ValidationFailed("'from' must not be after 'to'.",
+                               {"fields": {"from": ["Must not be after 'to'."]}})
+    return start, end
 
 
 def summary(uow, query: dict) -> dict:
@@ -92,7 +108,23 @@ def _summary(uow, wanted: dict) -> dict:
     figures = store.read_figures(uow.session, start, end, now)
     uow.session.rollback()
     return schema_of(schemas.SummarySchema).dump(
-        domain.summarise(figures, wanted["approved_only"]))
+        summaries.summarise(figures, wanted["approved_only"]))
+
+
+def trend_points(session, metric: str, interval: str, start, end) -> dict:
+    """``{metric, interval, points: [{period, value}]}`` of one metric over ``[start, end]``
+    (see :func:`services.reporting.trends.trend`); what the trend RPC answers and what
+    the exports draw their line charts from."""
+    daily = store.daily_counters(session, trends.counters_of(metric), start, end)
+    return trends.trend(metric, interval, start, end, daily)
+
+
+def trend(uow, query: dict) -> dict:
+    wanted = load_or_422(schema_of(schemas.TrendQuerySchema), query)
+    start, end = _range(wanted, uow.now())
+    points = trend_points(uow.session, wanted["metric"], wanted["interval"], start, end)
+    uow.session.rollback()
+    return schema_of(schemas.TrendSchema).dump(points)
 
 
 def export(uow, query: dict, settings) -> dict:

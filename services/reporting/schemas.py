@@ -5,7 +5,7 @@ from datetime import date
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import StrictSchema, load_or_422, schema_of
-from services.reporting import domain
+from services.reporting import domain, periods, trends
 
 # The export formats and their content types (the gateway reads these without loading the
 # Excel and PDF libraries).
@@ -34,6 +34,10 @@ class CustomerSnapshotSchema(_Lenient):
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
     review = fields.String(allow_none=True, load_default=None)
+    owner = fields.String(allow_none=True, load_default=None)
+    deal_amount = fields.Decimal(allow_none=True, load_default=None)
+    signed_date = fields.Date(allow_none=True, load_default=None)
+    last_activity_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 
 class TicketSnapshotSchema(_Lenient):
@@ -54,6 +58,8 @@ class TicketSnapshotSchema(_Lenient):
 class FollowupSnapshotSchema(_Lenient):
     at = fields.AwareDateTime(required=True)
     outcome = fields.String(required=True)
+    owner = fields.String(allow_none=True, load_default=None)
+    customer_id = fields.String(allow_none=True, load_default=None)
 
 
 class RatingSnapshotSchema(_Lenient):
@@ -61,6 +67,22 @@ class RatingSnapshotSchema(_Lenient):
     nps_score = fields.Integer(allow_none=True, load_default=None,
                                validate=validate.Range(min=0, max=10))
     at = fields.AwareDateTime(required=True)
+    quality = fields.Integer(allow_none=True, load_default=None)
+    speed = fields.Integer(allow_none=True, load_default=None)
+    effectiveness = fields.Integer(allow_none=True, load_default=None)
+    would_cooperate_again = fields.String(allow_none=True, load_default=None)
+
+
+class TaskSnapshotSchema(_Lenient):
+    id = fields.Raw(required=True)
+    assignee = fields.String(allow_none=True, load_default=None)
+    created_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    completed_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    due_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class TaskEventSchema(_Lenient):
+    task = fields.Nested(TaskSnapshotSchema, required=True)
 
 
 class FieldChangeSchema(_Lenient):
@@ -107,6 +129,7 @@ EVENT_SCHEMAS = {
     "ticket.rated": TicketRatedSchema,
     "ticket.sla_breached": SlaBreachedSchema,
     "ticket.sla_stopped": SlaStoppedSchema,
+    **{event_type: TaskEventSchema for event_type in domain.TASK_EVENTS},
 }
 
 
@@ -132,11 +155,21 @@ class SummaryQuerySchema(StrictSchema):
     end = fields.Date(data_key="to", validate=REPORT_DAYS)
     approved_only = fields.Boolean(load_default=False, metadata={
         "description": "count only approved customers (review) in the customer figures"})
+    range = fields.String(validate=validate.OneOf(periods.RANGES), metadata={
+        "description": "30d: the last 30 days; quarter: this quarter so far; year: this year "
+                       "so far (today included; not together with from/to)"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):
         if "start" in data and "end" in data and data["start"] > data["end"]:
             raise ValidationError("'from' must not be after 'to'.", "from")
+        if "range" in data and ("start" in data or "end" in data):
+            raise ValidationError("Give either 'range' or 'from'/'to', not both.", "range")
+
+
+class TrendQuerySchema(SummaryQuerySchema):
+    metric = fields.String(required=True, validate=validate.OneOf(tuple(trends.METRICS)))
+    interval = fields.String(load_default=periods.DAY, validate=validate.OneOf(periods.INTERVALS))
 
 
 class ExportQuerySchema(SummaryQuerySchema):
@@ -162,14 +195,69 @@ class CustomerFiguresSchema(Schema):
     by_grade = counts()
     by_industry = counts()
     by_source = counts()
+    by_status = counts()
+    by_value_tier = counts()
     converted = fields.Integer(metadata={"description": "prospect/intent → deal in the range"})
     conversion_rate = fields.Float(allow_none=True)
+
+
+class OwnerFollowupsSchema(Schema):
+    count = fields.Integer()
+    success_rate = fields.Float(allow_none=True)
 
 
 class FollowupFiguresSchema(Schema):
     total = fields.Integer()
     by_outcome = counts()
     success_rate = fields.Float(allow_none=True)
+    by_owner = fields.Dict(keys=fields.String(), values=fields.Nested(OwnerFollowupsSchema))
+
+
+def amounts():
+    return fields.Dict(keys=fields.String(), values=fields.Float())
+
+
+class RevenueSchema(Schema):
+    total = fields.Float(metadata={"description": "deal_amount of the deals signed in the range"})
+    deals = fields.Integer()
+    by_customer_type = amounts()
+    by_industry = amounts()
+    by_owner = amounts()
+    by_month = amounts()
+
+
+class CategoryPairSchema(Schema):
+    category = fields.String()
+    service_type = fields.String()
+    count = fields.Integer()
+
+
+class CooperateAgainSchema(Schema):
+    answered = fields.Integer()
+    yes = fields.Float(allow_none=True)
+    maybe = fields.Float(allow_none=True)
+    no = fields.Float(allow_none=True)
+
+
+class FeedbackFiguresSchema(Schema):
+    by_channel = counts()
+    by_department = counts()
+    late_entries = fields.Integer()
+    quality = fields.Float(allow_none=True)
+    speed = fields.Float(allow_none=True)
+    effectiveness = fields.Float(allow_none=True)
+    would_cooperate_again = fields.Nested(CooperateAgainSchema)
+    top_categories = fields.List(fields.Nested(CategoryPairSchema))
+
+
+class AssigneeTasksSchema(Schema):
+    created = fields.Integer()
+    done = fields.Integer()
+    overdue = fields.Integer()
+
+
+class TaskFiguresSchema(AssigneeTasksSchema):
+    by_assignee = fields.Dict(keys=fields.String(), values=fields.Nested(AssigneeTasksSchema))
 
 
 class TicketFiguresSchema(Schema):
@@ -227,9 +315,23 @@ class BacklogSchema(Schema):
 class SummarySchema(Schema):
     range = fields.Nested(RangeSchema)
     customers = fields.Nested(CustomerFiguresSchema)
+    revenue = fields.Nested(RevenueSchema)
     followups = fields.Nested(FollowupFiguresSchema)
     tickets = fields.Nested(TicketFiguresSchema)
+    feedback = fields.Nested(FeedbackFiguresSchema)
     satisfaction = fields.Nested(SatisfactionSchema)
     sla = fields.Nested(SlaFiguresSchema)
     times = fields.Nested(TimesSchema)
+    tasks = fields.Nested(TaskFiguresSchema)
     backlog = fields.Nested(BacklogSchema)
+
+
+class TrendPointSchema(Schema):
+    period = fields.String(metadata={"description": "first day of the day, week (Monday) or month"})
+    value = fields.Float(allow_none=True)
+
+
+class TrendSchema(Schema):
+    metric = fields.String()
+    interval = fields.String()
+    points = fields.List(fields.Nested(TrendPointSchema))

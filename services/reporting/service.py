@@ -37,6 +37,16 @@ class ReportingService:
     def summary(self, query=None):
         return reports.summary(self.uow, query or {})
 
+    @consume_event("workflow", "task.created")
+    @consume_event("workflow", "task.completed")
+    @consume_event("workflow", "task.overdue")
+    def on_task_event(self, payload):
+        reports.consume(self.uow, payload)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def trend(self, query=None):
+        return reports.trend(self.uow, query or {})
+
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def export(self, query=None):
         return reports.export(self.uow, query or {}, settings_from(self.config))

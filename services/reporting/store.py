@@ -1,18 +1,19 @@
 """The read model in SQL: the event log, additive upserts of the aggregator's deltas, and the
 range queries behind the summary. Works on PostgreSQL and SQLite."""
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy import and_, delete, func, or_, select, text, union_all
 
 from services.common.db import is_postgres, upsert
-from services.reporting import domain
+from services.reporting import domain, periods, summary
 from services.reporting.models import (
-    CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, TicketRow,
+    CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, PeriodCount, TicketRow,
 )
 
 ID_CHUNK = 2000
-READ_MODEL = (DailyCount, DurationHistogram, CurrentCount, CustomerRow, TicketRow)
+READ_MODEL = (DailyCount, PeriodCount, DurationHistogram, CurrentCount, CustomerRow, TicketRow)
+ROLLUPS = {periods.WEEK: periods.week_of, periods.MONTH: periods.month_of}
 
 
 # --- the event log -------------------------------------------------------------------------
@@ -62,7 +63,9 @@ def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
     customers = {
         row.id: domain.CustomerState(type=row.type, grade=row.grade, industry=row.industry,
                                      source=row.source, updated_at=row.updated_at,
-                                     deleted=row.deleted, review=row.review)
+                                     deleted=row.deleted, review=row.review, owner=row.owner,
+                                     deal_cents=row.deal_cents, signed_date=row.signed_date,
+                                     last_activity_at=row.last_activity_at)
         for row in _rows_with_ids(session, CustomerRow, customer_ids)
     }
     tickets = {
@@ -91,6 +94,8 @@ def flush(session, aggregator: domain.Aggregator) -> None:
     Rows go in key order, so concurrent transactions lock shared counters in the same order
     and cannot deadlock."""
     _add(session, DailyCount, ("day", "metric", "dimension", "value"), aggregator.counts)
+    _add(session, PeriodCount, ("period", "start", "metric", "dimension", "value"),
+         _rolled_up(aggregator.counts))
     _add(session, DurationHistogram, ("clock", "period", "start", "seconds"),
          _by_day_and_week(aggregator.durations))
     _add(session, CurrentCount, ("dimension", "value"), aggregator.current)
@@ -102,18 +107,29 @@ def flush(session, aggregator: domain.Aggregator) -> None:
         for key in sorted(aggregator.dirty_tickets)])
 
 
+def _rolled_up(counts: Counter) -> Counter:
+    """The daily deltas added to their weeks and months."""
+    rolled = Counter()
+    for (day, *key), n in counts.items():
+        for period, start_of in ROLLUPS.items():
+            rolled[(period, start_of(day), *key)] += n
+    return rolled
+
+
 def _by_day_and_week(durations: Counter) -> Counter:
-    periods = Counter()
+    rolled = Counter()
     for (day, clock, seconds), n in durations.items():
-        periods[(clock, "day", day, seconds)] += n
-        periods[(clock, "week", domain.week_of(day), seconds)] += n
-    return periods
+        rolled[(clock, periods.DAY, day, seconds)] += n
+        for period, start_of in ROLLUPS.items():
+            rolled[(clock, period, start_of(day), seconds)] += n
+    return rolled
 
 
 def _customer_columns(state: domain.CustomerState) -> dict:
     return {"type": state.type, "grade": state.grade, "industry": state.industry,
             "source": state.source, "updated_at": state.updated_at, "deleted": state.deleted,
-            "review": state.review}
+            "review": state.review, "owner": state.owner, "deal_cents": state.deal_cents,
+            "signed_date": state.signed_date, "last_activity_at": state.last_activity_at}
 
 
 def _ticket_columns(state: domain.TicketState) -> dict:
@@ -147,27 +163,74 @@ def _replace(session, model, rows: list[dict]) -> None:
 
 # --- reading figures -----------------------------------------------------------------------
 
-def read_figures(session, start: date, end: date, now: datetime) -> domain.Figures:
-    """Everything the summary needs, in five queries whose cost grows with the days (and
-    weeks) in the range, and for the backlog with the open tickets, not with the history."""
-    return domain.Figures(
-        start=start, end=end,
-        current={(row.dimension, row.value): row.n
-                 for row in session.scalars(select(CurrentCount))},
-        counts=_range_counts(session, start, end),
+def read_figures(session, start: date, end: date, now: datetime) -> summary.Figures:
+    """Everything the summary needs. Each counter query reads whole months, whole weeks and
+    the single days left over (:func:`periods.split_range`), so its cost grows with the
+    calendar pieces of the range, not with its days or the history; the backlog reads the
+    open tickets, the lifecycle status the customers last active on its two boundary days."""
+    current = {(row.dimension, row.value): row.n for row in session.scalars(select(CurrentCount))}
+    runs = periods.split_range(start, end)
+    return summary.Figures(
+        start=start, end=end, current=current,
+        counts=_range_counts(session, runs),
         pre_deal_at_start=_pre_deal_before(session, start),
-        durations=_range_durations(session, start, end),
+        durations=_range_durations(session, runs),
         ageing=_ageing(session, now),
+        boundary_activity=_boundary_activity(session, current, now), now=now,
+        revenue_by_month=_by_month(session, runs, ("revenue.cents", domain.ALL, domain.ALL)),
     )
 
 
-def _range_counts(session, start: date, end: date) -> dict:
-    total = func.sum(DailyCount.n)
-    rows = session.execute(
-        select(DailyCount.metric, DailyCount.dimension, DailyCount.value, total)
-        .where(DailyCount.day.between(start, end))
-        .group_by(DailyCount.metric, DailyCount.dimension, DailyCount.value))
-    return {(metric, dimension, value): int(n) for metric, dimension, value, n in rows}
+def _counter_rows(runs: dict, *columns, where=()):
+    """One select over the daily rows of the range's single days and the roll-up rows of
+    its weeks and months, yielding ``(period start, *columns, n)``."""
+    selects = []
+    day_runs = [DailyCount.day.between(low, high) for low, high in runs[periods.DAY]]
+    if day_runs:
+        selects.append(select(DailyCount.day.label("start"),
+                              *[getattr(DailyCount, name) for name in columns],
+                              DailyCount.n).where(or_(*day_runs), *where(DailyCount)))
+    for period in ROLLUPS:
+        if runs[period]:
+            selects.append(select(PeriodCount.start.label("start"),
+                                  *[getattr(PeriodCount, name) for name in columns],
+                                  PeriodCount.n)
+                           .where(PeriodCount.period == period,
+                                  or_(*[PeriodCount.start.between(low, high)
+                                        for low, high in runs[period]]),
+                                  *where(PeriodCount)))
+    return union_all(*selects).subquery()
+
+
+def _range_counts(session, runs: dict) -> dict:
+    rows = _counter_rows(runs, "metric", "dimension", "value", where=lambda model: ())
+    statement = (select(rows.c.metric, rows.c.dimension, rows.c.value, func.sum(rows.c.n))
+                 .group_by(rows.c.metric, rows.c.dimension, rows.c.value))
+    return {(metric, dimension, value): int(n)
+            for metric, dimension, value, n in session.execute(statement)}
+
+
+def _by_month(session, runs: dict, key: tuple) -> dict:
+    """``{first day of month: n}`` of one counter over the range (a week of the range's
+    pieces never straddles two months: weeks are only taken inside a partial month)."""
+    metric, dimension, value = key
+    rows = _counter_rows(runs, where=lambda model: (
+        model.metric == metric, model.dimension == dimension, model.value == value))
+    months = Counter()
+    for start, n in session.execute(select(rows.c.start, rows.c.n)):
+        months[periods.month_of(start)] += int(n)
+    return {month: n for month, n in months.items() if n}
+
+
+def daily_counters(session, keys: tuple, start: date, end: date) -> dict:
+    """``{(day, metric, dimension, value): n}`` of the given counters over ``[start, end]``
+    (what a trend is computed from)."""
+    wanted = or_(*[and_(DailyCount.metric == metric, DailyCount.dimension == dimension,
+                        DailyCount.value == value) for metric, dimension, value in keys])
+    rows = session.execute(select(DailyCount.day, DailyCount.metric, DailyCount.dimension,
+                                  DailyCount.value, DailyCount.n)
+                           .where(DailyCount.day.between(start, end), wanted))
+    return {(day, metric, dimension, value): int(n) for day, metric, dimension, value, n in rows}
 
 
 def _pre_deal_before(session, start: date) -> int:
@@ -180,23 +243,37 @@ def _pre_deal_before(session, start: date) -> int:
     return int(rows.get("pre_deal.entered") or 0) - int(rows.get("pre_deal.left") or 0)
 
 
-def _range_durations(session, start: date, end: date) -> dict:
-    """Histograms of the range: whole weeks from the weekly rows, the rest from daily ones."""
+def _range_durations(session, runs: dict) -> dict:
+    """Histograms of the range: its months, weeks and single days."""
     histogram = DurationHistogram
-    weeks, edges = domain.split_into_weeks(start, end)
-    periods = [(histogram.period == "day") & histogram.start.between(low, high)
-               for low, high in edges]
-    if weeks is not None:
-        periods.append((histogram.period == "week") & histogram.start.between(*weeks))
+    pieces = [(histogram.period == period) & histogram.start.between(low, high)
+              for period, period_runs in runs.items() for low, high in period_runs]
     rows = session.execute(
         select(histogram.clock, histogram.seconds, func.sum(histogram.n))
-        .where(histogram.clock.in_(domain.TIMED_CLOCKS), or_(*periods))
+        .where(histogram.clock.in_(domain.TIMED_CLOCKS), or_(*pieces))
         .group_by(histogram.clock, histogram.seconds))
     histograms = {}
     for clock, seconds, n in rows:
         if n:
             histograms.setdefault(clock, []).append((seconds, int(n)))
     return histograms
+
+
+def _boundary_activity(session, current: dict, now: datetime) -> list:
+    """``(last activity, approved?)`` of the customers last active on the two days a
+    lifecycle status boundary falls on (the others are classified by their day, a current
+    counter): an indexed read of one or two days' customers."""
+    boundary = []
+    for day in summary.status_cutoff_days(now):
+        if current.get(("customer.activity_day", day.isoformat())):
+            first = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            boundary += [(moment, review in (None, "approved")) for moment, review in
+                         session.execute(
+                             select(CustomerRow.last_activity_at, CustomerRow.review)
+                             .where(CustomerRow.last_activity_at >= first,
+                                    CustomerRow.last_activity_at < first + timedelta(days=1),
+                                    CustomerRow.deleted.is_(False)))]
+    return boundary
 
 
 def _ageing(session, now: datetime) -> dict:

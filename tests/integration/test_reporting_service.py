@@ -98,11 +98,19 @@ EXPECTED = {
                         "GOV": 0, "OTHER": 0},
         "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 0,
                       "unspecified": 1},
+        "by_status": {"active": 4, "dormant": 0, "churned": 0},
+        "by_value_tier": {"high": 1, "mid": 1, "potential": 2},
         "converted": 1,
         "conversion_rate": 0.3333,  # C1 of C1, C2, C4
     },
+    "revenue": {"total": 720000.0, "deals": 2,  # C3 signed on the 1st, C1 on the 3rd
+                "by_customer_type": {"prospect": 0.0, "intent": 0.0, "deal": 720000.0,
+                                     "churned": 0.0},
+                "by_industry": {"TECH": 0.0, "MFG": 120000.0, "RETAIL": 600000.0, "SVC": 0.0,
+                                "FIN": 0.0, "EDU": 0.0, "GOV": 0.0, "OTHER": 0.0},
+                "by_owner": {"sales": 720000.0}, "by_month": {"2026-11": 720000.0}},
     "followups": {"total": 4, "by_outcome": {"positive": 2, "neutral": 1, "negative": 1},
-                  "success_rate": 0.5},
+                  "success_rate": 0.5, "by_owner": {"sales": {"count": 4, "success_rate": 0.5}}},
     "tickets": {
         "created": 4,  # C4-001 was created before the range
         "by_state": {"pending": 2, "in_progress": 1, "done": 1, "closed": 1},
@@ -116,6 +124,18 @@ EXPECTED = {
                        "other": 0, "unspecified": 3},
         "by_department": {"售后服务部": 1, "unspecified": 3},
         "late_entries": 1,
+    },
+    "feedback": {
+        "by_channel": {"phone": 1, "email": 0, "meeting": 0, "online_form": 0, "visit": 0,
+                       "other": 0, "unspecified": 3},
+        "by_department": {"售后服务部": 1, "unspecified": 3},
+        "late_entries": 1, "quality": None, "speed": None, "effectiveness": None,
+        "would_cooperate_again": {"answered": 0, "yes": None, "maybe": None, "no": None},
+        "top_categories": [
+            {"category": "complaint", "service_type": "aftersales", "count": 1},
+            {"category": "inquiry", "service_type": "aftersales", "count": 1},
+            {"category": "inquiry", "service_type": "presales", "count": 1},
+            {"category": "need", "service_type": "insales", "count": 1}],
     },
     "satisfaction": {
         "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
@@ -134,6 +154,7 @@ EXPECTED = {
     # 60 s is kept exactly; 300 s, 7200 s and 90000 + 3600 s fall in buckets at most 2 % lower.
     "times": {"first_response_seconds": {"median": 297, "p90": 10706},
               "resolution_seconds": {"median": 7063, "p90": 92695}},
+    "tasks": {"created": 0, "done": 0, "overdue": 0, "by_assignee": {}},
     "backlog": {"open": 3, "ageing": {"0-1d": 1, "1-3d": 0, "3-7d": 1, "7d+": 1}},
 }
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.reporting import domain, exports
+from services.reporting import domain, exports, summary
 
 TOOLS = ("pdftoppm", "pdftotext", "pdffonts")
 
@@ -29,7 +29,7 @@ def run(args, env) -> subprocess.CompletedProcess:
 
 
 def test_chinese_pdf_embeds_its_font_and_renders_without_system_fonts(tmp_path, no_fonts):
-    report = domain.summarise(domain.Figures(
+    report = summary.summarise(summary.Figures(
         start=date(2026, 11, 1), end=date(2026, 11, 30),
         current={("customer.type", "prospect"): 2}, counts={}, pre_deal_at_start=0,
         durations={}, ageing={}))

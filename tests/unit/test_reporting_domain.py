@@ -7,7 +7,7 @@ import pytest
 
 from services.common.errors import ValidationFailed
 from services.common.schemas import load_or_422
-from services.reporting import domain
+from services.reporting import domain, periods, summary as summaries
 from services.reporting.reports import event_of
 from services.reporting.schemas import SummaryQuerySchema, load_event
 from services.reporting.simulate import EventStream
@@ -44,7 +44,8 @@ def test_spells_as_prospect_or_intent_and_the_conversions_that_end_them():
     stream.create_customer("C3", T, type="prospect")
     stream.delete_customer("C3", T + days(1))
     counts = nonzero(aggregate(stream.envelopes).counts)
-    assert {key: n for key, n in counts.items() if key[1] != "customers.created"} == {
+    assert {key: n for key, n in counts.items()
+            if key[1] != "customers.created" and not key[1].startswith("revenue.")} == {
         (DAY, "pre_deal.entered", "all", "all"): 2,
         (DAY + days(1), "pre_deal.left", "all", "all"): 1,
         (DAY + days(2), "pre_deal.left", "all", "all"): 1,
@@ -64,7 +65,8 @@ def test_current_counts_follow_changes_and_deletions():
     current = nonzero(aggregate(stream.envelopes).current)
     assert {key: n for key, n in current.items() if key[0].startswith("customer.")} == {
         ("customer.type", "prospect"): 1, ("customer.grade", "B"): 1,
-        ("customer.industry", "MFG"): 1, ("customer.source", "unspecified"): 1}
+        ("customer.industry", "MFG"): 1, ("customer.source", "unspecified"): 1,
+        ("customer.value_tier", "potential"): 1, ("customer.activity_day", DAY.isoformat()): 1}
 
 
 def test_approved_customers_are_counted_again_for_approved_only_summaries():
@@ -77,8 +79,8 @@ def test_approved_customers_are_counted_again_for_approved_only_summaries():
     stream.update_customer("C2", T + days(2), review="pending", phone="13800000000")
     current = nonzero(aggregate(stream.envelopes).current)
     figures = empty_figures(current=current)
-    everyone = domain.summarise(figures)["customers"]
-    approved = domain.summarise(figures, approved_only=True)["customers"]
+    everyone = summaries.summarise(figures)["customers"]
+    approved = summaries.summarise(figures, approved_only=True)["customers"]
     assert (everyone["total"], approved["total"]) == (3, 2)
     assert approved["by_type"] == {"prospect": 1, "intent": 0, "deal": 1, "churned": 0}
     assert approved["by_grade"] == {"A": 1, "B": 0, "C": 1}
@@ -113,7 +115,9 @@ def test_followups_count_on_the_day_they_happened():
     stream.log_followup("C1", T - days(3), "negative")
     counts = nonzero(aggregate(stream.envelopes[1:]).counts)
     assert counts == {(DAY - days(3), "followups", "outcome", "positive"): 1,
-                      (DAY - days(3), "followups", "outcome", "negative"): 1}
+                      (DAY - days(3), "followups", "outcome", "negative"): 1,
+                      (DAY - days(3), "followups", "owner", "sales"): 2,
+                      (DAY - days(3), "followups.positive", "owner", "sales"): 1}
 
 
 # --- tickets -------------------------------------------------------------------------------
@@ -134,7 +138,8 @@ def test_creation_counts_once_by_dimension_on_the_creation_day():
                       (DAY, "tickets.created", "category", "complaint"): 1,
                       (DAY, "tickets.created", "priority", "high"): 1,
                       (DAY, "tickets.created", "channel", "unspecified"): 1,
-                      (DAY, "tickets.created", "department", "unspecified"): 1}
+                      (DAY, "tickets.created", "department", "unspecified"): 1,
+                      (DAY, "tickets.created", "category_service_type", "complaint|presales"): 1}
 
 
 def test_the_forms_fields_are_counted_and_the_status_label_follows_the_ticket():
@@ -267,18 +272,23 @@ def test_quantiles_are_nearest_rank(histogram, fraction, expected):
 ])
 def test_a_range_splits_into_whole_weeks_and_the_days_around_them(start, end, weeks, edges):
     as_dates = lambda pair: tuple(date.fromisoformat(text) for text in pair)  # noqa: E731
-    found_weeks, found_edges = domain.split_into_weeks(*as_dates((start, end)))
+    found_weeks, found_edges = periods.split_into_weeks(*as_dates((start, end)))
     assert found_weeks == (as_dates(weeks) if weeks else None)
     assert found_edges == [as_dates(edge) for edge in edges]
-    assert all(domain.week_of(day) == day for day in (found_weeks or ()))
+    assert all(periods.week_of(day) == day for day in (found_weeks or ()))
 
 
 # --- the summary ---------------------------------------------------------------------------
 
 ISSUE_KEYS = {
     "range": {"from", "to"},
-    "customers": {"total", "by_type", "by_grade", "by_industry", "by_source", "conversion_rate"},
-    "followups": {"total", "by_outcome", "success_rate"},
+    "customers": {"total", "by_type", "by_grade", "by_industry", "by_source", "conversion_rate",
+                  "by_status", "by_value_tier"},
+    "revenue": {"total", "by_customer_type", "by_industry", "by_owner", "by_month"},
+    "followups": {"total", "by_outcome", "success_rate", "by_owner"},
+    "feedback": {"by_channel", "by_department", "late_entries", "quality", "speed",
+                 "effectiveness", "would_cooperate_again", "top_categories"},
+    "tasks": {"created", "done", "overdue", "by_assignee"},
     "tickets": {"created", "by_state", "by_service_type", "by_category", "by_priority"},
     "satisfaction": {"count", "average", "csat", "nps", "by_service_type", "by_customer_type"},
     "sla": {"first_response", "resolution", "update"},
@@ -287,14 +297,14 @@ ISSUE_KEYS = {
 }
 
 
-def empty_figures(**overrides) -> domain.Figures:
+def empty_figures(**overrides) -> summaries.Figures:
     values = {"start": date(2026, 11, 1), "end": date(2026, 11, 30), "current": {},
               "counts": {}, "pre_deal_at_start": 0, "durations": {}, "ageing": {}}
-    return domain.Figures(**{**values, **overrides})
+    return summaries.Figures(**{**values, **overrides})
 
 
 def test_the_summary_has_every_key_of_the_issue_and_nothing_to_divide_is_null():
-    summary = domain.summarise(empty_figures())
+    summary = summaries.summarise(empty_figures())
     assert set(summary) == set(ISSUE_KEYS)
     for section, keys in ISSUE_KEYS.items():
         assert keys <= set(summary[section]), section
@@ -316,7 +326,7 @@ def test_rates_are_rounded_to_four_places_and_conversion_counts_spells_open_at_t
               ("ratings.satisfied", "all", "all"): 2, ("ratings.nps_count", "all", "all"): 3,
               ("ratings.promoters", "all", "all"): 1, ("ratings.detractors", "all", "all"): 2,
               ("ratings.count", "customer_type", "unknown"): 3}
-    summary = domain.summarise(empty_figures(counts=counts, pre_deal_at_start=2))
+    summary = summaries.summarise(empty_figures(counts=counts, pre_deal_at_start=2))
     assert summary["customers"]["conversion_rate"] == 0.3333
     assert summary["satisfaction"]["average"] == 4.3333
     assert summary["satisfaction"]["csat"] == 0.6667
@@ -326,7 +336,7 @@ def test_rates_are_rounded_to_four_places_and_conversion_counts_spells_open_at_t
 
 
 def test_the_default_range_is_the_last_30_days_today_included():
-    assert domain.default_range(date(2026, 11, 30)) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert periods.default_range(date(2026, 11, 30)) == (date(2026, 11, 1), date(2026, 11, 30))
 
 
 @pytest.mark.parametrize("query, field", [

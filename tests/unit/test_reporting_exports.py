@@ -9,7 +9,7 @@ import pypdf
 import pytest
 from openpyxl.chart import BarChart, PieChart
 
-from services.reporting import domain, exports
+from services.reporting import domain, exports, summary
 from services.reporting.labels import HEADINGS, VALUES_ZH, Labels
 
 COUNTS = {("tickets.created", "all", "all"): 3, ("followups", "outcome", "positive"): 2,
@@ -22,7 +22,7 @@ CURRENT = {("customer.type", "prospect"): 2, ("customer.type", "deal"): 1,
 
 
 def report(current=None, counts=None) -> dict:
-    return domain.summarise(domain.Figures(
+    return summary.summarise(summary.Figures(
         start=date(2026, 11, 1), end=date(2026, 11, 30), current=current or {},
         counts=counts or {}, pre_deal_at_start=0,
         durations={"first_response": [(60, 2), (300, 1)]}, ageing={"0-1d": 2}))
