@@ -18,6 +18,7 @@ from tests.support.stack import open_ticket, running_stack
 pytestmark = pytest.mark.e2e
 
 SUMMARY = "/api/v1/reports/summary"
+TREND = "/api/v1/reports/trend"
 EXPORT = "/api/v1/reports/export"
 CONVERGE_SECONDS = 60
 
@@ -37,8 +38,8 @@ def make_customer(api, name, **fields) -> str:
     return ok(api.post("/api/v1/customers", json=customer_payload(name=name, **fields)), 201)["id"]
 
 
-def deal_fields(today) -> dict:
-    return {"type": "deal", "deal_amount": 200000, "deal_product": "Support plan",
+def deal_fields(today, amount=200000) -> dict:
+    return {"type": "deal", "deal_amount": amount, "deal_product": "Support plan",
             "signed_date": today.isoformat()}
 
 
@@ -68,7 +69,7 @@ def history(reports_stack):
     i1 = make_customer(sales, "Gamma Soft", industry="TECH", grade="B", type="intent",
                        source="referral")
     d1 = make_customer(sales, "Delta Mart", industry="RETAIL", grade="C", source="online",
-                       **deal_fields(today))
+                       **deal_fields(today, 650000.5))
     x1 = make_customer(sales, "Epsilon Care", industry="SVC", grade="B", source="visit")
     ok(sales.patch(f"/api/v1/customers/{p1}", json=deal_fields(today)))
     ok(sales.patch(f"/api/v1/customers/{p2}", json={"type": "churned"}))
@@ -79,11 +80,15 @@ def history(reports_stack):
 
     t1 = open_ticket(support, p1, category="complaint", priority="high", channel="phone")["id"]
     move(support, t1, "in_progress", "done")
-    ok(support.post(f"/api/v1/tickets/{t1}/rating", json={"score": 5, "nps_score": 10}), 201)
+    ok(support.post(f"/api/v1/tickets/{t1}/rating", json={
+        "score": 5, "nps_score": 10, "quality": 5, "speed": 4, "effectiveness": 5,
+        "would_cooperate_again": "yes"}), 201)
     move(support, t1, "closed")
     t2 = open_ticket(support, i1, service_type="presales")["id"]
     move(support, t2, "in_progress", "done")
-    ok(support.post(f"/api/v1/tickets/{t2}/rating", json={"score": 3, "nps_score": 6}), 201)
+    ok(support.post(f"/api/v1/tickets/{t2}/rating", json={
+        "score": 3, "nps_score": 6, "quality": 3, "speed": 2, "effectiveness": 3,
+        "would_cooperate_again": "maybe"}), 201)
     t3 = open_ticket(support, d1, priority="low")["id"]
     ok(support.post(f"/api/v1/tickets/{t3}/comments", json={"body": "On it", "public": True}),
        201)
@@ -101,11 +106,23 @@ def history(reports_stack):
                             "GOV": 0, "OTHER": 0},
             "by_source": {"exhibition": 1, "referral": 1, "online": 1, "visit": 0, "other": 1,
                           "unspecified": 0},
+            "by_status": {"active": 4, "dormant": 0, "churned": 0},
+            "by_value_tier": {"high": 1, "mid": 1, "potential": 2},
             "converted": 1,
             "conversion_rate": 0.25,  # Alpha of Alpha, Beta, Gamma and the deleted Epsilon
         },
+        # Delta signed 650,000.50 as it was made, Alpha 200,000 when it converted.
+        "revenue": {"total": 850000.5, "deals": 2,
+                    "by_customer_type": {"prospect": 0.0, "intent": 0.0, "deal": 850000.5,
+                                         "churned": 0.0},
+                    "by_industry": {"TECH": 0.0, "MFG": 200000.0, "RETAIL": 650000.5,
+                                    "SVC": 0.0, "FIN": 0.0, "EDU": 0.0, "GOV": 0.0,
+                                    "OTHER": 0.0},
+                    "by_owner": {sales.username: 850000.5},
+                    "by_month": {today.isoformat()[:7]: 850000.5}},
         "followups": {"total": 4, "by_outcome": {"positive": 2, "neutral": 1, "negative": 1},
-                      "success_rate": 0.5},
+                      "success_rate": 0.5,
+                      "by_owner": {sales.username: {"count": 4, "success_rate": 0.5}}},
         "tickets": {
             "created": 4,
             "by_state": {"pending": 1, "in_progress": 1, "done": 1, "closed": 1},
@@ -119,6 +136,18 @@ def history(reports_stack):
                            "other": 0, "unspecified": 3},
             "by_department": {"unspecified": 4},
             "late_entries": 0,
+        },
+        "feedback": {
+            "by_channel": {"phone": 1, "email": 0, "meeting": 0, "online_form": 0, "visit": 0,
+                           "other": 0, "unspecified": 3},
+            "by_department": {"unspecified": 4},
+            "late_entries": 0, "quality": 4.0, "speed": 3.0, "effectiveness": 4.0,
+            "would_cooperate_again": {"answered": 2, "yes": 0.5, "maybe": 0.5, "no": 0.0},
+            "top_categories": [
+                {"category": "complaint", "service_type": "aftersales", "count": 1},
+                {"category": "inquiry", "service_type": "aftersales", "count": 1},
+                {"category": "inquiry", "service_type": "presales", "count": 1},
+                {"category": "need", "service_type": "insales", "count": 1}],
         },
         "satisfaction": {
             "count": 2, "average": 4.0, "csat": 0.5, "nps": 0.0,
@@ -143,12 +172,17 @@ def history(reports_stack):
     }
 
 
+# Durations are real time here, and the tasks are the workflow rules' (checked against the
+# workflow service's own list below).
+UNKNOWN_IN_ADVANCE = ("times", "tasks")
+
+
 def settled_summary(api, expected: dict) -> dict:
     """The summary once every event has been consumed (they arrive asynchronously)."""
     deadline = time.monotonic() + CONVERGE_SECONDS
     while True:
         summary = ok(api.get(SUMMARY))
-        timeless = {key: value for key, value in summary.items() if key != "times"}
+        timeless = {key: value for key, value in summary.items() if key not in UNKNOWN_IN_ADVANCE}
         if timeless == expected or time.monotonic() > deadline:
             return summary
         time.sleep(0.25)
@@ -156,7 +190,8 @@ def settled_summary(api, expected: dict) -> dict:
 
 def test_the_summary_is_exactly_what_was_done_through_the_api(reports_stack, history):
     summary = settled_summary(reports_stack.user("sales"), history)
-    assert {key: value for key, value in summary.items() if key != "times"} == history
+    assert {key: value for key, value in summary.items()
+            if key not in UNKNOWN_IN_ADVANCE} == history
     # Durations are real time here, so only their shape is known: whole seconds, in order.
     for figures in summary["times"].values():
         assert 0 <= figures["median"] <= figures["p90"]
@@ -172,6 +207,89 @@ def test_ranges_are_checked(reports_stack):
     assert api.get(EXPORT, params={"format": "docx"}).status_code == 422
     explicit = ok(api.get(SUMMARY, params={"from": "2026-01-01", "to": "2026-01-31"}))
     assert explicit["range"] == {"from": "2026-01-01", "to": "2026-01-31"}
+
+
+def tasks_as_the_workflow_lists_them(api, start, end) -> dict:
+    """``tasks`` of the summary, counted from the workflow service's own task list."""
+    tasks, page = [], 1
+    while True:
+        listed = ok(api.get("/api/v1/tasks", params={"page": page, "per_page": 200}))
+        tasks += listed["items"]
+        if page * listed["per_page"] >= listed["total"]:
+            break
+        page += 1
+
+    def in_range(moment):
+        return moment is not None and start <= datetime.fromisoformat(moment).astimezone(
+            timezone.utc).date() <= end
+
+    figures = {"created": 0, "done": 0, "overdue": 0, "by_assignee": {}}
+    for task in tasks:
+        row = figures["by_assignee"].setdefault(task["assignee"],
+                                                {"created": 0, "done": 0, "overdue": 0})
+        for name, moment in (("created", task["created_at"]), ("done", task["completed_at"])):
+            if in_range(moment):
+                figures[name] += 1
+                row[name] += 1
+    return figures
+
+
+def test_tasks_are_what_the_workflow_rules_made(reports_stack, history):
+    api = reports_stack.admin()
+    summary = settled_summary(reports_stack.user("sales"), history)
+    start, end = (datetime.fromisoformat(day).date() for day in summary["range"].values())
+    expected = tasks_as_the_workflow_lists_them(api, start, end)
+    assert expected["created"] > 0  # the default rules made follow-up tasks
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    while summary["tasks"] != expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+        summary = ok(reports_stack.user("sales").get(SUMMARY))
+        expected = tasks_as_the_workflow_lists_them(api, start, end)
+    assert summary["tasks"] == expected
+
+
+def test_trends_of_what_was_done_today(reports_stack, history):
+    api = reports_stack.user("sales")
+    settled_summary(api, history)
+    today = datetime.now(timezone.utc).date()
+    expected_today = {"tickets.created": 4, "customers.new": 5, "revenue": 850000.5,
+                      "satisfaction.average": 4.0, "nps": 0.0, "sla.compliance": 1.0}
+    for metric, value in expected_today.items():
+        trend = ok(api.get(TREND, params={"metric": metric, "interval": "day", "range": "30d"}))
+        assert trend["metric"] == metric and trend["interval"] == "day"
+        assert [point["period"] for point in trend["points"]] == [
+            (today - timedelta(days=back)).isoformat() for back in range(29, -1, -1)]
+        assert trend["points"][-1] == {"period": today.isoformat(), "value": value}, metric
+        assert {point["value"] for point in trend["points"][:-1]} <= {0, None}, metric
+    monthly = ok(api.get(TREND, params={"metric": "revenue", "interval": "month",
+                                        "from": today.isoformat(), "to": today.isoformat()}))
+    assert monthly["points"] == [{"period": today.replace(day=1).isoformat(),
+                                  "value": 850000.5}]
+
+
+@pytest.mark.parametrize("params, field, named", [
+    ({"metric": "tickets.closed"}, "metric", "sla.compliance"),
+    ({"metric": "nps", "interval": "hour"}, "interval", "month"),
+    ({"metric": "nps", "range": "decade"}, "range", "quarter"),
+    ({"metric": "nps", "range": "30d", "from": "2026-01-01"}, "range", "from"),
+])
+def test_bad_trend_queries_are_422_naming_what_is_allowed(reports_stack, params, field, named):
+    response = reports_stack.admin().get(TREND, params=params)
+    assert response.status_code == 422, response.text
+    assert named in " ".join(response.json()["error"]["details"]["fields"][field])
+
+
+def test_summary_ranges_by_name(reports_stack):
+    api = reports_stack.admin()
+    today = datetime.now(timezone.utc).date()
+    year = ok(api.get(SUMMARY, params={"range": "year"}))
+    assert year["range"] == {"from": f"{today.year}-01-01", "to": today.isoformat()}
+    quarter = ok(api.get(SUMMARY, params={"range": "quarter"}))
+    assert quarter["range"]["from"] == today.replace(
+        month=3 * ((today.month - 1) // 3) + 1, day=1).isoformat()
+    response = api.get(SUMMARY, params={"range": "year", "to": today.isoformat()})
+    assert response.status_code == 422
+    assert "range" in response.json()["error"]["details"]["fields"]
 
 
 def test_reports_are_for_admin_and_sales_only(reports_stack):
