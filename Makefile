@@ -14,6 +14,7 @@ run: install broker  ## install, migrate, start the services and the gateway on 
 test: install  ## install, start RabbitMQ and PostgreSQL if needed, run the whole suite
 	bash scripts/ensure-broker.sh --management
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-prometheus.sh
 	bash scripts/ensure-report-tools.sh
 	$(PY) -m pytest
 

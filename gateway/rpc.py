@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common.errors import Unavailable
+from services.common.errors import DeskflowError, Unavailable
 
 TRANSPORT_ERRORS = (RpcTimeout, UnknownService, OperationalError, AMQPError, OSError)
 
@@ -38,6 +38,9 @@ class RpcPool:
                 return getattr(getattr(cluster, service), method)(*args, **kwargs)
         except Unavailable:
             outcome = "unavailable"
+            raise
+        except DeskflowError as exc:  # refused: an answer such as 404 or 422, not a failure
+            outcome = "refused" if exc.status < 500 else "error"
             raise
         except Exception:
             outcome = "error"

@@ -190,8 +190,11 @@ def test_operations_endpoints(stack):
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["customers"] == "ok"
     stack.admin().get("/api/v1/customers")
+    assert stack.admin().get("/api/v1/customers/2020-NONE-999").status_code == 404
     assert anonymous.get("/metrics").status_code == 404  # not on the public port
     metrics = stack.scrape("gateway")
+    # a 404 from the service is a refusal, not an RPC error
+    assert 'deskflow_rpc_duration_seconds_count{method="get",outcome="refused",service="customers"}' in metrics
     assert 'deskflow_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/api/v1/customers",status="200"}' in metrics
     assert 'deskflow_rpc_duration_seconds_count{method="list",outcome="ok",service="customers"}' in metrics
     spec = anonymous.get("/api/v1/openapi.json").json()
