@@ -12,7 +12,7 @@ from gateway import auth
 from gateway.events import USER_EVENT_FIELDS
 from gateway.models import User
 from gateway.schemas import UserInputSchema, UserSchema, UserUpdateSchema
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.schemas import load_or_422, schema_of
 
 def user_event(user: User) -> dict:
@@ -111,6 +111,15 @@ class UserStore(GatewayStore):
         with self.work(context) as uow:
             users = uow.session.scalars(select(User).order_by(User.id))
             return schema_of(UserSchema, many=True).dump(users)
+
+    def team_members(self, team: str, context) -> tuple[str, ...]:
+        """The usernames of ``team``'s members; 422 for a team nobody is in."""
+        with self.work(context) as uow:
+            members = tuple(uow.session.scalars(
+                select(User.username).where(User.team == team).order_by(User.username)))
+        if not members:
+            raise ValidationFailed(f"No team {team}.", {"fields": {"team": [f"No team {team}."]}})
+        return members
 
     def ensure_admin(self, username: str, password: str, generated: bool, context) -> bool:
         """Create the first admin unless that user exists; True if it was created. A

@@ -1,9 +1,11 @@
-from flask import Blueprint
+from flask import Blueprint, current_app
 
-from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
+from gateway.api.endpoint import (
+    call_context, endpoint, if_match, json_body, query_args, rpc, tagged,
+)
 from services.customer.schemas import (
     CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
-    CustomerUpdateSchema, FollowupInputSchema, FollowupSchema,
+    CustomerUpdateSchema, FollowupInputSchema, FollowupQuerySchema, FollowupSchema,
     HistoryEntrySchema, ReviewInputSchema,
 )
 from services.common.schemas import PageSchema
@@ -84,3 +86,18 @@ def log_followup(customer_id):
 def list_followups(customer_id):
     return rpc("customers", "list_followups", customer_id, query_args())
 
+
+
+@endpoint(blueprint, "/followups", "GET",
+          "Follow-ups across customers, newest first (经理查看团队成员的客户跟进情况): sales see "
+          "their own, a manager its team's, admins all; filtered by owner, team, from/to "
+          "(UTC days), outcome and channel.",
+          "followups.read", query=FollowupQuerySchema, response=FollowupSchema, paged=True,
+          errors=(422,))
+def list_all_followups():
+    query = query_args()
+    members = None
+    if query.get("team"):  # the gateway keeps the teams; the service filters by their members
+        members = current_app.extensions["deskflow"].users.team_members(query["team"],
+                                                                         call_context())
+    return rpc("customers", "followups", query, team_members=members)

@@ -217,3 +217,13 @@ def check_review_step(context, review: str, decision: str, author: str | None) -
     if needs_approver and context.actor_role not in APPROVER_ROLES:
         raise Forbidden("Only a manager or an admin approves (or rejects) a verified change.",
                         {"review": review, "decision": decision})
+
+
+def visible_followup_owners(context) -> tuple[str, ...] | None:
+    """Whose follow-ups the caller sees across customers (经理查看团队成员的客户跟进情况):
+    admins (and the system) everyone's (None), a manager its team's, anyone else its own."""
+    if context.actor_role in (None, "admin"):
+        return None
+    if context.actor_role == "manager":
+        return tuple(sorted({context.actor, *context.team_members}))
+    return (context.actor,)

@@ -216,6 +216,24 @@ class FollowupSchema(Schema):
     created_by = fields.String()
 
 
+class FollowupQuerySchema(PageSchema):
+    """``GET /followups``: follow-ups across customers, newest first, within what the caller
+    may see (sales their own, a manager its team's, admins all)."""
+
+    owner = fields.String(validate=validate.Length(min=1, max=80))
+    team = fields.String(validate=validate.Length(min=1, max=80), metadata={
+        "description": "the follow-ups of this team's members (an unknown team is 422)"})
+    start = fields.Date(data_key="from", metadata={"description": "first day (UTC), inclusive"})
+    end = fields.Date(data_key="to", metadata={"description": "last day (UTC), inclusive"})
+    outcome = fields.String(validate=validate.OneOf(domain.OUTCOMES))
+    channel = fields.String(validate=validate.OneOf(domain.CHANNELS))
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if "start" in data and "end" in data and data["start"] > data["end"]:
+            raise ValidationError("'from' must not be after 'to'.", "from")
+
+
 class FollowupPlanSchema(StrictSchema):
     A = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     B = fields.Integer(required=True, validate=validate.Range(min=1, max=365))

@@ -13,7 +13,7 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
-from services.customer import customers, models, retention, reviews
+from services.customer import customers, followups, models, retention, reviews
 from services.customer.schemas import CustomerDeleteSchema
 
 
@@ -70,6 +70,10 @@ class CustomerService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_followups(self, customer_id, query=None):
         return customers.list_followups(self.uow, customer_id, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def followups(self, query=None, team_members=None):
+        return followups.list_all_followups(self.uow, query or {}, team_members)
 
     @consume_command("customer.upsert")
     def upsert_command(self, command):

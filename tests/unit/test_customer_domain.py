@@ -204,3 +204,15 @@ def test_reviewed_fields_and_a_rejected_record_go_back_to_review():
         "deal_product", "signed_date"))
     assert not domain.needs_review(change("notes"), "approved")
     assert domain.needs_review(change("notes"), "rejected")
+
+
+@pytest.mark.parametrize("context, visible", [
+    (acting("sales", "lina"), ("lina",)),
+    (acting("support", "lina"), ("lina",)),
+    (acting("manager", "zhao", EAST), EAST),
+    (acting("manager", "zhao"), ("zhao",)),  # a manager without a team: its own
+    (acting("admin", "root"), None),
+    (acting(None, "system"), None),
+])
+def test_whose_followups_each_role_sees_across_customers(context, visible):
+    assert domain.visible_followup_owners(context) == visible
