@@ -2,7 +2,7 @@
 read model built from it (see :mod:`services.reporting.domain`)."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import OutboxMixin, UTCDateTime, service_metadata
@@ -118,3 +118,77 @@ class TicketRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     times: Mapped[dict] = mapped_column(JSON)
     status_label: Mapped[str | None] = mapped_column(String(20))
+
+
+# --- detail rows of the exports (services.reporting.details) -------------------------------
+
+class ConvertedCustomer(Base):
+    """A customer that moved from prospect/intent to deal, on ``converted_on`` (its latest
+    snapshot's name, owner and deal)."""
+
+    __tablename__ = "detail_customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    converted_on: Mapped[date] = mapped_column(Date, index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    deal_amount: Mapped[float | None] = mapped_column(Float)
+    deal_product: Mapped[str | None] = mapped_column(String(200))
+    signed_date: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketDetail(Base):
+    """A ticket as its newest snapshot shows it, with the outcome of its first-response and
+    resolution clocks (``met``, ``breached`` or null while running)."""
+
+    __tablename__ = "detail_tickets"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(200))
+    service_type: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response: Mapped[str | None] = mapped_column(String(10))
+    resolution: Mapped[str | None] = mapped_column(String(10))
+
+
+class RatingDetail(Base):
+    """A ticket's rating with the survey's answers (one rating per ticket)."""
+
+    __tablename__ = "detail_ratings"
+
+    ticket_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    service_type: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    speed: Mapped[int | None] = mapped_column(Integer)
+    effectiveness: Mapped[int | None] = mapped_column(Integer)
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    would_cooperate_again: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    collected_via: Mapped[str | None] = mapped_column(String(20))
+    rated_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class FollowupDetail(Base):
+    __tablename__ = "detail_followups"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    feedback: Mapped[str | None] = mapped_column(Text)
+    next_action: Mapped[str | None] = mapped_column(Text)

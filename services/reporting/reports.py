@@ -1,13 +1,14 @@
 """The reporting service's use cases: consume an event into the read model, answer the
 summary, build an export, and rebuild the read model from the event log."""
-import base64
 import logging
 from datetime import datetime
 
 from services.common.events import parse_envelope
 from services.common.errors import ValidationFailed
 from services.common.schemas import load_or_422, schema_of
-from services.reporting import domain, exports, periods, schemas, store, trends
+from services.reporting import (
+    detail_store, details, domain, export_files, periods, schemas, store, trends,
+)
 from services.reporting import summary as summaries
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,14 @@ def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Ag
     return aggregator
 
 
+def apply_details(session, envelopes: list[dict]) -> None:
+    """Write the detail rows of the exports for these envelopes (in order)."""
+    for envelope in envelopes:
+        detail_store.write(session, details.rows_of(
+            envelope["type"], datetime.fromisoformat(envelope["occurred_at"]),
+            envelope["data"]))
+
+
 def consume(uow, payload) -> bool:
     """Log and apply one delivered event in one transaction; False for a repeat delivery or
     an event type the read model does not use."""
@@ -64,6 +73,7 @@ def consume(uow, payload) -> bool:
         log.info("event %s (%s) already applied; skipped", envelope["id"], envelope["type"])
         return False
     apply_events(session, [event])
+    apply_details(session, [envelope])
     uow.commit()
     return True
 
@@ -74,9 +84,11 @@ def rebuild(session, progress=lambda replayed: None) -> int:
     events were replayed."""
     store.lock_log(session)
     store.clear_read_model(session)
+    detail_store.clear(session)
     last_seq = replayed = 0
     while batch := store.logged_events(session, last_seq, REBUILD_BATCH):
         apply_events(session, [event_of(row.envelope) for row in batch])
+        apply_details(session, [row.envelope for row in batch])
         last_seq, replayed = batch[-1].seq, replayed + len(batch)
         progress(replayed)
     session.commit()
@@ -128,11 +140,29 @@ def trend(uow, query: dict) -> dict:
 
 
 def export(uow, query: dict, settings) -> dict:
-    """The report as a file: ``{filename, content_type, content}`` with the bytes in base64
-    (the files hold figures, not records, so they stay small enough for one RPC reply)."""
+    """The file as ``{filename, content_type, content}`` (base64). The gateway asks for PDFs
+    only (their detail tables are capped, so they stay small); it writes CSV and Excel files
+    itself from :func:`export_outline` and :func:`export_rows`, page by page."""
     wanted = load_or_422(schema_of(schemas.ExportQuerySchema), query)
     report = _summary(uow, wanted)
-    built = exports.build(report, wanted["format"], wanted["lang"],
-                          options=exports.Options.from_settings(settings))
-    return {"filename": built.filename, "content_type": built.content_type,
-            "content": base64.b64encode(built.content).decode("ascii")}
+    return export_files.build_file(uow.session, report, wanted, settings)
+
+
+def export_outline(uow, query: dict) -> dict:
+    """What an export holds apart from its detail rows: the summary, the trends and the
+    detail tables with their row counts."""
+    wanted = load_or_422(schema_of(schemas.ExportQuerySchema), query)
+    report = _summary(uow, wanted)
+    outline = export_files.outline(uow.session, report)
+    uow.session.rollback()
+    return outline
+
+
+def export_rows(uow, query: dict) -> dict:
+    """One page of a detail table: ``{rows, after}`` (``after`` is null on the last page)."""
+    wanted = load_or_422(schema_of(schemas.ExportRowsQuerySchema), query)
+    start, end = _range(wanted, uow.now())
+    page = export_files.rows(uow.session, wanted["table"], start, end, wanted.get("after"),
+                             wanted["limit"])
+    uow.session.rollback()
+    return page

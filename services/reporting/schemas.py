@@ -177,6 +177,18 @@ class ExportQuerySchema(SummaryQuerySchema):
     lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
 
 
+# The export's detail tables (services.reporting.exports.details.DETAIL_TABLES).
+DETAIL_TABLES = ("detail_converted", "detail_tickets", "detail_ratings", "detail_followups")
+
+
+class ExportRowsQuerySchema(SummaryQuerySchema):
+    """One page of a detail table, after the keyset position of the previous page's last row."""
+    table = fields.String(required=True, validate=validate.OneOf(DETAIL_TABLES))
+    after = fields.List(fields.Raw(), allow_none=True, load_default=None,
+                        validate=validate.Length(equal=2))
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=5000))
+
+
 # --- the summary ---------------------------------------------------------------------------
 
 def counts():

@@ -51,6 +51,14 @@ class ReportingService:
     def export(self, query=None):
         return reports.export(self.uow, query or {}, settings_from(self.config))
 
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def export_outline(self, query=None):
+        return reports.export_outline(self.uow, query or {})
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def export_rows(self, query=None):
+        return reports.export_rows(self.uow, query or {})
+
     @rpc
     def ping(self):
         return "pong"

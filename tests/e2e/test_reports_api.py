@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import openpyxl
 import pypdf
 import pytest
-from openpyxl.chart import BarChart, PieChart
+from openpyxl.chart import BarChart, LineChart, PieChart
 
 from tests.support.customers import customer_payload
 from tests.support.stack import open_ticket, running_stack
@@ -327,7 +327,23 @@ def test_csv_export(settled, history, lang, row):
         f'attachment; filename="deskflow-report-{span}{suffix}.csv"')
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert row in rows
-    assert len(rows[0]) == 5 and all(len(line) == 5 for line in rows)
+    figures = rows[:rows.index([])]  # then the trends and the detail rows, as sections
+    assert len(figures[0]) == 5 and all(len(line) == 5 for line in figures)
+
+
+def test_csv_export_has_every_detail_row(settled):
+    rows = list(csv.reader(io.StringIO(download(settled, "csv", "zh").content
+                                       .decode("utf-8-sig"))))
+    for heading, total in (("成交客户明细", 1), ("服务记录明细", 4), ("客户评价明细", 2),
+                           ("跟进记录明细", 4)):
+        start = rows.index([heading, str(total)]) + 2
+        end = rows.index([], start) if [] in rows[start:] else len(rows)
+        assert len(rows[start:end]) == total, heading
+    converted = rows[rows.index(["成交客户明细", "1"]) + 2]
+    assert converted[2:7] == ["Alpha Works", "制造业", converted[4], "CNY 200,000.00",
+                              "Support plan"]
+    tickets = rows[rows.index(["服务记录明细", "4"]) + 2:][:4]
+    assert sorted(ticket[-2] for ticket in tickets) == ["达标", "达标", "达标", "达标"]
 
 
 @pytest.mark.parametrize("lang, customers, tickets, heading", [
@@ -341,7 +357,14 @@ def test_excel_export_has_a_sheet_per_section_and_native_charts(settled, lang, c
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert len(workbook.sheetnames) == 8
+    assert len(workbook.sheetnames) == 8 + 1 + 4  # sections, trends, detail tables
+    trends = workbook["趋势" if lang == "zh" else "Trends"]
+    assert [type(chart) for chart in trends._charts] == [LineChart] * 3
+    details = {"客户评价明细" if lang == "zh" else "Ratings (details)": 2,
+               "服务记录明细" if lang == "zh" else "Tickets created (details)": 4,
+               "跟进记录明细" if lang == "zh" else "Follow-ups (details)": 4}
+    for name, total in details.items():
+        assert workbook[name].max_row == 1 + total
     sheet = workbook[customers]
     assert any(isinstance(chart, PieChart) for chart in sheet._charts)
     assert any(isinstance(chart, BarChart) for chart in workbook[tickets]._charts)
@@ -355,7 +378,9 @@ def test_excel_export_has_a_sheet_per_section_and_native_charts(settled, lang, c
 @pytest.mark.parametrize("lang, words", [
     ("en", ["deskflow report", "Customers by type", "Tickets by state", "Conversion rate",
             "25.0%", "SLA compliance", "deal: 2"]),
-    ("zh", ["数据报表", "客户类型分布", "工单状态分布", "转化率", "25.0%", "已关闭", "成交: 2"]),
+    ("zh", ["数据报表", "客户类型分布", "工单状态分布", "转化率", "25.0%", "已关闭", "成交: 2",
+            "趋势", "新建工单趋势", "成交客户明细 (1)", "服务记录明细 (4)", "客户评价明细 (2)",
+            "跟进记录明细 (4)", "Alpha Works"]),
 ])
 def test_pdf_export_has_the_figures_and_charts(settled, lang, words):
     response = download(settled, "pdf", lang)

@@ -331,3 +331,86 @@ def test_an_unknown_export_format_is_refused(service):
     with pytest.raises(ValidationFailed) as refused:
         call(service, "export", {"format": "docx"})
     assert "format" in refused.value.details["fields"]
+
+
+# --- the exports' trends and detail rows (issue 13, item 3) --------------------------------
+
+def all_rows(service, table: str, limit: int) -> tuple[list, int]:
+    """Every row of a detail table over RPC, page by page; (rows, pages)."""
+    rows, after, pages = [], None, 0
+    while True:
+        page = call(service, "export_rows", {**RANGE, "table": table, "after": after,
+                                             "limit": limit})
+        rows, after, pages = rows + page["rows"], page["after"], pages + 1
+        if after is None:
+            return rows, pages
+
+
+def test_the_export_outline_has_weekly_trends_and_detail_totals(service, known_history):
+    outline = call(service, "export_outline", {**RANGE, "format": "xlsx"})
+    assert outline["report"] == EXPECTED
+    assert outline["details"] == {"detail_converted": 1, "detail_tickets": 4,
+                                  "detail_ratings": 2, "detail_followups": 4}
+    weeks = ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"]
+    assert outline["trends"] == [
+        {"key": "trend_tickets_created", "interval": "week", "kind": "count",
+         "points": [[week, n] for week, n in zip(weeks, [0, 2, 1, 1])]},
+        {"key": "trend_revenue", "interval": "week", "kind": "money",
+         "points": [[week, n] for week, n in zip(weeks, [0.0, 120000.0, 0.0, 0.0])]},
+        {"key": "trend_satisfaction", "interval": "week", "kind": "score",
+         "points": [[week, n] for week, n in zip(weeks, [None, 4.0, None, None])]},
+    ]
+    yearly = call(service, "export_outline", {"from": "2026-01-01", "to": "2026-11-20",
+                                              "format": "pdf"})
+    assert [point[0] for point in yearly["trends"][0]["points"]][-3:] == [
+        "2026-09", "2026-10", "2026-11"]
+    assert yearly["trends"][0]["points"][-2:] == [["2026-10", 1], ["2026-11", 4]]
+
+
+def test_detail_rows_page_through_the_range_with_their_sla_outcomes(service, known_history):
+    tickets, pages = all_rows(service, "detail_tickets", limit=3)
+    assert pages == 2
+    outcomes = {row[1]: (row[8], row[9], row[10]) for row in tickets}
+    assert outcomes == {
+        "C1-001": ("closed", "met", "met"),
+        # breached, then met after the reopen: a breached clock stays breached
+        "C2-001": ("done", "breached", "breached"),
+        "C3-002": ("in_progress", "met", None),
+        "C3-001": ("pending", None, None),
+    }
+    assert [row[1] for row in tickets] == ["C1-001", "C2-001", "C3-002", "C3-001"]
+    ratings, _ = all_rows(service, "detail_ratings", limit=1000)
+    assert [(row[1], row[4], row[8]) for row in ratings] == [("C1-001", 5, 10), ("C2-001", 3, 6)]
+    followups, pages = all_rows(service, "detail_followups", limit=1)
+    assert pages == 4 and [row[5] for row in followups] == [
+        "positive", "negative", "positive", "neutral"]
+    converted, _ = all_rows(service, "detail_converted", limit=1000)
+    assert converted == [["2026-11-03", "C1", "Customer C1", "MFG", converted[0][4], 120000.0,
+                          converted[0][6], converted[0][7]]]
+
+
+def test_detail_rows_survive_a_rebuild(service, known_history, database):
+    before = {table: all_rows(service, table, 1000)[0] for table in
+              ("detail_converted", "detail_tickets", "detail_ratings", "detail_followups")}
+    with database() as session:
+        assert reports.rebuild(session) == len(known_history.envelopes)
+    assert {table: all_rows(service, table, 1000)[0] for table in before} == before
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"table": "customers"}, "table"),
+    ({"table": "detail_tickets", "limit": 0}, "limit"),
+    ({"table": "detail_tickets", "after": ["2026-11-05"]}, "after"),
+])
+def test_bad_row_queries_are_refused_naming_the_field(service, query, field):
+    with pytest.raises(ValidationFailed) as refused:
+        call(service, "export_rows", query)
+    assert field in refused.value.details["fields"]
+
+
+def test_a_position_no_page_returned_is_refused(service):
+    with pytest.raises(ValidationFailed):
+        call(service, "export_rows", {"table": "detail_tickets", "after": ["soon", "C1-001"]})
+    with pytest.raises(ValidationFailed):
+        call(service, "export_rows", {"table": "detail_followups",
+                                      "after": ["2026-11-05T00:00:00+00:00", "x"]})

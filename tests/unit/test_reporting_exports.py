@@ -137,3 +137,110 @@ def test_rates_read_as_percentages_and_nps_as_points():
     rate = next(row for row in workbook["Overview"].iter_rows()
                 if row[0].value == "Conversion rate")
     assert (rate[1].value, rate[1].number_format) == (0.0213, "0.0%")
+
+
+# --- line charts and detail rows (issue 13, item 3) ----------------------------------------
+
+def outline(rows_per_table: dict) -> dict:
+    weeks = ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    return {"report": report(CURRENT, COUNTS),
+            "trends": [{"key": "trend_tickets_created", "interval": "week", "kind": "count",
+                        "points": [[week, n] for week, n in zip(weeks, [1, 0, 2, 0, 0])]},
+                       {"key": "trend_revenue", "interval": "week", "kind": "money",
+                        "points": [[week, 0.0] for week in weeks[:-1]] + [[weeks[-1], 1.5e6]]},
+                       {"key": "trend_satisfaction", "interval": "week", "kind": "score",
+                        "points": [[week, None] for week in weeks[:-1]] + [[weeks[-1], 4.0]]}],
+            "details": dict(rows_per_table)}
+
+
+def sample_row(table: str, n: int) -> list:
+    samples = {
+        "detail_converted": ["2026-11-20", f"2026-TECH-{n:03d}", f"客户 {n}", "TECH", "li",
+                             1500000.0, "ERP", "2026-11-20"],
+        "detail_tickets": ["2026-11-20T08:30:00+00:00", f"T-{n}", "2026-TECH-001", "卡顿",
+                           "aftersales", "complaint", "high", "wang", "done", "met",
+                           "breached"],
+        "detail_ratings": ["2026-11-21T09:00:00+00:00", f"T-{n}", "2026-TECH-001",
+                           "aftersales", 4, 4, 3, 5, 9, "yes", "响应速度需提升", "survey",
+                           None],
+        "detail_followups": ["2026-11-22T10:00:00+00:00", n, "2026-TECH-001", "phone",
+                             "合同条款确认", "positive", "li", "同意方案", "寄送合同"],
+    }
+    return samples[table]
+
+
+def paged(totals: dict, page_size: int = 7):
+    """A fetch function paging ``totals[table]`` sample rows, ``page_size`` at a time."""
+    fetched = []
+
+    def fetch(table, after):
+        start = after[1] if after else 0
+        count = min(page_size, totals[table] - start)
+        fetched.append((table, start))
+        last = start + count
+        return {"rows": [sample_row(table, n) for n in range(start, last)],
+                "after": ["x", last] if last < totals[table] else None}
+    return fetch, fetched
+
+
+TOTALS = {"detail_converted": 3, "detail_tickets": 20, "detail_ratings": 2,
+          "detail_followups": 1}
+
+
+def full_document(lang: str, totals=TOTALS):
+    from services.reporting.exports.paging import document_of
+    fetch, fetched = paged(totals)
+    return document_of(outline(totals), lang, fetch, exports.Options()), fetched
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_workbook_has_line_charts_of_the_trends_and_every_detail_row(lang):
+    from openpyxl.chart import LineChart
+    labels = Labels(lang)
+    document, fetched = full_document(lang)
+    buffer = io.BytesIO()
+    exports.write(document, "xlsx", buffer)
+    workbook = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    lines = workbook[labels.heading("trends")]._charts
+    assert [type(chart) for chart in lines] == [LineChart] * 3
+    revenue = workbook[labels.heading("trends")]
+    reference = lines[1].series[0].val.numRef.f.split("!")[1].replace("$", "")
+    assert [row[0].value for row in revenue[reference]] == [0, 0, 0, 0, 1500000]
+    assert [row[0].number_format for row in revenue[reference]][-1] == '#,##0.00 "CNY"'
+    for table, total in TOTALS.items():
+        sheet = workbook[labels.heading(table)]
+        assert sheet.max_row == 1 + total  # the headings, then one line per row
+    tickets = workbook[labels.heading("detail_tickets")]
+    assert [cell.value for cell in tickets[1]][-2:] == [labels.heading("col_first_response"),
+                                                       labels.heading("col_resolution")]
+    assert [cell.value for cell in tickets[2]][-2:] == [labels.value("met"),
+                                                       labels.value("breached")]
+    assert fetched.count(("detail_tickets", 14)) == 1  # 20 rows came in pages of 7
+
+
+def test_csv_gets_the_trends_and_detail_rows_as_further_sections():
+    document, _ = full_document("zh")
+    rows = list(csv.reader(io.StringIO(b"".join(
+        exports.csv_file.csv_chunks(document)).decode("utf-8-sig"))))
+    heading = rows.index(["服务记录明细", "20"])
+    assert rows[heading + 1][:4] == ["服务时间", "编号", "客户编号", "服务内容"]
+    assert len(rows[heading + 2: heading + 22]) == 20 and rows[heading + 22] == []
+    assert rows[heading + 2][-2:] == ["达标", "超时"]
+    converted = rows.index(["成交客户明细", "3"])
+    assert rows[converted + 2][5] == "CNY 1,500,000.00"
+    assert ["2026-11-23", "CNY 1,500,000.00"] in rows
+    assert ["2026-11-16", ""] in rows  # a week without ratings has no average
+
+
+def test_pdf_has_line_charts_and_capped_detail_tables_with_a_note(monkeypatch):
+    from services.reporting.exports import pdf
+    monkeypatch.setattr(pdf, "PDF_DETAIL_ROWS", 5)
+    document, _ = full_document("zh")
+    buffer = io.BytesIO()
+    exports.write(document, "pdf", buffer)
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(
+        io.BytesIO(buffer.getvalue())).pages)
+    for words in ("趋势", "新建工单趋势", "销售额趋势", "满意度趋势", "成交客户明细 (3)",
+                  "服务记录明细 (20)", "客户评价明细", "跟进记录明细", "响应速度需提升",
+                  "此处仅列出前 5 行（共 20 行）"):
+        assert words in text

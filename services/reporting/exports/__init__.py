@@ -15,7 +15,8 @@ from services.reporting.schemas import CONTENT_TYPES
 
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx, "pdf": write_pdf}
 
-__all__ = ["BuiltFile", "Detail", "Document", "Options", "Trend", "build", "document", "filename", "write"]
+__all__ = ["BuiltFile", "Detail", "Document", "Options", "Trend", "build", "document",
+           "filename", "write"]
 
 
 @dataclass(frozen=True)
