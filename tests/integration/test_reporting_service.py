@@ -356,15 +356,16 @@ def test_the_export_outline_has_weekly_trends_and_detail_totals(service, known_h
         {"key": "trend_tickets_created", "interval": "week", "kind": "count",
          "points": [[week, n] for week, n in zip(weeks, [0, 2, 1, 1])]},
         {"key": "trend_revenue", "interval": "week", "kind": "money",
-         "points": [[week, n] for week, n in zip(weeks, [0.0, 120000.0, 0.0, 0.0])]},
+         # signed deals: C3 (signed 2026-11-01, a Sunday) and C1 (converted on the 3rd)
+         "points": [[week, n] for week, n in zip(weeks, [600000.0, 120000.0, 0.0, 0.0])]},
         {"key": "trend_satisfaction", "interval": "week", "kind": "score",
          "points": [[week, n] for week, n in zip(weeks, [None, 4.0, None, None])]},
     ]
     yearly = call(service, "export_outline", {"from": "2026-01-01", "to": "2026-11-20",
                                               "format": "pdf"})
     assert [point[0] for point in yearly["trends"][0]["points"]][-3:] == [
-        "2026-09", "2026-10", "2026-11"]
-    assert yearly["trends"][0]["points"][-2:] == [["2026-10", 1], ["2026-11", 4]]
+        "2026-09-01", "2026-10-01", "2026-11-01"]
+    assert yearly["trends"][0]["points"][-2:] == [["2026-10-01", 1], ["2026-11-01", 4]]
 
 
 def test_detail_rows_page_through_the_range_with_their_sla_outcomes(service, known_history):
