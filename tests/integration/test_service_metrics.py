@@ -132,3 +132,6 @@ def test_ticket_figures_come_from_the_refresh_round(make_config, container_facto
     assert found[("deskflow_sla_clocks", frozenset({("clock", "first_response"),
                                                     ("status", "running")}))] == 1
     assert found[("deskflow_sla_breaches_total", frozenset({("clock", "first_response")}))] == 0
+    assert found[("deskflow_sla_cycles_total", frozenset({("clock", "first_response")}))] == 1
+    assert found[("deskflow_open_tickets_older_than", frozenset({("band", "1h")}))] == 0
+    assert found[("deskflow_oldest_open_ticket_age_seconds", frozenset())] < 3600
