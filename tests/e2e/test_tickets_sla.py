@@ -5,6 +5,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.customers import customer_payload
+from tests.support.stack import open_breaching_ticket
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,19 +28,7 @@ def test_a_neglected_complaint_breaches_and_is_escalated(stack):
     customer = admin.post("/api/v1/customers", json=customer_payload(
         name="Angry Customer Co", industry="RETAIL")).json()
     before = breaches(stack, "first_response")
-    policy = admin.get("/api/v1/sla/policy").json()
-    fast = {**policy, "first_response": {**policy["first_response"],
-                                         "complaint": FIRST_RESPONSE_TARGET}}
-    assert admin.put("/api/v1/sla/policy", json=fast).status_code == 200
-    try:
-        created = admin.post("/api/v1/tickets", json={
-            "customer_id": customer["id"], "service_type": "aftersales",
-            "category": "complaint", "priority": "high", "title": "Nobody answers"})
-    finally:
-        admin.put("/api/v1/sla/policy", json=policy)  # the stack is shared
-    assert created.status_code == 201, created.text
-    ticket = created.json()
-    assert ticket["sla"]["first_response"]["target_seconds"] == FIRST_RESPONSE_TARGET
+    ticket = open_breaching_ticket(admin, customer["id"], FIRST_RESPONSE_TARGET)
 
     path = f"/api/v1/tickets/{ticket['id']}"
 

@@ -65,6 +65,21 @@ def open_ticket(api: Api, customer_id: str, **fields) -> dict:
     return response.json()
 
 
+def open_breaching_ticket(admin: Api, customer_id: str, target_seconds: int) -> dict:
+    """Open a high-priority complaint under an SLA policy whose complaint first-response
+    target is ``target_seconds``, then put the policy back (the stacks are shared)."""
+    policy = admin.get("/api/v1/sla/policy").json()
+    fast = {**policy, "first_response": {**policy["first_response"], "complaint": target_seconds}}
+    assert admin.put("/api/v1/sla/policy", json=fast).status_code == 200
+    try:
+        ticket = open_ticket(admin, customer_id, category="complaint", priority="high",
+                             title="Nobody answers")
+    finally:
+        admin.put("/api/v1/sla/policy", json=policy)
+    assert ticket["sla"]["first_response"]["target_seconds"] == target_seconds
+    return ticket
+
+
 class Stack:
     def __init__(self, base_url: str, env: dict, process: subprocess.Popen, log_path: Path):
         self.base_url = base_url
