@@ -7,12 +7,13 @@ counters).
 """
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 from sqlalchemy import (
     JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -22,6 +23,10 @@ from services.common.errors import NotFound, Unavailable
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 SQLITE_LOCK_WAIT_SECONDS = 15
 SQLITE_LOCK_POLL_SECONDS = 0.005
+# A pooled PostgreSQL connection idle this long is pinged before it is handed out (a
+# database restart meanwhile would have cut it); a busier one is used as it is, and if it
+# was cut after all, the error invalidates the whole pool and the caller sees a 503/retry.
+PING_AFTER_IDLE_SECONDS = 1.0
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -77,8 +82,28 @@ def make_engine(url: str):
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                         hide_parameters=True)
+    engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+def _note_idle(_dbapi_connection, record):
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect, dbapi_connection, record, _proxy):
+    """Ping a connection that sat in the pool longer than :data:`PING_AFTER_IDLE_SECONDS`
+    (what ``pool_pre_ping`` does on every checkout, a round trip per transaction); a dead
+    one makes the pool open a new connection."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection was cut: {exc}") from exc
 
 
 def _configure_sqlite_connection(dbapi_connection, _record):

@@ -1,0 +1,55 @@
+"""Pooled PostgreSQL connections: one that sat idle is pinged before it is handed out, and
+replaced when the server has cut it; a busy one is handed out without that round trip."""
+from sqlalchemy import text
+
+from services.common import db
+
+
+def _held_pids(engine, count: int) -> list[int]:
+    """Check out ``count`` connections at once; their backend pids."""
+    connections = [engine.connect() for _ in range(count)]
+    try:
+        return [connection.execute(text("SELECT pg_backend_pid()")).scalar()
+                for connection in connections]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def _counting_pings(engine, monkeypatch) -> list:
+    pings, ping = [], engine.dialect.do_ping
+
+    def counted(dbapi_connection):
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return pings
+
+
+def test_an_idle_connection_the_server_cut_is_replaced(databases, monkeypatch):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    engine = db.make_engine(databases.fresh("customer"))
+    try:
+        first, second = _held_pids(engine, 2)
+        with engine.connect() as connection:
+            victim = first if connection.execute(text("SELECT pg_backend_pid()")).scalar() \
+                != first else second
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+            connection.commit()
+        pings = _counting_pings(engine, monkeypatch)
+        assert victim not in _held_pids(engine, 2)
+        assert pings
+    finally:
+        engine.dispose()
+
+
+def test_a_busy_connection_is_handed_out_without_a_ping(databases, monkeypatch):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)
+    engine = db.make_engine(databases.fresh("customer"))
+    try:
+        pings = _counting_pings(engine, monkeypatch)
+        (first,) = _held_pids(engine, 1)
+        assert _held_pids(engine, 1) == [first]
+        assert pings == []
+    finally:
+        engine.dispose()
