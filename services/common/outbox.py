@@ -3,15 +3,17 @@
 A worker gets a :class:`UnitOfWork`: one session, one transaction. ``uow.emit()`` writes an
 event envelope into the ``outbox`` table of the same transaction, so a rolled-back change
 emits nothing. After the worker has finished (its reply sent, its message acked), the
-provider publishes what that worker committed and marks it sent: the fast path. A relay
-thread in every container publishes whatever is still unsent a few seconds later (a crash
-between commit and publish, a broker outage): the safe path. An event may therefore be
+provider publishes what that worker committed: the fast path. A relay thread in every
+container first marks every row the fast path published since its last round as sent, in
+one statement, then publishes whatever is still unsent a few seconds after its commit (a
+crash between commit and publish, a broker outage): the safe path. An event may therefore be
 published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
 
 A write RPC is made safe to repeat with :func:`idempotent`: under the caller's idempotency
 key the change and its answer are committed together, and a repeat gets that answer back.
 """
 import logging
+import threading
 from datetime import timedelta
 from functools import wraps
 
@@ -176,24 +178,48 @@ class OutboxRelay:
         self.expiring = ((outbox_model.sent_at, SENT_RETENTION),) + tuple(expiring)
         self.stopped = False
         self.observers = []  # called with the rows each publish sent (metrics count them)
+        self._published = []  # ids the fast path published, not yet marked sent
+        self._published_lock = threading.Lock()
 
     def stop(self) -> None:
         self.stopped = True
 
-    def publish(self, rows) -> None:
+    def _send(self, rows) -> None:
         for row in rows:
             self.publisher.publish(row.envelope, exchange=self.exchange,
                                    routing_key=row.event_type, headers=row.headers)
-        self._mark_sent([row.id for row in rows])
         for observe in self.observers:
             observe(rows)
 
+    def publish(self, rows) -> None:
+        self._send(rows)
+        self._mark_sent([row.id for row in rows])
+
     def publish_committed(self, rows) -> None:
-        """The fast path: on failure the periodic relay publishes these rows later."""
+        """The fast path: publish now, and leave the rows to be marked sent, with every
+        other worker's, in one statement at the start of the relay's next round (no second
+        transaction per worker). On failure the periodic relay publishes these rows later."""
         try:
-            self.publish(rows)
+            self._send(rows)
         except Exception:
             log.warning("fast-path publish failed; the outbox relay will retry", exc_info=True)
+            return
+        with self._published_lock:
+            self._published.extend(row.id for row in rows)
+
+    def mark_published(self) -> int:
+        """Mark what the fast path published as sent, in one statement; how many rows. Rows
+        that fail to be marked stay unsent, and the relay publishes them again (consumers
+        deduplicate)."""
+        with self._published_lock:
+            ids, self._published = self._published, []
+        if ids:
+            try:
+                self._mark_sent(ids)
+            except Exception:
+                log.warning("marking %d published rows failed; the relay will resend them",
+                            len(ids), exc_info=True)
+        return len(ids)
 
     def relay_pending(self) -> int:
         """Publish unsent rows older than the grace period; return how many were sent."""
@@ -224,6 +250,8 @@ class OutboxRelay:
         run_every(interval, self._relay_round, lambda: not self.stopped, sleep, "outbox relay")
 
     def _relay_round(self) -> None:
+        # First mark what the fast path published, so the relay does not send it again.
+        self.mark_published()
         self.relay_pending()
         self.purge_expired()
 
@@ -271,6 +299,7 @@ class UnitOfWorkProvider(DependencyProvider):
 
     def stop(self):
         self.relay.stop()
+        self.relay.mark_published()
         self.engine.dispose()
 
     def kill(self):

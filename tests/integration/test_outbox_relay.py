@@ -1,7 +1,7 @@
 """The outbox keeps published rows a week, then forgets them; unsent rows are never lost."""
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
@@ -29,4 +29,39 @@ def test_purge_forgets_only_rows_published_over_a_week_ago(databases, rabbit_con
     assert relay.purge_expired() == 1
     with factory() as session:
         assert sorted(session.scalars(select(Outbox.id))) == ["old-unsent", "recent-sent"]
+    engine.dispose()
+
+
+def _published_to(amqp_uri: str, source: str):
+    """A queue bound to every event of ``source``; a function counting what it received."""
+    from kombu import Connection, Queue
+    from nameko.events import get_event_exchange
+
+    connection = Connection(amqp_uri)
+    queue = Queue(f"outbox-test-{source}", exchange=get_event_exchange(source, {}),
+                  routing_key="#", durable=False, auto_delete=False)
+    queue(connection.channel()).declare()
+
+    def received() -> int:
+        return queue(connection.channel()).queue_declare(passive=True).message_count
+    return received
+
+
+def test_fast_path_rows_are_marked_together_and_not_relayed_again(databases, rabbit_config):
+    """Rows the fast path published are marked sent in the relay's next round, before it
+    looks for unsent rows, so each is published once."""
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    rows = [row(f"fast-{n}", 1) for n in range(3)]
+    with factory() as session:
+        session.add_all(rows)
+        session.commit()
+    received = _published_to(rabbit_config["AMQP_URI"], "customers")
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
+    relay.publish_committed(rows)
+    relay._relay_round()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)
+                              .where(Outbox.sent_at.is_(None))) == 0
+    assert received() == 3
     engine.dispose()
