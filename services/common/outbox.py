@@ -28,7 +28,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import make_engine, purge_before
+from services.common.db import make_engine, purge_before, upsert
 from services.common.events import catalogue, make_envelope
 from services.common.periodic import run_every
 
@@ -91,12 +91,15 @@ class UnitOfWork:
         return envelope
 
     def claim(self, consumer: str, event_id: str) -> bool:
-        """Record that ``consumer`` handled ``event_id``; False if it already had."""
-        model = self._models.ProcessedEvent
-        if self.session.get(model, (consumer, event_id)) is not None:
-            return False
-        self.session.add(model(consumer=consumer, event_id=event_id, processed_at=self.now()))
-        return True
+        """Record that ``consumer`` handled ``event_id``; False if it already had. One
+        ``INSERT … ON CONFLICT DO NOTHING``: a concurrent claim of the same event waits for
+        the first to commit (or roll back) and then knows."""
+        table = self._models.ProcessedEvent.__table__
+        statement = (upsert(self.session, table)
+                     .values(consumer=consumer, event_id=event_id, processed_at=self.now())
+                     .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+                     .returning(table.c.event_id))
+        return self.session.execute(statement).first() is not None
 
     def once(self, operation: str, work):
         """Run ``work()`` once per idempotency key of the caller (none: every time).

@@ -4,7 +4,7 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
@@ -337,7 +337,7 @@ def upsert_customer(uow, command: dict) -> dict | None:
 
 def record_activity(uow, customer_id: str, at: datetime) -> None:
     """Ticket activity counts as contact for the lifecycle status."""
-    customer = uow.session.get(Customer, customer_id, with_for_update=True)
-    if customer is not None and at > customer.last_activity_at:
-        customer.last_activity_at = at
+    uow.session.execute(update(Customer).where(Customer.id == customer_id,
+                                               Customer.last_activity_at < at)
+                        .values(last_activity_at=at))
 
