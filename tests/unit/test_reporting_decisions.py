@@ -184,6 +184,7 @@ def test_a_weekly_trend_has_a_point_per_week_touched_and_empty_weeks_are_zero_or
              (date(2026, 11, 8), "tickets.created", "all", "all"): 1,
              (date(2026, 11, 17), "tickets.created", "all", "all"): 4,
              (date(2026, 11, 30), "tickets.created", "all", "all"): 9,  # outside the range
+             (date(2026, 10, 27), "tickets.created", "all", "all"): 5,  # before it, same week
              (date(2026, 11, 2), "ratings.count", "all", "all"): 2,
              (date(2026, 11, 2), "ratings.score_sum", "all", "all"): 7}
     start, end = date(2026, 11, 1), date(2026, 11, 20)
