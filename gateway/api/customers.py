@@ -4,7 +4,7 @@ from gateway.api.endpoint import (
     call_context, endpoint, if_match, json_body, query_args, rpc, tagged,
 )
 from services.customer.schemas import (
-    CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
+    ChurnRiskQuerySchema, ChurnRiskSchema, CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
     CustomerUpdateSchema, FollowupInputSchema, FollowupQuerySchema, FollowupSchema,
     HistoryEntrySchema, ReviewInputSchema,
 )
@@ -101,3 +101,13 @@ def list_all_followups():
         members = current_app.extensions["deskflow"].users.team_members(query["team"],
                                                                          call_context())
     return rpc("customers", "followups", query, team_members=members)
+
+
+@endpoint(blueprint, "/reports/churn-risk", "GET",
+          "The customers at risk of churning now (高价值客户流失预警): high- and mid-value "
+          "customers without activity for CHURN_WARNING_DAYS (default 60), highest value "
+          "first. The customer service answers: it owns the last activity and the value tier.",
+          "reports.read", query=ChurnRiskQuerySchema, response=ChurnRiskSchema, paged=True,
+          errors=(422,))
+def churn_risk():
+    return rpc("customers", "churn_risk", query_args())

@@ -35,6 +35,7 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     "MAX_BODY_BYTES": str(1024 * 1024),
     "RETENTION_YEARS": "3",
+    "CHURN_WARNING_DAYS": "60",
     "MAX_MESSAGE_BYTES": str(1024 * 1024),
     "ARCHIVE_AFTER_MONTHS": "12",
     "MAINTENANCE_CHECK_SECONDS": "3600",
@@ -78,6 +79,7 @@ class Settings:
     log_level: str
     max_body_bytes: int = 1024 * 1024
     retention_years: int = 3
+    churn_warning_days: int = 60
     max_message_bytes: int = 1024 * 1024
     archive_after_months: int = 12
     maintenance_check_seconds: float = 3600
@@ -158,6 +160,7 @@ def load_settings(environ=None) -> Settings:
         log_level=_env(environ, "LOG_LEVEL"),
         max_body_bytes=int(_env(environ, "MAX_BODY_BYTES")),
         retention_years=int(_env(environ, "RETENTION_YEARS")),
+        churn_warning_days=int(_env(environ, "CHURN_WARNING_DAYS")),
         max_message_bytes=int(_env(environ, "MAX_MESSAGE_BYTES")),
         archive_after_months=int(_env(environ, "ARCHIVE_AFTER_MONTHS")),
         maintenance_check_seconds=float(_env(environ, "MAINTENANCE_CHECK_SECONDS")),

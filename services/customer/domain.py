@@ -227,3 +227,25 @@ def visible_followup_owners(context) -> tuple[str, ...] | None:
     if context.actor_role == "manager":
         return tuple(sorted({context.actor, *context.team_members}))
     return (context.actor,)
+
+
+# --- churn warning (高价值客户流失预警) --------------------------------------------------------
+CHURN_TIERS = ("high", "mid")  # the value tiers whose quiet spells are warned of
+
+
+def churn_cutoff(now: datetime, warning_days: int) -> datetime:
+    """A customer last active at or before this moment has been quiet long enough."""
+    return now - timedelta(days=warning_days)
+
+
+def quiet_days(last_activity: datetime, now: datetime) -> int:
+    return (now - last_activity).days
+
+
+def churn_warning_due(tier: str, last_activity: datetime, warned_for: datetime | None,
+                      now: datetime, warning_days: int) -> bool:
+    """A high- or mid-value customer quiet for ``warning_days`` is warned of once per quiet
+    spell: ``warned_for`` is the last activity of the spell already warned of, so a new
+    activity starts a spell that may be warned of again."""
+    return (tier in CHURN_TIERS and last_activity <= churn_cutoff(now, warning_days)
+            and warned_for != last_activity)

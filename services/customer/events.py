@@ -30,6 +30,18 @@ EVENTS.declare("customer.reviewed", "A review step (双人校验 / 三级审核)
                "rejected; a rejection goes back to the change's author with the note.",
                customer=_customer(), review=fields.Nested(ReviewStepSchema, required=True),
                changes=fields.List(fields.Nested(FieldChangeSchema), required=True))
+ChurnRiskSchema = Schema.from_dict({
+    "value_tier": fields.String(required=True, validate=validate.OneOf(domain.CHURN_TIERS)),
+    "deal_amount": fields.Float(required=True),
+    "last_activity_at": fields.AwareDateTime(required=True),
+    "owner": fields.String(required=True),
+    "quiet_days": fields.Integer(required=True),
+    "warning_days": fields.Integer(required=True),
+}, name="ChurnRisk")
+EVENTS.declare("customer.churn_risk", "A high- or mid-value customer has had no activity for "
+               "CHURN_WARNING_DAYS (高价值客户流失预警): once per quiet spell; a new activity "
+               "ends the spell.", customer=_customer(),
+               risk=fields.Nested(ChurnRiskSchema, required=True))
 EVENTS.declare("followup.logged", "A follow-up was logged.",
                followup=fields.Nested(FollowupSchema, required=True), customer=_customer())
 

@@ -88,6 +88,8 @@ class Customer(VersionedMixin, Base):
     # Latest contact of any kind (creation, first contact, follow-up, ticket): drives status.
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     next_followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The last activity of the quiet spell a churn warning was emitted for (once per spell).
+    churn_warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 

@@ -234,6 +234,24 @@ class FollowupQuerySchema(PageSchema):
             raise ValidationError("'from' must not be after 'to'.", "from")
 
 
+class ChurnRiskQuerySchema(PageSchema):
+    owner = fields.String(validate=validate.Length(min=1, max=80))
+    value_tier = fields.String(validate=validate.OneOf(domain.CHURN_TIERS))
+
+
+class ChurnRiskSchema(Schema):
+    """A high- or mid-value customer quiet for ``CHURN_WARNING_DAYS`` or more."""
+
+    customer_id = fields.String()
+    name = fields.String()
+    owner = fields.String()
+    value_tier = fields.String()
+    deal_amount = fields.Float()
+    last_activity_at = fields.AwareDateTime()
+    quiet_days = fields.Integer()
+    status = fields.String(validate=validate.OneOf(domain.STATUSES))
+
+
 class FollowupPlanSchema(StrictSchema):
     A = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     B = fields.Integer(required=True, validate=validate.Range(min=1, max=365))

@@ -13,7 +13,7 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
-from services.customer import customers, followups, models, retention, reviews
+from services.customer import churn, customers, followups, models, retention, reviews
 from services.customer.schemas import CustomerDeleteSchema
 
 
@@ -88,6 +88,17 @@ class CustomerService:
         """Once a month (checked every ``MAINTENANCE_CHECK_SECONDS``): soft-deleted customers
         past ``RETENTION_YEARS`` are erased with their follow-ups and change log."""
         retention.purge_due(self.uow, settings_from(self.config).retention_years)
+
+    @setting_timer("maintenance_check_seconds")
+    def warn_churn_risk(self):
+        """Every ``MAINTENANCE_CHECK_SECONDS`` (so at least daily): high- and mid-value
+        customers quiet for ``CHURN_WARNING_DAYS`` are warned of, once per quiet spell."""
+        churn.warn_quiet_customers(self.uow, settings_from(self.config).churn_warning_days)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def churn_risk(self, query=None):
+        return churn.customers_at_risk(self.uow, query or {},
+                                       settings_from(self.config).churn_warning_days)
 
     @consume_event("workflow", "followup.plan_changed")
     def followup_plan_changed(self, payload):

@@ -23,6 +23,7 @@ TASK_DUE_SOON = "task_due_soon"
 TASK_OVERDUE = "task_overdue"
 TICKET_DISSATISFIED = "ticket_dissatisfied"
 REVIEW_REJECTED = "review_rejected"
+CHURN_RISK = "churn_risk"
 # Emails to a ticket's customer, by the kind of notice the ticket service asked for.
 CUSTOMER_KINDS = {"acknowledgement": "customer_acknowledgement", "delay": "customer_delay",
                   "outcome": "customer_outcome"}
@@ -96,6 +97,15 @@ def _reviewed(data, _admins, _related):
     return [(review.get("author"), REVIEW_REJECTED, params)]
 
 
+def _churn_risk(data, admins, managers):
+    """A high-value customer drifting away: its owner, their team's managers and the admins."""
+    risk = data["risk"]
+    params = {**_customer_params(data["customer"]), "value_tier": risk["value_tier"],
+              "deal_amount": risk["deal_amount"], "last_activity_at": risk["last_activity_at"],
+              "quiet_days": risk["quiet_days"], "owner": risk["owner"]}
+    return [(name, CHURN_RISK, params) for name in [risk["owner"], *managers, *admins]]
+
+
 def _task_params(task: dict) -> dict:
     return {"task_id": task["id"], "title": task["title"], "due_at": task["due_at"],
             "customer_id": task.get("customer_id") or "-"}
@@ -127,8 +137,15 @@ def _dissatisfied(data, admins, managers):
             for name in [data["ticket"].get("owner"), *(managers or admins)]]
 
 
-# Events whose notices go to the ticket owner's managers (the admins when there are none).
-ESCALATED_TO_MANAGERS = ("ticket.dissatisfied",)
+# Events whose notices go to the managers of the ticket's (or customer's) owner.
+ESCALATED_TO_MANAGERS = ("ticket.dissatisfied", "customer.churn_risk")
+
+
+def escalated_owner(event_type: str, data: dict) -> str | None:
+    """Whose team's managers hear of an escalated event."""
+    if event_type == "customer.churn_risk":
+        return data["risk"]["owner"]
+    return data["ticket"].get("owner")
 
 TRIGGERS = {
     "ticket.created": _assigned,
@@ -138,6 +155,7 @@ TRIGGERS = {
     "ticket.transitioned": _transitioned,
     "customer.updated": _customer_updated,
     "customer.reviewed": _reviewed,
+    "customer.churn_risk": _churn_risk,
     "user.login_alert": _login_alert,
     "task.created": _task_created,
     "task.due_soon": _task_reminder(TASK_DUE_SOON),

@@ -74,7 +74,7 @@ def learn_recipient(uow, user: dict, as_of: datetime) -> None:
 def _related(session, event_type: str, data: dict) -> list[str]:
     """The people an event's notices need looked up (see :func:`domain.notices_for`)."""
     if event_type in domain.ESCALATED_TO_MANAGERS:
-        return _managers_of(session, data["ticket"].get("owner"))
+        return _managers_of(session, domain.escalated_owner(event_type, data))
     if event_type == "customer.updated":
         return serving.serving(session, data["customer"]["id"])
     return []

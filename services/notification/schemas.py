@@ -134,6 +134,19 @@ class CustomerReviewedSchema(_EventPart):
     review = fields.Nested(ReviewPartSchema, required=True)
 
 
+class ChurnRiskPartSchema(_EventPart):
+    value_tier = fields.String(required=True)
+    deal_amount = fields.Float(required=True)
+    last_activity_at = fields.String(required=True)
+    owner = fields.String(required=True)
+    quiet_days = fields.Integer(required=True)
+
+
+class ChurnRiskSchema(_EventPart):
+    customer = fields.Nested(CustomerPartSchema, required=True)
+    risk = fields.Nested(ChurnRiskPartSchema, required=True)
+
+
 class TaskPartSchema(_EventPart):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -189,6 +202,7 @@ EVENT_DATA_SCHEMAS = {
     "ticket.sla_breached": SlaEventSchema,
     "customer.updated": CustomerUpdatedSchema,
     "customer.reviewed": CustomerReviewedSchema,
+    "customer.churn_risk": ChurnRiskSchema,
     "task.created": TaskEventSchema,
     "task.due_soon": TaskEventSchema,
     "task.overdue": TaskEventSchema,

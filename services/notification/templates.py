@@ -53,6 +53,16 @@ TEXTS = {
                "{by} 退回了您对客户 {customer_name}（{customer_id}）的修改：{note}。"
                "请更正，更正后将重新进入审核。"),
     },
+    "churn_risk": {
+        "en": ("Churn risk: customer {customer_id}",
+               "{customer_name} ({customer_id}), a {value_tier}-value customer (deal "
+               "{deal_amount}) owned by {owner}, has had no contact for {quiet_days} days "
+               "(last activity {last_activity_at}). Start a win-back: call or visit them."),
+        "zh": ("高价值客户流失预警：客户 {customer_id}",
+               "客户 {customer_name}（{customer_id}，价值等级 {value_tier}，成交额 {deal_amount}，"
+               "负责人 {owner}）已 {quiet_days} 天无任何联系（最近活动 {last_activity_at}）。"
+               "请启动挽回：回访或上门沟通。"),
+    },
     "login_alert": {
         "en": ("New sign-in to your deskflow account",
                "Your account signed in at {at} from {address} ({user_agent}), a network it "

@@ -82,6 +82,16 @@ DEFAULT_RULES = {
                  "due_in_hours": 24, "priority": "high", "assignee": "ticket_owner"},
         "completes_on": [],
     },
+    "churn_winback": {
+        "name": "Win back a high-value customer drifting away (高价值客户流失预警 → 挽回)",
+        "trigger": {"event": "customer.churn_risk"},
+        "where": {},
+        "task": {"title": "Win back the customer (挽回): call or visit them",
+                 "description": "No contact for CHURN_WARNING_DAYS: offer a dedicated service "
+                                "or a visit; logging a follow-up completes this task.",
+                 "due_in_days": 3, "priority": "high", "assignee": "owner"},
+        "completes_on": ["followup.logged"],
+    },
     "quarterly_survey": {
         "name": "Quarterly satisfaction survey of active customers (季度满意度调查)",
         "trigger": {"schedule": "quarterly"},

@@ -18,6 +18,7 @@ EVENTS = {
     "customer.created": ("customer", CUSTOMER_FACTS + ("changed", "first_deal")),
     "customer.updated": ("customer", CUSTOMER_FACTS + ("changed", "first_deal")),
     "followup.logged": ("customer", CUSTOMER_FACTS + ("channel", "outcome")),
+    "customer.churn_risk": ("customer", CUSTOMER_FACTS),
     "ticket.created": ("ticket", TICKET_FACTS),
     "ticket.updated": ("ticket", TICKET_FACTS),
     "ticket.assigned": ("ticket", TICKET_FACTS),

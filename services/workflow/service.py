@@ -13,7 +13,8 @@ from services.workflow.options import OptionsProvider
 
 # The events the workflow learns from, by source.
 CONSUMED = {
-    "customers": ("customer.created", "customer.updated", "customer.deleted", "followup.logged"),
+    "customers": ("customer.created", "customer.updated", "customer.deleted", "followup.logged",
+                  "customer.churn_risk"),
     "tickets": ("ticket.created", "ticket.updated", "ticket.assigned", "ticket.transitioned",
                 "ticket.commented", "ticket.rated", "ticket.dissatisfied"),
     "gateway": ("user.created", "user.updated"),

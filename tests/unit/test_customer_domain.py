@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -216,3 +216,20 @@ def test_reviewed_fields_and_a_rejected_record_go_back_to_review():
 ])
 def test_whose_followups_each_role_sees_across_customers(context, visible):
     assert domain.visible_followup_owners(context) == visible
+
+
+CHURN_NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("tier, days_quiet, warned_for_spell, due", [
+    ("high", 60, False, True),
+    ("mid", 75, False, True),
+    ("high", 59, False, False),   # not quiet long enough
+    ("potential", 120, False, False),
+    ("high", 61, True, False),    # this spell was warned of
+])
+def test_a_valuable_quiet_customer_is_warned_once_per_spell(tier, days_quiet, warned_for_spell,
+                                                           due):
+    last = CHURN_NOW - timedelta(days=days_quiet)
+    warned_for = last if warned_for_spell else last - timedelta(days=200)
+    assert domain.churn_warning_due(tier, last, warned_for, CHURN_NOW, 60) is due

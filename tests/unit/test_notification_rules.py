@@ -83,6 +83,20 @@ def test_open_work(kind, state, open_):
     assert domain.is_open(kind, state) is open_
 
 
+def test_a_churn_risk_reaches_the_owner_their_managers_and_the_admins_once_each():
+    data = {"customer": CUSTOMER, "risk": {
+        "value_tier": "high", "deal_amount": 800000.0, "owner": "amy", "quiet_days": 61,
+        "last_activity_at": "2026-09-01T09:00:00+00:00", "warning_days": 60}}
+    assert domain.escalated_owner("customer.churn_risk", data) == "amy"
+    notices = domain.notices_for("customer.churn_risk", data, ["root", "boss"], actor=None,
+                                 related=["boss", "mia"])
+    assert [(notice.recipient, notice.kind) for notice in notices] == [
+        ("amy", "churn_risk"), ("boss", "churn_risk"), ("mia", "churn_risk"),
+        ("root", "churn_risk")]
+    title, body = templates.render("churn_risk", notices[0].params, "zh")
+    assert "高价值客户流失预警" in title and "61 天" in body
+
+
 def test_the_actor_is_not_told_what_they_did_but_hears_of_breaches():
     assert domain.notices_for("ticket.created", {"ticket": TICKET}, [], actor="amy") == []
     breached = domain.notices_for("ticket.sla_breached", SLA, [], actor="amy")
