@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from services.common import dead_letters as names
 from services.common.errors import Unavailable
-from services.common.outbox import DEAD_LETTER_QUEUE
+from services.common.outbox import dead_letter_queue
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +54,21 @@ def describe(message) -> dict:
 
 
 class DeadLetterBox:
-    def __init__(self, amqp_uri: str, timeout: float):
+    def __init__(self, amqp_uri: str, timeout: float, queue_type: str = "classic"):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
+        self.queue = dead_letter_queue(queue_type)
 
     def count(self) -> int:
         with self._channel() as channel:
-            queue = DEAD_LETTER_QUEUE(channel)
+            queue = self.queue(channel)
             queue.declare()
             return queue.queue_declare(passive=True).message_count
 
     def list(self, selection: Selection) -> dict:
         found, total = [], 0
         with self._channel() as channel:
-            for message in self._browse(channel):
+            for message in self._browse(channel, self.queue):
                 total += 1
                 if selection.matches(message.headers or {}):
                     found.append(describe(message))
@@ -78,7 +79,7 @@ class DeadLetterBox:
         with self._channel() as channel:
             producer = Producer(channel)
             replayed = 0
-            for message in self._browse(channel):
+            for message in self._browse(channel, self.queue):
                 if selection.matches(message.headers or {}):
                     _send_back(producer, message)
                     message.ack()
@@ -88,7 +89,7 @@ class DeadLetterBox:
     def delete(self, selection: Selection) -> int:
         with self._channel() as channel:
             deleted = 0
-            for message in self._browse(channel):
+            for message in self._browse(channel, self.queue):
                 if selection.matches(message.headers or {}):
                     message.ack()
                     deleted += 1
@@ -98,10 +99,10 @@ class DeadLetterBox:
         return _OpenChannel(self.amqp_uri, self.timeout)
 
     @staticmethod
-    def _browse(channel):
+    def _browse(channel, dead_letters):
         """The messages waiting when the request began (not those that arrive meanwhile,
         such as a replayed message failing again), at most :data:`MAX_BROWSED`."""
-        queue = DEAD_LETTER_QUEUE(channel)
+        queue = dead_letters(channel)
         queue.declare()
         waiting = queue.queue_declare(passive=True).message_count
         for _ in range(min(waiting, MAX_BROWSED)):

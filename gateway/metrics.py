@@ -33,7 +33,8 @@ def exporter_registry(settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(DeadLetterCollector(
-        DeadLetterBox(settings.amqp_uri, DEAD_LETTER_COUNT_TIMEOUT_SECONDS)))
+        DeadLetterBox(settings.amqp_uri, DEAD_LETTER_COUNT_TIMEOUT_SECONDS,
+                      settings.amqp_queue_type)))
     return registry
 
 

@@ -59,6 +59,8 @@ DEFAULTS = {
     "METRICS_HOST": "127.0.0.1",
     # How often a service refreshes the figures it reads from its database and the broker.
     "METRICS_REFRESH_SECONDS": "15",
+    # The type of the services' durable queues: "classic", or "quorum" (services/common/queues.py).
+    "AMQP_QUEUE_TYPE": "classic",
 }
 
 
@@ -104,6 +106,7 @@ class Settings:
     metrics_ports: dict = field(default_factory=dict)
     metrics_host: str = "127.0.0.1"
     metrics_refresh_seconds: float = 15
+    amqp_queue_type: str = "classic"
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -182,6 +185,7 @@ def load_settings(environ=None) -> Settings:
         metrics_ports=ports,
         metrics_host=_env(environ, "METRICS_HOST"),
         metrics_refresh_seconds=float(_env(environ, "METRICS_REFRESH_SECONDS")),
+        amqp_queue_type=_env(environ, "AMQP_QUEUE_TYPE"),
     )
 
 

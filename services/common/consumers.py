@@ -33,8 +33,10 @@ from services.common.dead_letters import (
     ScreeningQueueConsumer, consumer_name, dead_letter, dead_letter_publisher, failed_attempts,
     retry_exchange, retry_later,
 )
+from services.common.config import settings_from
 from services.common.errors import DeskflowError, Unavailable
 from services.common.metrics import count_dead_letter
+from services.common.queues import apply_queue_type
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,9 @@ class DeadLettering:
     def setup(self):
         super().setup()
         config = self.container.config
-        self.dead_letters = dead_letter_publisher(config["AMQP_URI"])
+        queue_type = settings_from(config).amqp_queue_type
+        apply_queue_type(self.queue, queue_type)
+        self.dead_letters = dead_letter_publisher(config["AMQP_URI"], queue_type)
         self.max_attempts = int(config.get("CONSUMER_MAX_ATTEMPTS", MAX_ATTEMPTS))
         self.pause = float(config.get("CONSUMER_RETRY_PAUSE_SECONDS", RETRY_PAUSE_SECONDS))
         self.retries = retry_exchange(self.container.service_name)

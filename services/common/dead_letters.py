@@ -24,7 +24,8 @@ from services.common.clock import utcnow
 from services.common.config import settings_from
 from services.common.db import unreachable_as_unavailable
 from services.common.metrics import count_dead_letter
-from services.common.outbox import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
+from services.common.outbox import DEAD_LETTER_EXCHANGE, dead_letter_queue
+from services.common.queues import apply_queue_type
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ ATTEMPTS = f"{PREFIX}attempts"  # failed tries so far, carried by a message bein
 MAX_REASON_CHARS = 2000
 
 
-def dead_letter_publisher(amqp_uri: str) -> Publisher:
-    return Publisher(amqp_uri, declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE])
+def dead_letter_publisher(amqp_uri: str, queue_type: str = "classic") -> Publisher:
+    return Publisher(amqp_uri, declare=[DEAD_LETTER_EXCHANGE, dead_letter_queue(queue_type)])
 
 
 def dead_letter(publisher: Publisher, message, queue: str, consumer: str, reason: str) -> None:
@@ -115,8 +116,9 @@ class ScreeningQueueConsumer(QueueConsumer):
 
     def setup(self):
         super().setup()
-        self.max_bytes = settings_from(self.container.config).max_message_bytes
-        self.dead_letters = dead_letter_publisher(self.amqp_uri)
+        settings = settings_from(self.container.config)
+        self.max_bytes = settings.max_message_bytes
+        self.dead_letters = dead_letter_publisher(self.amqp_uri, settings.amqp_queue_type)
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -154,7 +156,13 @@ def consumer_name(service: str, provider) -> str:
 
 
 class ScreenedRpcConsumer(RpcConsumer):
+    """The service's RPC queue (``rpc-<service>``), of the configured type (quorum or classic)."""
+
     queue_consumer = ScreeningQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        apply_queue_type(self.queue, settings_from(self.container.config).amqp_queue_type)
 
 
 class ScreenedRpc(Rpc):

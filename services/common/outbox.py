@@ -31,6 +31,7 @@ from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
 from services.common.db import make_engine, purge_before, upsert
 from services.common.events import catalogue, make_envelope
 from services.common.periodic import run_every
+from services.common.queues import queue_arguments
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,15 @@ RELAY_BATCH = 500
 SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
 ANSWER_RETENTION = timedelta(hours=24)  # how long a repeated request gets its first answer
 DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
-DEAD_LETTER_QUEUE = Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE,
-                          routing_key="#", durable=True)
+
+
+def dead_letter_queue(queue_type: str = "classic") -> Queue:
+    """The dead-letter queue, of the deployment's queue type (``AMQP_QUEUE_TYPE``)."""
+    return Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                 durable=True, queue_arguments=queue_arguments(queue_type))
+
+
+DEAD_LETTER_QUEUE = dead_letter_queue()
 # Publishing waits out a broker restart rather than giving up after three quick tries.
 PATIENT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0.5, "interval_step": 1,
                         "interval_max": 5}

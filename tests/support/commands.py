@@ -8,7 +8,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 
 from services.common.consumers import COMMAND_EXCHANGE
-from services.common.outbox import DEAD_LETTER_QUEUE
+from services.common.outbox import dead_letter_queue
 
 
 def publish_command(amqp_uri: str, command_type: str, body: dict) -> None:
@@ -31,10 +31,10 @@ def publish_raw(amqp_uri: str, exchange, routing_key: str, body: bytes, content_
             content_encoding="utf-8", headers=headers or {}, retry=True)
 
 
-def dead_letters(amqp_uri: str) -> list:
-    """Take every message waiting in the dead-letter queue."""
+def dead_letters(amqp_uri: str, queue_type: str = "classic") -> list:
+    """Take every message waiting in the dead-letter queue (of type ``queue_type``)."""
     with Connection(amqp_uri) as connection:
-        queue = DEAD_LETTER_QUEUE(connection.default_channel)
+        queue = dead_letter_queue(queue_type)(connection.default_channel)
         queue.declare()
         messages = []
         while (message := queue.get(no_ack=True)) is not None:
