@@ -1,4 +1,6 @@
-"""Each Nameko service's own Prometheus ``/metrics``, on ``<NAME>_METRICS_PORT``.
+"""Each Nameko service's own Prometheus ``/metrics``, on ``<NAME>_METRICS_PORT``, and a
+``/healthz`` there for liveness and readiness probes (it calls nothing: a process whose
+event loop answers is alive; Nameko reconnects to the broker by itself).
 
 :class:`ServiceMetrics` is one DependencyProvider every service declares
 (``monitoring = ServiceMetrics("ticket", business=metrics.families)``). It measures every
@@ -157,7 +159,14 @@ class ServiceMetrics(DependencyProvider):
             log.error("metrics: cannot listen on %s:%s (%s); /metrics is off", self.host,
                       self.port, exc)
             return
-        app = make_wsgi_app(self.instruments.registry)
+        metrics = make_wsgi_app(self.instruments.registry)
+
+        def app(env, start_response):
+            if env.get("PATH_INFO") == "/healthz":  # for probes: answering is the signal
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [b'{"status": "ok"}']
+            return metrics(env, start_response)
+
         self.container.spawn_managed_thread(lambda: eventlet.wsgi.server(
             self.listener, app, log_output=False, socket_timeout=30))
         log.info("metrics: http://%s:%s/metrics", self.host, self.port)

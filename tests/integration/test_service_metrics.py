@@ -81,6 +81,8 @@ def test_handlers_events_outbox_and_queues_are_measured(config, customers, custo
         return found if all(found.get(key) == number for key, number in wanted.items()) else None
 
     found = wait_until(measured, timeout=20, message="the calls and events are not all counted")
+    health = requests.get(f"http://127.0.0.1:{customer_port}/healthz", timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert not [key for key in found if key[0] == "deskflow_handler_errors_total"]
 
 
