@@ -22,7 +22,7 @@ from services.common.db import make_engine
 from services.common.errors import ValidationFailed
 from services.common.outbox import UnitOfWork
 from services.reporting import models, reports
-from services.reporting.models import CurrentCount, DailyCount, EventLog
+from services.reporting.models import CurrentCount, DailyCount, EventLog, PeriodCount
 from services.reporting.service import ReportingService
 from services.reporting.simulate import EventStream
 from tests.support.services import call, publish
@@ -268,6 +268,7 @@ def test_rebuild_replays_the_log_into_the_same_figures(service, known_history, d
     with database() as session:  # damage the aggregates: the rebuild must not build on them
         session.execute(delete(CurrentCount))
         session.execute(update(DailyCount).values(n=DailyCount.n + 7))
+        session.execute(update(PeriodCount).values(n=PeriodCount.n + 5))
         session.commit()
     assert call(service, "summary", RANGE) != before
 
