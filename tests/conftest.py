@@ -17,6 +17,10 @@ from tests.support.databases import PostgresDatabases  # noqa: E402
 from tests.support.s3 import running_s3  # noqa: E402
 
 register_remote_errors()
+# Containers a test starts serve no /metrics unless the test gives a port: several tests and
+# stacks share this machine's ports (start_stack picks free ones for its processes).
+for _name in METRICS_PORTS:
+    os.environ.setdefault(f"{_name.upper()}_METRICS_PORT", "0")
 
 
 @pytest.fixture(scope="session")
