@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from services.common.retention import months_before, run_monthly
+from services.ticket import domain
 from services.ticket.models import (
     ArchivedTicket, Comment, CustomerNotice, Hold, Rating, Survey, Ticket, Transition,
 )
@@ -47,7 +48,10 @@ def _move(session, ticket: Ticket, now: datetime) -> None:
     session.add(ArchivedTicket(
         id=ticket.id, customer_id=ticket.customer_id, category=ticket.category,
         priority=ticket.priority, owner=ticket.owner, state=ticket.state,
-        escalated=ticket.escalated, created_at=ticket.created_at, updated_at=ticket.updated_at,
+        escalated=ticket.escalated, channel=ticket.channel, department=ticket.department,
+        late_entry=ticket.late_entry,
+        status_label=domain.status_label(ticket.state, ticket.on_hold, ticket.resolution),
+        created_at=ticket.created_at, updated_at=ticket.updated_at,
         archived_at=now, ticket={**present(ticket, now), "archived": True},
         history=history_entries(session, ticket)))
     for model in (Transition, Comment, Hold, Rating, CustomerNotice, Survey):

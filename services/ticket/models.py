@@ -234,6 +234,11 @@ class ArchivedTicket(Base):
     owner: Mapped[str] = mapped_column(String(80), index=True)
     state: Mapped[str] = mapped_column(String(20))
     escalated: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(100))
+    late_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status_label: Mapped[str] = mapped_column(String(20), default="closed",
+                                              server_default="closed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)

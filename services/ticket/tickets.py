@@ -1,6 +1,6 @@
 """Creating and reading tickets: each use case takes a unit of work, writes the change, its
 history and its events in one transaction, and commits."""
-from sqlalchemy import Boolean, and_, false, func, literal, not_, select, union_all
+from sqlalchemy import Boolean, and_, func, literal, not_, select, union_all
 
 from services.common.db import next_sequence
 from services.common.errors import Archived, NotFound
@@ -14,9 +14,9 @@ from services.ticket.policy import current_policy
 from services.ticket.presentation import calendar_of, history_entries, present
 from services.ticket.schemas import TicketFilterSchema, TicketInputSchema
 
-LIST_FILTERS = ("state", "customer_id", "owner", "priority", "category")
-# The feedback form's filters: working tickets only (archived ones keep no such columns).
-FORM_FILTERS = ("channel", "department", "late_entry", "status_label")
+# Columns lists filter on, in working and archived tickets alike.
+LIST_FILTERS = ("state", "customer_id", "owner", "priority", "category", "channel",
+                "department", "late_entry")
 
 
 def create_ticket(uow, payload: dict, find_customer,
@@ -97,13 +97,10 @@ def _matching(model, filters: dict):
             statement = statement.where(getattr(model, name) == filters[name])
     if "breached" in filters:
         statement = statement.where(model.escalated.is_(filters["breached"]))
-    if model is ArchivedTicket:
-        return statement.where(false()) if set(FORM_FILTERS) & set(filters) else statement
-    for name in FORM_FILTERS[:-1]:
-        if name in filters:
-            statement = statement.where(getattr(Ticket, name) == filters[name])
-    if "status_label" in filters:
-        statement = statement.where(status_label_is(filters["status_label"]))
+    if "status_label" in filters:  # an archived ticket keeps the label it was closed with
+        statement = statement.where(ArchivedTicket.status_label == filters["status_label"]
+                                    if model is ArchivedTicket
+                                    else status_label_is(filters["status_label"]))
     return statement
 
 

@@ -115,3 +115,41 @@ def test_closed_tickets_move_to_the_archive_once_a_month_and_nothing_else_moves(
     ageing = ("open_older_than", "oldest_open_age_seconds")
     assert ({key: value for key, value in later.items() if key not in ageing}
             == {key: value for key, value in figures.items() if key not in ageing})
+
+
+def test_the_feedback_form_filters_apply_to_archived_tickets(services, clock):
+    call(services, "tickets.set_departments", {"departments": ["售后服务部", "技术部"]})
+    customer = call(services, "customers.create", customer_payload(name="Filtered Ltd",
+                                                                      owner="alice"))
+    resolved = new_ticket(services, customer, channel="phone", department="售后服务部")["id"]
+    close(services, resolved)
+    clock.advance(60)
+    unresolvable = new_ticket(services, customer, channel="email", department="技术部")["id"]
+    for body in ({"to": "in_progress"}, {"to": "done", "solution": "Cannot reproduce",
+                                         "resolution": "unresolvable"},
+                 {"to": "closed", "close_reason": "customer_unreachable"}):
+        call(services, "tickets.transition", unresolvable, body)
+    clock.advance(60)
+    late = new_ticket(services, customer, channel="phone", received_at=datetime(
+        2026, 11, 1, 3, 0, tzinfo=timezone.utc).isoformat())["id"]  # 30 h before entry
+    close(services, late)
+    clock.advance(60)
+    working = new_ticket(services, customer, channel="phone", department="售后服务部")["id"]
+
+    clock.set(datetime(2027, 11, 3, 12, 0, tzinfo=timezone.utc))
+    archive(services)
+    assert listed(services) == [working]
+
+    def both(**query):
+        return listed(services, archived="true", **query)
+
+    assert both(channel="phone") == [working, late, resolved]
+    assert both(channel="email") == [unresolvable]
+    assert both(department="售后服务部") == [working, resolved]
+    assert both(late_entry="true") == [late]
+    assert both(late_entry="false") == [working, unresolvable, resolved]
+    assert both(status_label="closed") == [late, resolved]
+    assert both(status_label="unresolvable") == [unresolvable]
+    assert both(status_label="pending") == [working]
+    assert both(status_label="closed", channel="phone", late_entry="false") == [resolved]
+    assert listed(services, channel="phone") == [working]  # archived ones only when asked
