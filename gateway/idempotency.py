@@ -10,6 +10,10 @@ gets the stored answer; a repeat with another request is 422 ``idempotency_key_r
 repeat while the first is still running waits briefly, then is 409 ``in_progress``. An
 answer of 5xx is not kept: the client's retry runs again, and the service recognises it by
 the key the request carries (:func:`service_key`), so a change is still made once.
+
+Ending a claim (its answer, or its release after a 5xx) is retried for a few seconds while
+the gateway's database cannot be reached: a claim left in flight would hold the key, and
+answer every retry 409 ``in_progress``, until it counts as abandoned.
 """
 import hashlib
 import json
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.models import IdempotentRequest
 from services.common.errors import InProgress, KeyReused, ValidationFailed
@@ -29,6 +33,8 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{8,128}$")  # 8–128 visible ASCII chara
 RETENTION = timedelta(hours=24)
 IN_FLIGHT, DONE = "in_flight", "done"
 WAIT_POLL_SECONDS = 0.05
+SETTLE_SECONDS = 10.0  # how long ending a claim waits for an unreachable database
+SETTLE_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,8 @@ def service_key(user: str, key: str, fingerprint: str) -> str:
 
 class IdempotencyStore:
     def __init__(self, session_factory, clock, abandoned_after: timedelta,
-                 wait_seconds: float = 2.0, sleep=time.sleep):
+                 wait_seconds: float = 2.0, sleep=time.sleep,
+                 settle_seconds: float = SETTLE_SECONDS):
         """A row ``in_flight`` longer than ``abandoned_after`` (its gateway died mid-call)
         is taken over by the next repeat; a repeat waits up to ``wait_seconds`` for a
         running first attempt."""
@@ -76,6 +83,7 @@ class IdempotencyStore:
         self.abandoned_after = abandoned_after
         self.wait_seconds = wait_seconds
         self.sleep = sleep
+        self.settle_seconds = settle_seconds
 
     def claim(self, user: str, key: str, fingerprint: str) -> Answer | None:
         """None when this request now owns the key; the first answer when it is a repeat."""
@@ -104,16 +112,26 @@ class IdempotencyStore:
             self.sleep(WAIT_POLL_SECONDS)
 
     def finish(self, user: str, key: str, answer: Answer) -> None:
-        with self.session_factory() as session:
-            session.execute(update(IdempotentRequest).where(*self._is(user, key)).values(
-                state=DONE, status=answer.status, body=answer.body, headers=answer.headers))
-            session.commit()
+        self._settle(update(IdempotentRequest).where(*self._is(user, key)).values(
+            state=DONE, status=answer.status, body=answer.body, headers=answer.headers))
 
     def release(self, user: str, key: str) -> None:
         """Forget a claim whose request failed on our side, so a retry runs again."""
-        with self.session_factory() as session:
-            session.execute(delete(IdempotentRequest).where(*self._is(user, key)))
-            session.commit()
+        self._settle(delete(IdempotentRequest).where(*self._is(user, key)))
+
+    def _settle(self, statement) -> None:
+        """Run ``statement``, retrying for ``settle_seconds`` while the database is out."""
+        deadline = time.monotonic() + self.settle_seconds
+        while True:
+            try:
+                with self.session_factory() as session:
+                    session.execute(statement)
+                    session.commit()
+                return
+            except OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                self.sleep(SETTLE_POLL_SECONDS)
 
     def _insert(self, user: str, key: str, fingerprint: str) -> bool:
         with self.session_factory() as session:

@@ -3,6 +3,7 @@ replays, refusals, and the claims it takes over (expired, or left by a dead gate
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency
@@ -61,6 +62,46 @@ def test_a_claim_left_by_a_dead_gateway_is_taken_over(store, clock):
     store.claim("alice", "key-00001", "hash-a")
     clock.advance(61)
     assert store.claim("alice", "key-00001", "hash-a") is None
+
+
+class Outage:
+    """A session factory whose database cannot be reached for the next ``sessions`` tries."""
+
+    def __init__(self, factory):
+        self.factory, self.sessions = factory, 0
+
+    def __call__(self):
+        if self.sessions:
+            self.sessions -= 1
+            raise OperationalError("SELECT 1", {}, Exception("the database is restarting"))
+        return self.factory()
+
+
+def test_ending_a_claim_waits_out_a_short_database_outage(store, clock):
+    """Else the claim stays in flight and every retry is 409 until it counts as abandoned."""
+    outage, pauses = Outage(store.session_factory), []
+    store = IdempotencyStore(outage, clock, abandoned_after=timedelta(minutes=1),
+                             wait_seconds=0, sleep=pauses.append)
+    store.claim("alice", "key-00001", "hash-a")
+    outage.sessions = 3
+    store.release("alice", "key-00001")  # the request ended in a 503 during the outage
+    assert pauses == [idempotency.SETTLE_POLL_SECONDS] * 3
+    assert store.claim("alice", "key-00001", "hash-a") is None  # the retry runs at once
+    outage.sessions = 2
+    store.finish("alice", "key-00001", ANSWER)
+    assert store.claim("alice", "key-00001", "hash-a") == ANSWER
+
+
+def test_ending_a_claim_gives_up_on_a_long_outage(store, clock):
+    outage = Outage(store.session_factory)
+    store = IdempotencyStore(outage, clock, abandoned_after=timedelta(minutes=1),
+                             wait_seconds=0.2, settle_seconds=0)
+    store.claim("alice", "key-00001", "hash-a")
+    outage.sessions = 1
+    with pytest.raises(OperationalError):
+        store.release("alice", "key-00001")
+    with pytest.raises(InProgress):
+        store.claim("alice", "key-00001", "hash-a")  # taken over only once abandoned
 
 
 def test_an_answer_older_than_24_hours_is_forgotten(store, clock):
