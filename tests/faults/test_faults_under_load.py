@@ -19,24 +19,28 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.faults
 
 CONCURRENCY = 6
+WARM_UP_PAIRS = 10  # customer+ticket pairs done before the fault, and again after it
 
 
-def start_load(stack, label: str, operations: int):
+def start_load(stack, label: str, operations: int | None = None):
     owner = stack.user("support")
     load = CreationLoad(stack.admin(), label, operations, CONCURRENCY, owner.username).start()
-    load.wait_for_progress(10)
+    load.wait_for_progress(WARM_UP_PAIRS)
     return load, owner
 
 
-def finish(stack, load, owner) -> dict:
+def finish(stack, load, owner, scenario) -> dict:
     load.wait()
-    figures = load.audit()
+    scenario.phase("load")
+    figures = scenario.figures = load.audit()
     assert figures["500"] == 0, load.others
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0
     assert figures["other"] == 0, load.others
     assert figures["201"] == figures["sent"]
+    scenario.phase("audit")
     assert_caught_up(stack, owner)
+    scenario.phase("catch-up")
     return figures
 
 
@@ -56,37 +60,42 @@ def service_pids(stack) -> dict[str, int]:
     return pids
 
 
-def survives(stack, label: str, fault, operations: int = 60) -> dict:
-    """Start the load, apply ``fault`` once it runs, let the load go on, then check."""
-    load, owner = start_load(stack, label, operations)
-    fault()
-    load.wait_for_progress(10)
-    return finish(stack, load, owner)
+def survives(stack, scenario, label: str, fault) -> dict:
+    """Start the load, apply ``fault(load)`` while it runs, keep the load going until it has
+    done as much again after the fault, then stop it and check."""
+    load, owner = start_load(stack, label)
+    scenario.phase("warm-up")
+    fault(load)
+    scenario.phase("fault")
+    load.wait_for_progress(WARM_UP_PAIRS)
+    load.stop()
+    return finish(stack, load, owner, scenario)
 
 
-def test_each_service_killed_in_turn(fault_stack):
-    def kill_each():
+def test_each_service_killed_in_turn(fault_stack, scenario):
+    def kill_each(load):
         for name in SERVICE_CLASSES:
             victim = service_pids(fault_stack)[name]
             os.kill(victim, signal.SIGKILL)
             wait_until(lambda: service_pids(fault_stack).get(name) not in (None, victim),
                        timeout=60, message=f"the supervisor restarts {name}")
-            time.sleep(2)
+            load.wait_for_progress(2)  # the load goes on before the next one is killed
 
-    survives(fault_stack, "kill", kill_each, operations=90)
+    survives(fault_stack, scenario, "kill", kill_each)
 
 
-def test_broker_stopped_and_started(fault_stack, private_servers):
-    def restart():
+def test_broker_stopped_and_started(fault_stack, private_servers, scenario):
+    def restart(load):
         private_servers.rabbit.stop_app()
-        time.sleep(3)
+        time.sleep(3)  # the outage: nothing listens for 3 s
         private_servers.rabbit.start_app()
 
-    survives(fault_stack, "broker", restart)
+    survives(fault_stack, scenario, "broker", restart)
 
 
-def test_database_restarted(fault_stack, private_servers):
-    survives(fault_stack, "database", private_servers.postgres.restart)
+def test_database_restarted(fault_stack, private_servers, scenario):
+    survives(fault_stack, scenario, "database",
+             lambda load: private_servers.postgres.restart())
 
 
 CONSUMER = "faults_always_failing.on_ticket_created"
@@ -108,7 +117,7 @@ class AlwaysFailing:
 
 
 def test_a_handler_that_always_fails_dead_letters_after_bounded_attempts(
-        fault_stack, container_factory):
+        fault_stack, container_factory, scenario):
     max_attempts = 3
     container = container_factory(AlwaysFailing, {
         "AMQP_URI": fault_stack.amqp_uri, "serializer": "json",
@@ -121,7 +130,7 @@ def test_a_handler_that_always_fails_dead_letters_after_bounded_attempts(
         "customer_id": admin.get("/api/v1/customers", params={"per_page": 1}).json()["items"][0]["id"],
         "service_type": "presales", "category": "inquiry", "priority": "high",
         "title": "Fault dead letters: a bug"}).json()
-    finish(fault_stack, load, owner)
+    finish(fault_stack, load, owner, scenario)
     tickets = len(load.created["tickets"]) + 1
 
     letters = []

@@ -42,9 +42,11 @@ def _retryable(status, response) -> bool:
 
 class CreationLoad:
     """``concurrency`` clients, each repeating: create a customer, open a ticket for it
-    (owned by ``ticket_owner``), until ``operations`` pairs are done."""
+    (owned by ``ticket_owner``), until ``operations`` pairs are done, or with ``operations``
+    None until :meth:`stop` (each client finishes the pair it is on)."""
 
-    def __init__(self, api, label: str, operations: int, concurrency: int, ticket_owner: str):
+    def __init__(self, api, label: str, operations: int | None, concurrency: int,
+                 ticket_owner: str):
         self.api = api
         self.label = f"{label} {uuid.uuid4().hex[:6]}"
         self.operations = operations
@@ -58,6 +60,7 @@ class CreationLoad:
         self.done_pairs = 0
         self._numbers = itertools.count()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread = None
 
     # --- running -------------------------------------------------------------------------
@@ -67,6 +70,11 @@ class CreationLoad:
         self._thread.start()
         return self
 
+    def stop(self):
+        """Start no new pair; :meth:`wait` then waits for the pairs under way."""
+        self._stopping.set()
+        return self
+
     def wait(self, timeout: float = 600):
         self._thread.join(timeout)
         assert not self._thread.is_alive(), f"the load did not finish in {timeout}s"
@@ -74,8 +82,10 @@ class CreationLoad:
     def wait_for_progress(self, pairs: int, timeout: float = 120):
         """Block until ``pairs`` more customer+ticket pairs are done than now."""
         target = self.done_pairs + pairs
+        if self.operations is not None:
+            target = min(target, self.operations)
         deadline = time.monotonic() + timeout
-        while self.done_pairs < min(target, self.operations):
+        while self.done_pairs < target:
             assert time.monotonic() < deadline, f"the load made no progress in {timeout}s"
             time.sleep(0.1)
 
@@ -86,7 +96,10 @@ class CreationLoad:
     def _client(self):
         session = requests.Session()
         session.headers.update(self.api.session.headers)
-        while (number := next(self._numbers)) < self.operations:
+        while not self._stopping.is_set():
+            number = next(self._numbers)
+            if self.operations is not None and number >= self.operations:
+                return
             customer_id = self._create(session, "customers", customer_payload(
                 name=f"Fault {self.label} {number}", contact_name="Li Na", source="online"))
             if customer_id is not None:
