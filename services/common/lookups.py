@@ -1,8 +1,9 @@
-"""Asking another service whether something exists, as a Nameko dependency.
+"""Asking another service, as a Nameko dependency.
 
 ``find_customer = Lookup("customers", "customer_id")`` gives each worker a function
 ``find_customer(customer_id)`` that calls ``customers.get`` with the ``RPC_TIMEOUT``: an
-unknown id is a 422 naming the field, a silent service a 503."""
+unknown id is a 422 naming the field, a silent service a 503. :func:`answer_of` is the
+timed call underneath, for other questions."""
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
 
@@ -22,17 +23,25 @@ class Lookup(ScreenedRpcProxy):
 
     def get_dependency(self, worker_ctx):
         proxy = super().get_dependency(worker_ctx)
-        field, what, service = self.field, self.what, self.target_service
+        field, what = self.field, self.what
 
         def find(record_id: str) -> dict:
             try:
-                with eventlet.Timeout(self.timeout, RpcTimeout(f"{service}.get")):
-                    return proxy.get(record_id)
+                return answer_of(proxy, "get", self.timeout, record_id)
             except NotFound:
                 raise ValidationFailed(f"{field}: no {what} {record_id}.", {"fields": {
                     field: [f"No {what} {record_id}."]}}) from None
-            except (RpcTimeout, UnknownService) as exc:
-                raise Unavailable(f"The {service} service did not answer; retry shortly.",
-                                  {"reason": type(exc).__name__}) from None
 
         return find
+
+
+def answer_of(proxy, method: str, timeout: float, *args):
+    """``proxy.<method>(*args)`` within ``timeout``; a silent service is ``Unavailable``
+    (503 for a request, a retry for an event)."""
+    service = proxy.service_name
+    try:
+        with eventlet.Timeout(timeout, RpcTimeout(f"{service}.{method}")):
+            return getattr(proxy, method)(*args)
+    except (RpcTimeout, UnknownService) as exc:
+        raise Unavailable(f"The {service} service did not answer; retry shortly.",
+                          {"reason": type(exc).__name__}) from None

@@ -191,13 +191,19 @@ class CustomerEmail:
     params: dict
 
 
-def customer_email(data: dict) -> CustomerEmail:
+def customer_email(data: dict, survey_link) -> CustomerEmail:
     """The email a ``ticket.customer_notified`` event asks for, in the customer's language.
-    Each notice of a ticket is its own delivery target, so none waits for another's window."""
+    Each notice of a ticket is its own delivery target, so none waits for another's window.
+    A notice naming a survey gets its link from ``survey_link(survey_id)`` (None: no link)."""
     notice = data["notice"]
+    params = dict(notice["params"])
+    if params.get("survey_id") is not None:
+        link = survey_link(params.pop("survey_id"))
+        if link:
+            params["survey_url"] = link
     return CustomerEmail(target=f"customer:{data['ticket']['id']}:{notice['kind']}",
                          to=notice["to"], kind=CUSTOMER_KINDS[notice["kind"]],
-                         lang=notice["language"], params=notice["params"])
+                         lang=notice["language"], params=params)
 
 
 def retry_delay(attempts: int, base_seconds: float, max_attempts: int) -> float | None:

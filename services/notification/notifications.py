@@ -28,7 +28,8 @@ MAX_ID = 2**31 - 1
 log = logging.getLogger(__name__)
 
 
-def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
+def handle_event(uow, payload, email_enabled: bool, first_admin: str,
+                 survey_link=lambda survey_id: None) -> bool:
     """Record what ``payload`` asks for; False when it was handled before (a redelivery).
 
     ``first_admin`` (``ADMIN_USERNAME``) counts as an admin even if its ``user.created``
@@ -49,7 +50,8 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str) -> bool:
                                      _related(uow.session, event_type, data)):
         _notify(uow, envelope, notice, email_enabled)
     if event_type == "ticket.customer_notified" and email_enabled:
-        _email_customer(uow, envelope, domain.customer_email(data))
+        uow.session.flush()  # a copy of this event handled at once waits here, then stops
+        _email_customer(uow, envelope, domain.customer_email(data, survey_link))
     _queue_webhooks(uow, envelope)
     try:
         uow.commit()

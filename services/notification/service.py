@@ -10,6 +10,7 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications
 from services.notification.delivery import DeliveryWorkerProvider
+from services.notification.links import SurveyLinks
 
 
 class NotificationService:
@@ -19,11 +20,12 @@ class NotificationService:
     uow = UnitOfWorkProvider("notification", models)
     monitoring = ServiceMetrics("notification")
     delivery = DeliveryWorkerProvider()
+    survey_link = SurveyLinks()
 
     @consume_events(domain.CONTRACT)
     def handle_event(self, payload):
         notifications.handle_event(self.uow, payload, self.delivery.email_enabled,
-                                   self.delivery.first_admin)
+                                   self.delivery.first_admin, self.survey_link)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def inbox(self, query=None):

@@ -52,7 +52,7 @@ _declare("ticket.rated", "The customer rated a ticket (every answer of the surve
 _declare("ticket.dissatisfied", "A rating scored 2 or less: the owner and their manager "
          "follow it up.", rating=fields.Nested(RatingSchema, required=True))
 _declare("ticket.customer_notified", "An email to the customer is due (acknowledgement, "
-         "delay, outcome with the survey link).",
+         "delay, outcome naming its survey).",
          notice=fields.Nested(CustomerNoticeSchema, required=True))
 _sla_alert("ticket.sla_warning", "80% of an SLA clock has run (once per clock and cycle).")
 _sla_alert("ticket.sla_breached", "An SLA clock ran out (once per clock and cycle).")

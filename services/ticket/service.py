@@ -85,6 +85,10 @@ class TicketService:
         return tickets.ticket_history(self.uow, ticket_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def survey_link(self, survey_id):
+        return surveys.issue_link(self.uow, survey_id, self.survey_options())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def survey(self, token, address):
         return surveys.show_survey(self.uow, token, address, self.survey_options())
 

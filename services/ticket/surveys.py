@@ -1,5 +1,11 @@
-"""The satisfaction survey (满意度调查): reaching done makes one with a random token, sent in
-the outcome notice; the customer answers it once, without logging in."""
+"""The satisfaction survey (满意度调查): reaching done makes one, the outcome notice asks for
+it by id, and whoever writes the email gets its link with :func:`issue_link`; the customer
+answers it once, without logging in.
+
+The token never travels in an event (events reach webhooks and the reporting log), and only
+its SHA-256 is kept. So a link cannot be shown twice: issuing one makes a new token and the
+one issued before stops working. The notification service issues it while composing the
+email, in the same attempt that stores the email, so the link sent is the one that works."""
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -53,15 +59,32 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_survey(uow, ticket: Ticket, now: datetime, options: SurveyOptions) -> str:
-    """A new survey for the ticket (an older unanswered one expires now); returns its link."""
+def open_survey(uow, ticket: Ticket, now: datetime, options: SurveyOptions) -> int:
+    """A new survey for the ticket (an older unanswered one expires now); returns its id.
+    Its first token is never shown: the link comes from :func:`issue_link`."""
     for older in uow.session.scalars(select(Survey).where(
             Survey.ticket_id == ticket.id, Survey.used_at.is_(None), Survey.expires_at > now)):
         older.expires_at = now
+    survey = Survey(token_hash=_hash(secrets.token_urlsafe(TOKEN_BYTES)), ticket_id=ticket.id,
+                    created_at=now, expires_at=now + options.ttl)
+    uow.session.add(survey)
+    uow.session.flush()
+    return survey.id
+
+
+def issue_link(uow, survey_id: int, options: SurveyOptions) -> dict:
+    """A link to the survey with a new token (the previous one stops working); 404 for an
+    unknown survey, 409 for an answered one, 410 for an expired one."""
+    survey = uow.session.scalars(select(Survey).where(Survey.id == survey_id)
+                                 .with_for_update()).first()
+    if survey is None:
+        raise NotFound("No such survey.", {"survey_id": survey_id})
+    _check_usable(survey, uow.now())
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    uow.session.add(Survey(token_hash=_hash(token), ticket_id=ticket.id, created_at=now,
-                           expires_at=now + options.ttl))
-    return options.url.format(token=token)
+    survey.token_hash = _hash(token)
+    expires_at = survey.expires_at.isoformat()
+    uow.commit()
+    return {"url": options.url.format(token=token), "expires_at": expires_at}
 
 
 def _count_attempt(uow, address: str, options: SurveyOptions) -> None:
@@ -82,11 +105,15 @@ def _usable_survey(uow, token: str, for_update: bool = False) -> Survey:
     survey = uow.session.scalars(statement.with_for_update() if for_update else statement).first()
     if survey is None:
         raise NotFound("No such survey.", {})
+    _check_usable(survey, uow.now())
+    return survey
+
+
+def _check_usable(survey: Survey, now: datetime) -> None:
     if survey.used_at is not None:
         raise Conflict("This survey has already been answered.", {"answered_at": survey.used_at.isoformat()})
-    if survey.expires_at <= uow.now():
+    if survey.expires_at <= now:
         raise Gone("This survey has expired.", {"expired_at": survey.expires_at.isoformat()})
-    return survey
 
 
 def show_survey(uow, token: str, address: str, options: SurveyOptions) -> dict:

@@ -107,8 +107,8 @@ def transition_ticket(uow, ticket_id: str, payload: dict, surveys: SurveyOptions
                                      "note": note, "by": actor, "at": now.isoformat()})
     if ticket.state == "done":
         asking = ticket.rating is None and ticket.notify_customer and address_of(ticket)
-        link = open_survey(uow, ticket, now, surveys) if asking else ""
-        tell_customer(uow, ticket, OUTCOME, now, solution=ticket.solution or "", survey_url=link)
+        survey = {"survey_id": open_survey(uow, ticket, now, surveys)} if asking else {}
+        tell_customer(uow, ticket, OUTCOME, now, solution=ticket.solution or "", **survey)
     uow.commit()
     return shown
 

@@ -1,6 +1,7 @@
 """The feedback form on tickets in a real container (real customer service, PostgreSQL, a
 moved clock): its fields and status label, late entries, the seeds' default targets, the
 customer notices, surveys and closing rules."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -21,13 +22,15 @@ ADDRESS = "198.51.100.7"
 
 
 def outbox(runner, *event_types) -> list[dict]:
-    """The data of the ticket service's events of ``event_types``, oldest first."""
+    """The data of the ticket service's events of ``event_types`` (none: all), oldest first."""
     settings = runner.service_map["tickets"].config["DESKFLOW_SETTINGS"]
     engine = make_engine(settings.database_url("ticket"))
+    statement = select(Outbox).order_by(Outbox.id)
+    if event_types:
+        statement = statement.where(Outbox.event_type.in_(event_types))
     try:
         with Session(engine) as session:
-            rows = session.scalars(select(Outbox).where(Outbox.event_type.in_(event_types))
-                                   .order_by(Outbox.id)).all()
+            rows = session.scalars(statement).all()
             return [row.envelope["data"] for row in rows]
     finally:
         engine.dispose()
@@ -39,11 +42,17 @@ def finish(services, ticket_id, resolution="resolved"):
         "to": "done", "solution": "Replaced the roller", "resolution": resolution})
 
 
-def survey_token(services, ticket_id) -> str:
-    """The token of the survey link sent to the customer of ``ticket_id``."""
+def survey_id(services, ticket_id) -> int:
+    """The survey the outcome notice of ``ticket_id`` names."""
     [notice] = [data["notice"] for data in outbox(services, "ticket.customer_notified")
                 if data["ticket"]["id"] == ticket_id and data["notice"]["kind"] == "outcome"]
-    return notice["params"]["survey_url"].rsplit("/", 1)[1]
+    return notice["params"]["survey_id"]
+
+
+def survey_token(services, ticket_id) -> str:
+    """The token of a survey link issued as the notification service issues it."""
+    link = call(services, "tickets.survey_link", survey_id(services, ticket_id))["url"]
+    return link.rsplit("/", 1)[1]
 
 
 def test_the_forms_fields_are_kept_shown_and_editable(services, customer, clock):
@@ -199,6 +208,25 @@ def test_customer_notices_go_to_the_contact_once_each_and_show_in_history(servic
         "acknowledgement", "delay", "outcome"]
 
 
+def test_the_survey_token_never_travels_in_an_event_and_a_new_link_replaces_the_old(
+        services, customer):
+    ticket = new_ticket(services, customer, contact_email="wang@example.com")
+    finish(services, ticket["id"])
+    first = survey_token(services, ticket["id"])
+    second = survey_token(services, ticket["id"])
+    assert first != second
+    for data in outbox(services):
+        assert first not in json.dumps(data) and second not in json.dumps(data)
+    with pytest.raises(NotFound):
+        call(services, "tickets.survey", first, ADDRESS)  # replaced by the second link
+    assert call(services, "tickets.survey", second, ADDRESS)["ticket_id"] == ticket["id"]
+    call(services, "tickets.answer_survey", second, {"overall": "satisfied"}, ADDRESS)
+    with pytest.raises(Conflict):  # answered: no more links
+        call(services, "tickets.survey_link", survey_id(services, ticket["id"]))
+    with pytest.raises(NotFound):
+        call(services, "tickets.survey_link", 999999)
+
+
 def test_the_survey_once_then_409_expired_410_unknown_404(services, customer, clock):
     ticket = new_ticket(services, customer, contact_email="wang@example.com")
     finish(services, ticket["id"])
@@ -232,6 +260,8 @@ def test_the_survey_once_then_409_expired_410_unknown_404(services, customer, cl
     clock.advance(14 * 86400 + 1)
     with pytest.raises(Gone):
         call(services, "tickets.survey", stale, ADDRESS)
+    with pytest.raises(Gone):
+        call(services, "tickets.survey_link", survey_id(services, late["id"]))
 
 
 def test_survey_requests_are_rate_limited_per_address(runner_factory, make_config, clock):

@@ -233,10 +233,23 @@ def test_a_customer_email_is_in_the_customers_language_only(kind, lang, words):
         "kind": kind, "to": "wang@example.com", "language": lang,
         "params": {"ticket_id": TICKET["id"], "title": TICKET["title"], "contact_name": "",
                    "planned_completion_date": "2026-11-20", "reason": "Parts are late",
-                   "solution": "Replaced the roller", "survey_url": "http://x/s/abc"}}})
+                   "solution": "Replaced the roller", "survey_id": 7}}},
+        survey_link={7: "http://x/s/abc"}.get)
     assert (email.to, email.lang, email.target) == (
         "wang@example.com", lang, f"customer:{TICKET['id']}:{kind}")
     subject, body = templates.render_customer_email(email.kind, email.params, lang)
     assert words in subject + body
     other = "en" if lang == "zh" else "zh"
     assert templates.render_customer_email(email.kind, email.params, other)[0] not in subject
+    if kind == "outcome":
+        assert "http://x/s/abc" in body and "survey_id" not in email.params
+
+
+def test_an_outcome_whose_survey_is_gone_asks_for_a_reply_instead():
+    email = domain.customer_email({"ticket": TICKET, "notice": {
+        "kind": "outcome", "to": "wang@example.com", "language": "en",
+        "params": {"ticket_id": TICKET["id"], "title": TICKET["title"], "contact_name": "",
+                   "solution": "Replaced the roller", "survey_id": 7}}},
+        survey_link=lambda survey_id: None)  # answered by phone or expired meanwhile
+    assert "reply to this email" in templates.render_customer_email(
+        email.kind, email.params, "en")[1]
