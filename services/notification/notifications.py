@@ -50,7 +50,6 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str,
                                      _related(uow.session, event_type, data)):
         _notify(uow, envelope, notice, email_enabled)
     if event_type == "ticket.customer_notified" and email_enabled:
-        uow.session.flush()  # a copy of this event handled at once waits here, then stops
         _email_customer(uow, envelope, domain.customer_email(data, survey_link))
     _queue_webhooks(uow, envelope)
     try:
