@@ -8,7 +8,6 @@ the same few are made due at each size, and each timing is the median of repeate
 ``--due``, ``--repeat``.
 """
 import argparse
-import os
 import sys
 import warnings
 from datetime import datetime, timedelta, timezone
@@ -20,21 +19,12 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 from sqlalchemy import text  # noqa: E402
 
 from bench import sweeps  # noqa: E402
-from sqlalchemy.orm import sessionmaker  # noqa: E402
-
+from bench.workflow_db import unit_of_work, workflow_database  # noqa: E402
 from services.common.clock import ManualClock  # noqa: E402
-from services.common.config import load_settings  # noqa: E402
-from services.common.context import CallContext  # noqa: E402
-from services.common.db import make_engine  # noqa: E402
-from services.common.outbox import UnitOfWork  # noqa: E402
-from services.workflow import models, tasks  # noqa: E402
-from services.workflow.options import WorkflowOptions  # noqa: E402
-from tests.support.databases import PostgresDatabases  # noqa: E402
+from services.workflow import tasks  # noqa: E402
 
-POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 CHUNK = 100_000
-CONTEXT = CallContext(request_id=None, actor="bench", actor_role=None)
 
 # Open tasks due 30 days ahead: their next check (due soon) is 29 days and 23 hours ahead.
 INSERT_TASKS = """
@@ -62,7 +52,7 @@ def make_due(session_factory, due_count: int) -> None:
 
 
 def sweep_once(session_factory, options) -> int:
-    uow = UnitOfWork(session_factory, models, "workflow", CONTEXT, ManualClock(NOW))
+    uow = unit_of_work(session_factory, ManualClock(NOW))
     try:
         return tasks.sweep_reminders(uow, options)
     finally:
@@ -76,11 +66,7 @@ def main(argv=None):
     parser.add_argument("--due", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
-    options = WorkflowOptions.from_settings(load_settings())
-    databases = PostgresDatabases(POSTGRES)
-    try:
-        engine = make_engine(databases.fresh("workflow"))
-        session_factory = sessionmaker(engine, expire_on_commit=False)
+    with workflow_database() as (session_factory, options):
         results = {}
         for size, first in ((args.small, 1), (args.large, args.small + 1)):
             print(f"{size:,} open tasks: inserting…", flush=True)
@@ -92,9 +78,6 @@ def main(argv=None):
         plan = sweeps.index_plan(session_factory, tasks.due_tasks_query(NOW, tasks.SWEEP_BATCH),
                                  "next_check_at")
         print(f"query plan at {args.large:,}: {plan}")
-        engine.dispose()
-    finally:
-        databases.drop_all()
     sweeps.report("open tasks", results, args.due)
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ for an event — validate the envelope, record its id as processed, commit. A mi
 ``ticket.transitioned`` to done. Options: ``--events``.
 """
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -21,21 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.workflow_db import unit_of_work, workflow_database  # noqa: E402
 from services.common.clock import ManualClock  # noqa: E402
-from services.common.config import load_settings  # noqa: E402
-from services.common.context import CallContext  # noqa: E402
-from services.common.db import make_engine  # noqa: E402
 from services.common.events import make_envelope, parse_envelope  # noqa: E402
-from services.common.outbox import UnitOfWork  # noqa: E402
 from services.workflow import engine, models, rulebook  # noqa: E402
-from services.workflow.options import WorkflowOptions  # noqa: E402
-from tests.support.databases import PostgresDatabases  # noqa: E402
 
-POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
-CONTEXT = CallContext(request_id=None, actor="bench", actor_role=None)
 
 
 def customer(number: int, **fields) -> dict:
@@ -78,7 +69,7 @@ def run(session_factory, handler, options, events) -> float:
     clock = ManualClock(NOW + timedelta(days=1))
     started = time.perf_counter()
     for payload in events:
-        uow = UnitOfWork(session_factory, models, "workflow", CONTEXT, clock)
+        uow = unit_of_work(session_factory, clock)
         try:
             handler(uow, options, payload)
         finally:
@@ -90,12 +81,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=4000)
     args = parser.parse_args(argv)
-    options = WorkflowOptions.from_settings(load_settings())
-    databases = PostgresDatabases(POSTGRES)
-    try:
-        db = make_engine(databases.fresh("workflow"))
-        session_factory = sessionmaker(db, expire_on_commit=False)
-        uow = UnitOfWork(session_factory, models, "workflow", CONTEXT, ManualClock(NOW))
+    with workflow_database() as (session_factory, options):
+        uow = unit_of_work(session_factory, ManualClock(NOW))
         rulebook.ensure_defaults(uow)
         uow.close()
         rates = {}
@@ -106,9 +93,6 @@ def main(argv=None):
             print(f"{name}: {rates[name]:,.0f} events/s", flush=True)
         with session_factory() as session:
             made = session.scalar(select(func.count()).select_from(models.Task))
-        db.dispose()
-    finally:
-        databases.drop_all()
     low, high = rates.values()
     print(f"\n{args.events:,} events; {made:,} tasks made by the rules")
     print(f"{'':28} {'events/s':>10}")

@@ -9,21 +9,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, text
 
 from services.common.errors import Duplicate
-from services.customer.service import CustomerService
+from tests.integration.test_customer_service import config, service  # noqa: F401 (fixtures)
 from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
-
-
-@pytest.fixture
-def config(make_config):
-    return make_config("customer")
-
-
-@pytest.fixture
-def service(container_factory, config):
-    container = container_factory(CustomerService, config)
-    container.start()
-    return container
 
 
 def rows(config, sql):
