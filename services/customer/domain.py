@@ -189,6 +189,7 @@ REVIEW_STATES = ("pending", "verified", "approved", "rejected")
 REVIEW_DECISIONS = ("verified", "approved", "rejected")
 REVIEWED_FIELDS = ("phone", "office_phone", "email", "budget_min", "budget_max", *DEAL_FIELDS)
 APPROVER_ROLES = (None, "admin", "manager")  # None: the system
+REVIEWER_ROLES = (*APPROVER_ROLES, "sales")
 # Which decisions each review state allows.
 REVIEW_STEPS = {"pending": ("verified", "rejected"), "verified": ("approved", "rejected"),
                 "approved": (), "rejected": ()}
@@ -213,6 +214,9 @@ def check_review_step(context, review: str, decision: str, author: str | None) -
     if context.actor == author:
         raise SamePerson("The author of a change cannot review it: a colleague must.",
                          {"author": author})
+    if context.actor_role not in REVIEWER_ROLES:
+        raise Forbidden("Sales users, managers and admins review customers.",
+                        {"role": context.actor_role})
     needs_approver = decision == "approved" or review == "verified"
     if needs_approver and context.actor_role not in APPROVER_ROLES:
         raise Forbidden("Only a manager or an admin approves (or rejects) a verified change.",

@@ -175,6 +175,7 @@ def test_a_budget_range_is_ordered():
     ("pending", "verified", acting("sales", "wang"), None),
     ("pending", "verified", acting("sales", "lina"), SamePerson),  # lina made the change
     ("pending", "rejected", acting("sales", "wang"), None),
+    ("pending", "verified", acting("support", "wang"), Forbidden),
     ("pending", "approved", acting("manager", "zhao"), ReviewOutOfOrder),
     ("verified", "approved", acting("manager", "zhao"), None),
     ("verified", "approved", acting("admin", "root"), None),
