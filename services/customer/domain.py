@@ -201,10 +201,12 @@ def needs_review(changes: list[dict], review: str) -> bool:
     return review == "rejected" or any(change["field"] in REVIEWED_FIELDS for change in changes)
 
 
-def check_review_step(context, review: str, decision: str, author: str | None) -> None:
+def check_review_step(context, review: str, decision: str, author: str | None,
+                      verifier: str | None = None) -> None:
     """``decision`` on a customer in ``review``, by the caller in ``context``: verified
     before approved, never by the author of the change, approval (and rejecting a verified
-    change) by a manager or admin."""
+    change) by a manager or admin other than the colleague who verified it, so that three
+    people see an approved change."""
     allowed = REVIEW_STEPS.get(review, ())
     if decision not in allowed:
         raise ReviewOutOfOrder(
@@ -214,6 +216,9 @@ def check_review_step(context, review: str, decision: str, author: str | None) -
     if context.actor == author:
         raise SamePerson("The author of a change cannot review it: a colleague must.",
                          {"author": author})
+    if decision == "approved" and context.actor == verifier:
+        raise SamePerson("The colleague who verified a change cannot also approve it: "
+                         "another manager or an admin must.", {"verified_by": verifier})
     if context.actor_role not in REVIEWER_ROLES:
         raise Forbidden("Sales users, managers and admins review customers.",
                         {"role": context.actor_role})

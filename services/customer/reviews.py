@@ -14,7 +14,8 @@ def review_customer(uow, customer_id: str, payload: dict) -> dict:
     decision, note = data["decision"], data.get("note")
     session, now, actor = uow.session, uow.now(), uow.context.actor
     customer = live_customer(session, customer_id, for_update=True)
-    domain.check_review_step(uow.context, customer.review, decision, customer.review_author)
+    domain.check_review_step(uow.context, customer.review, decision, customer.review_author,
+                             customer.verified_by)
     changes = [{"field": "review", "before": customer.review, "after": decision}]
     if note != customer.review_note:
         changes.append({"field": "review_note", "before": customer.review_note, "after": note})

@@ -183,17 +183,21 @@ def test_a_budget_range_is_ordered():
     ("verified", "rejected", acting("sales", "wang"), Forbidden),
     ("verified", "rejected", acting("manager", "zhao"), None),
     ("verified", "approved", acting("manager", "lina"), SamePerson),
+    ("verified", "approved", acting("manager", "chen"), SamePerson),  # chen verified it
+    ("verified", "rejected", acting("manager", "chen"), None),
     ("verified", "verified", acting("sales", "wang"), ReviewOutOfOrder),
     ("approved", "rejected", acting("admin", "root"), ReviewOutOfOrder),
     ("rejected", "verified", acting("sales", "wang"), ReviewOutOfOrder),
 ])
 def test_review_steps_in_order_by_someone_other_than_the_author(review, decision, context,
                                                                  error):
+    verifier = "chen" if review == "verified" else None
     if error is None:
-        domain.check_review_step(context, review, decision, author="lina")
+        domain.check_review_step(context, review, decision, author="lina", verifier=verifier)
     else:
         with pytest.raises(error):
-            domain.check_review_step(context, review, decision, author="lina")
+            domain.check_review_step(context, review, decision, author="lina",
+                                     verifier=verifier)
 
 
 def test_reviewed_fields_and_a_rejected_record_go_back_to_review():
