@@ -357,7 +357,7 @@ def test_excel_export_has_a_sheet_per_section_and_native_charts(settled, lang, c
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert len(workbook.sheetnames) == 8 + 1 + 4  # sections, trends, detail tables
+    assert len(workbook.sheetnames) == 10 + 1 + 4  # sections, trends, detail tables
     trends = workbook["趋势" if lang == "zh" else "Trends"]
     assert [type(chart) for chart in trends._charts] == [LineChart] * 3
     details = {"客户评价明细" if lang == "zh" else "Ratings (details)": 2,

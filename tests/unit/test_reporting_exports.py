@@ -68,8 +68,8 @@ def test_workbook_has_a_sheet_per_section_with_native_charts(lang):
     labels = Labels(lang)
     workbook = openpyxl.load_workbook(io.BytesIO(exports.build(report(CURRENT, COUNTS), "xlsx",
                                                                lang).content))
-    sections = ("overview", "customers", "followups", "tickets", "satisfaction", "sla",
-                "times", "backlog")
+    sections = ("overview", "customers", "revenue", "followups", "tickets", "feedback",
+                "satisfaction", "sla", "times", "backlog")
     assert workbook.sheetnames == [labels.heading(key) for key in sections]
     pies = workbook[labels.heading("customers")]._charts
     bars = workbook[labels.heading("tickets")]._charts
@@ -118,6 +118,16 @@ def test_the_forms_states_and_channels_use_the_forms_chinese_words():
     assert ["服务记录", "反馈渠道分布", "电话", "数量", "3"] in rows
     assert ["服务记录", "责任部门分布", "售后服务部", "数量", "3"] in rows
     assert ["概览", "主要指标", "超 24 小时录入", "数值", "1"] in rows
+
+
+def test_amounts_read_with_separators_and_their_currency():
+    counts = {**COUNTS, ("revenue.cents", "all", "all"): 123456789,
+              ("revenue.deals", "all", "all"): 2,
+              ("revenue.cents", "customer_type", "deal"): 123456789}
+    built = exports.build(report(CURRENT, counts), "csv", "zh", options=exports.Options("USD"))
+    rows = list(csv.reader(io.StringIO(built.content.decode("utf-8-sig"))))
+    assert ["销售额贡献", "销售额", "签约金额", "数值", "USD 1,234,567.89"] in rows
+    assert ["销售额贡献", "各客户类型销售额", "成交", "金额", "USD 1,234,567.89"] in rows
 
 
 def test_rates_read_as_percentages_and_nps_as_points():

@@ -27,9 +27,9 @@ class BuiltFile:
 
 
 def document(report: dict, lang: str, trends=(), details=(), options=None) -> Document:
-    labels = Labels(lang)
-    return Document(report, labels, sections(report, labels), list(trends), list(details),
-                    options or Options())
+    labels, options = Labels(lang), options or Options()
+    return Document(report, labels, sections(report, labels, options.currency), list(trends),
+                    list(details), options)
 
 
 def filename(report: dict, file_format: str, lang: str) -> str:

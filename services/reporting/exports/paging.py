@@ -45,6 +45,6 @@ def document_of(outline: dict, lang: str, fetch: Fetch, options: Options) -> Doc
     details = [Detail(table, heading_keys(table), totals[table],
                       _rows(fetch, table, labels, options))
                for table in DETAIL_TABLES if table in totals]
-    return Document(report, labels, sections(report, labels),
+    return Document(report, labels, sections(report, labels, options.currency),
                     [trend_of(series, options) for series in outline["trends"]], details,
                     options)
