@@ -44,6 +44,7 @@ bench: install postgres  ## every benchmark, each against a baseline measured in
 	$(PY) bench/customers.py
 	$(PY) bench/sla_sweep.py
 	$(PY) bench/report_summary.py
+	$(PY) bench/report_exports.py
 	$(PY) bench/reminder_sweep.py
 	$(PY) bench/rule_engine.py
 

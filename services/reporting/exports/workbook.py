@@ -26,6 +26,9 @@ class _Sheet:
         cells = []
         for value in values:
             shown, number_format = fmt.cell(value, self.lang)
+            if not number_format and not bold:
+                cells.append(shown)  # a plain value: no cell object to make
+                continue
             cell = WriteOnlyCell(self.sheet, shown)
             if number_format:
                 cell.number_format = number_format
