@@ -30,6 +30,7 @@ PERMISSIONS = {
     "notifications.own": EVERYONE,
     "webhooks.manage": ADMIN,
     "reports.read": SELLERS,
+    "reports.build": ADMIN,
     "deadletters.manage": ADMIN,
     "tasks.read": EVERYONE,
     "tasks.write": EVERYONE,

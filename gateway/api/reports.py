@@ -12,8 +12,8 @@ from flask import Blueprint, Response, current_app, stream_with_context
 
 from gateway.api.endpoint import endpoint, query_args, rpc
 from services.reporting.schemas import (
-    CONTENT_TYPES, ExportQuerySchema, SummaryQuerySchema, SummarySchema, TrendQuerySchema,
-    TrendSchema,
+    CONTENT_TYPES, ExportQuerySchema, MonthlyReportSchema, SummaryQuerySchema, SummarySchema,
+    TrendQuerySchema, TrendSchema,
 )
 
 blueprint = Blueprint("reports", __name__)
@@ -91,3 +91,40 @@ def _stream_and_remove(path: str):
                 yield chunk
     finally:
         os.unlink(path)
+
+
+# --- the monthly feedback report (客户反馈分析报告) ------------------------------------------
+
+@endpoint(blueprint, "/reports/monthly", "GET",
+          "The monthly feedback reports built so far, newest month first.",
+          "reports.read", response=MonthlyReportSchema, many=True)
+def monthly_reports():
+    return rpc("reporting", "monthly_reports")
+
+
+@endpoint(blueprint, "/reports/monthly/<month>", "POST",
+          "Build the feedback report of a month (YYYY-MM) now; a month that has ended is "
+          "built once (asking again returns it), a month in progress is built as it stands. "
+          "A month not begun is 422.",
+          "reports.build", response=MonthlyReportSchema, errors=(422,))
+def build_monthly_report(month):
+    return rpc("reporting", "build_monthly_report", month)
+
+
+@endpoint(blueprint, "/reports/monthly/<month>", "GET",
+          "Download a month's feedback report (PDF).", "reports.read", errors=(404, 422),
+          content_types=(CONTENT_TYPES["pdf"],))
+def download_monthly_report(month):
+    first = rpc("reporting", "monthly_report_chunk", month, 0)
+
+    def pieces():
+        piece = first
+        while True:
+            yield base64.b64decode(piece["content"])
+            if piece["next"] is None:
+                return
+            piece = rpc("reporting", "monthly_report_chunk", month, piece["next"])
+
+    return Response(stream_with_context(pieces()), content_type=CONTENT_TYPES["pdf"],
+                    headers={**_attachment(first["filename"]), "ETag": f'"{first["sha256"]}"',
+                             "Content-Length": str(first["size"])})

@@ -52,6 +52,8 @@ DEFAULTS = {
     "SURVEY_RATE_WINDOW_SECONDS": "600",
     # The currency deal amounts are in, as the report files show it.
     "REPORT_CURRENCY": "CNY",
+    # How often the reporting service checks that last month's feedback report is built.
+    "MONTHLY_REPORT_CHECK_SECONDS": "3600",
     "ATTACHMENT_MAX_BYTES": str(20 * 1024 * 1024),
     # A stored file no attachment points at is deleted once it is this old (an upload's
     # file is stored a moment before its attachment is recorded).
@@ -97,6 +99,7 @@ class Settings:
     # services.reporting.exports.fonts.CANDIDATES that is installed).
     report_font: str | None = None
     report_currency: str = "CNY"
+    monthly_report_check_seconds: float = 3600
     database_urls: dict = field(default_factory=dict)
     # Where attachment files live: a directory (a path or file:// URL) or s3://bucket[/prefix].
     attachment_store: str = "var/attachments"
@@ -177,6 +180,7 @@ def load_settings(environ=None) -> Settings:
         survey_rate_window_seconds=float(_env(environ, "SURVEY_RATE_WINDOW_SECONDS")),
         report_font=environ.get("REPORT_FONT") or None,
         report_currency=_env(environ, "REPORT_CURRENCY"),
+        monthly_report_check_seconds=float(_env(environ, "MONTHLY_REPORT_CHECK_SECONDS")),
         database_urls=urls,
         attachment_store=environ.get("ATTACHMENT_STORE") or str(data_dir / "attachments"),
         attachment_s3_endpoint=environ.get("ATTACHMENT_S3_ENDPOINT") or None,

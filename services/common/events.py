@@ -34,6 +34,7 @@ PRODUCERS = {
     "customers": "services.customer.events",
     "tickets": "services.ticket.events",
     "workflow": "services.workflow.events",
+    "reporting": "services.reporting.events",
     "gateway": "gateway.events",
 }
 

@@ -29,7 +29,7 @@ from services.common.config import settings_from
 from services.common.db import make_engine
 from services.common.periodic import run_every
 from services.notification import domain, templates
-from services.notification.models import Delivery, Webhook
+from services.notification.models import Delivery, MailAttachment, Webhook
 from services.notification.options import DeliveryOptions, delivery_options
 from services.notification.targets import UnsafeTarget, post_pinned, resolve_target
 
@@ -61,6 +61,7 @@ class EmailJob:
     to: str
     notices: list  # [(kind, params)]
     lang: str | None = None  # a customer's email is in their language only
+    attachment: str | None = None  # the sha256 of a kept MailAttachment
 
 
 def webhook_request(job: WebhookJob, timestamp: int) -> tuple[bytes, dict]:
@@ -118,11 +119,16 @@ class Mailer:
         self.mail_from = mail_from
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, attachments=()) -> None:
+        """``attachments``: ``(filename, content type, bytes)`` each."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.mail_from, to, subject
         message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid("deskflow")
         message.set_content(body)
+        for filename, content_type, content in attachments:
+            maintype, subtype = content_type.split("/", 1)
+            message.add_attachment(content, maintype=maintype, subtype=subtype,
+                                   filename=filename)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.username:
                 smtp.login(self.username, self.password or "")
@@ -191,7 +197,8 @@ class DeliveryWorker:
                 sending = [by_id[email.id] for email in plan.send]
                 jobs.append(EmailJob([row.id for row in sending], sending[-1].payload["to"],
                                      [(row.payload["kind"], row.payload["params"])
-                                      for row in sending], sending[-1].payload.get("lang")))
+                                      for row in sending], sending[-1].payload.get("lang"),
+                                     sending[-1].payload.get("attachment")))
         return jobs
 
     def run(self, job) -> None:
@@ -215,7 +222,16 @@ class DeliveryWorker:
         else:
             subject, body = (templates.render_customer_email(*job.notices[-1], job.lang)
                              if job.lang else templates.render_email(job.notices))
-            self.mailer.send(job.to, subject, body)
+            self.mailer.send(job.to, subject, body, self._attachments(job))
+
+    def _attachments(self, job: EmailJob) -> list:
+        if job.attachment is None:
+            return []
+        with self.session_factory() as session:
+            kept = session.get(MailAttachment, job.attachment)
+            if kept is None:
+                raise DeliveryFailed(f"the attachment {job.attachment} is gone")
+            return [(kept.filename, kept.content_type, kept.content)]
 
     def record(self, ids: list[str], error: str | None) -> None:
         now = self.clock.now()

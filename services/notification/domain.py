@@ -24,6 +24,7 @@ TASK_OVERDUE = "task_overdue"
 TICKET_DISSATISFIED = "ticket_dissatisfied"
 REVIEW_REJECTED = "review_rejected"
 CHURN_RISK = "churn_risk"
+MONTHLY_REPORT = "monthly_report"
 # Emails to a ticket's customer, by the kind of notice the ticket service asked for.
 CUSTOMER_KINDS = {"acknowledgement": "customer_acknowledgement", "delay": "customer_delay",
                   "outcome": "customer_outcome"}
@@ -147,6 +148,18 @@ def escalated_owner(event_type: str, data: dict) -> str | None:
         return data["risk"]["owner"]
     return data["ticket"].get("owner")
 
+
+def _monthly_report(data, admins, managers):
+    """The monthly feedback report, with its PDF attached: the admins and every manager."""
+    params = {"month": data["month"], "filename": data["filename"]}
+    return [(name, MONTHLY_REPORT, params) for name in [*admins, *managers]]
+
+
+# Events whose notices go to every manager (and the admins).
+TO_ALL_MANAGERS = ("report.monthly_built",)
+# Events whose emails carry a file (fetched from the service that keeps it).
+WITH_ATTACHMENT = ("report.monthly_built",)
+
 TRIGGERS = {
     "ticket.created": _assigned,
     "ticket.assigned": _assigned,
@@ -161,6 +174,7 @@ TRIGGERS = {
     "task.due_soon": _task_reminder(TASK_DUE_SOON),
     "task.overdue": _task_reminder(TASK_OVERDUE),
     "ticket.dissatisfied": _dissatisfied,
+    "report.monthly_built": _monthly_report,
 }
 # Nobody needs telling what they just did themselves.
 SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED, TASK_ASSIGNED})

@@ -1,6 +1,7 @@
 """The notification service's use cases: turning events into inbox entries and delivery
 rows (one transaction per event, deduplicated on its id), and the inbox, webhook and
 delivery-log queries behind the HTTP API."""
+import hashlib
 import logging
 import re
 import uuid
@@ -14,7 +15,9 @@ from services.common.errors import NotFound, ValidationFailed
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.notification import domain, serving, templates
-from services.notification.models import Delivery, InboxEntry, Recipient, Webhook
+from services.notification.models import (
+    Delivery, InboxEntry, MailAttachment, Recipient, Webhook,
+)
 from services.notification.targets import UnsafeTarget, resolve_target
 from services.notification.schemas import (
     EVENT_DATA_SCHEMAS, DeliveryFilterSchema, DeliverySchema, InboxFilterSchema, LanguageSchema,
@@ -29,11 +32,13 @@ log = logging.getLogger(__name__)
 
 
 def handle_event(uow, payload, email_enabled: bool, first_admin: str,
-                 survey_link=lambda survey_id: None) -> bool:
+                 survey_link=lambda survey_id: None, fetch_file=None) -> bool:
     """Record what ``payload`` asks for; False when it was handled before (a redelivery).
 
     ``first_admin`` (``ADMIN_USERNAME``) counts as an admin even if its ``user.created``
-    never reached us: the gateway creates it before this service's queues exist."""
+    never reached us: the gateway creates it before this service's queues exist.
+    ``fetch_file(event_type, data)`` returns the bytes of the file an event's emails carry
+    (:data:`domain.WITH_ATTACHMENT`), fetched from the service that keeps it."""
     envelope = parse_envelope(payload)
     event_type = envelope["type"]
     schema = EVENT_DATA_SCHEMAS.get(event_type)
@@ -46,9 +51,12 @@ def handle_event(uow, payload, email_enabled: bool, first_admin: str,
         Recipient.role == "admin", Recipient.active.is_(True)).order_by(Recipient.username))]
     serving.track(uow.session, event_type, envelope["data"],
                   datetime.fromisoformat(envelope["occurred_at"]))
+    attachment = None
+    if event_type in domain.WITH_ATTACHMENT and email_enabled and fetch_file is not None:
+        attachment = _keep_attachment(uow, data, fetch_file(event_type, data))
     for notice in domain.notices_for(event_type, data, admins, uow.context.actor,
                                      _related(uow.session, event_type, data)):
-        _notify(uow, envelope, notice, email_enabled)
+        _notify(uow, envelope, notice, email_enabled, attachment)
     if event_type == "ticket.customer_notified" and email_enabled:
         _email_customer(uow, envelope, domain.customer_email(data, survey_link))
     _queue_webhooks(uow, envelope)
@@ -78,7 +86,24 @@ def _related(session, event_type: str, data: dict) -> list[str]:
         return _managers_of(session, domain.escalated_owner(event_type, data))
     if event_type == "customer.updated":
         return serving.serving(session, data["customer"]["id"])
+    if event_type in domain.TO_ALL_MANAGERS:
+        return list(session.scalars(select(Recipient.username).where(
+            Recipient.role == "manager", Recipient.active.is_(True))
+            .order_by(Recipient.username)))
     return []
+
+
+def _keep_attachment(uow, data: dict, content: bytes) -> str:
+    """Keep the file an event's emails carry; its sha256, which the event names, is checked."""
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != data["sha256"]:
+        raise ValidationFailed("The fetched file does not match the event's digest.",
+                               {"expected": data["sha256"], "fetched": digest})
+    if uow.session.get(MailAttachment, digest) is None:
+        uow.session.add(MailAttachment(sha256=digest, filename=data["filename"],
+                                       content_type="application/pdf", content=content,
+                                       created_at=uow.now()))
+    return digest
 
 
 def _managers_of(session, username: str | None) -> list[str]:
@@ -98,7 +123,8 @@ def _email_customer(uow, envelope: dict, email: domain.CustomerEmail) -> None:
     uow.session.add(_delivery("email", email.target, envelope, payload, uow.now()))
 
 
-def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool) -> None:
+def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool,
+            attachment: str | None = None) -> None:
     session, now = uow.session, uow.now()
     session.add(InboxEntry(username=notice.recipient, event_id=envelope["id"],
                            event_type=envelope["type"], kind=notice.kind, params=notice.params,
@@ -106,6 +132,8 @@ def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool) -> 
     recipient = session.get(Recipient, notice.recipient)
     if email_enabled and recipient is not None and recipient.email and recipient.active:
         payload = {"to": recipient.email, "kind": notice.kind, "params": notice.params}
+        if attachment is not None:
+            payload["attachment"] = attachment
         session.add(_delivery("email", notice.recipient, envelope, payload, now))
 
 

@@ -192,6 +192,14 @@ class CustomerNotifiedSchema(TicketEventSchema):
     notice = fields.Nested(CustomerNoticePartSchema, required=True)
 
 
+class MonthlyReportBuiltSchema(_EventPart):
+    """``report.monthly_built``: the report's file is fetched from the reporting service."""
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    size = fields.Integer(required=True, validate=validate.Range(min=1))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
 EVENT_DATA_SCHEMAS = {
     "ticket.created": TicketEventSchema,
     "ticket.dissatisfied": DissatisfiedSchema,
@@ -209,4 +217,5 @@ EVENT_DATA_SCHEMAS = {
     "user.created": UserEventSchema,
     "user.updated": UserEventSchema,
     "user.login_alert": LoginAlertSchema,
+    "report.monthly_built": MonthlyReportBuiltSchema,
 }

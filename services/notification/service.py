@@ -2,13 +2,19 @@
 :mod:`services.notification.notifications`; the sending happens in
 :mod:`services.notification.delivery`."""
 
+import eventlet
+from nameko.dependency_providers import Config
+from nameko.exceptions import RpcTimeout
+
+from services.common.config import settings_from
 from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
-from services.common.dead_letters import rpc
+from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.notification import domain, models, notifications
+from services.notification.attachments import fetch_monthly_report
 from services.notification.delivery import DeliveryWorkerProvider
 from services.notification.links import SurveyLinks
 
@@ -22,10 +28,20 @@ class NotificationService:
     delivery = DeliveryWorkerProvider()
     survey_link = SurveyLinks()
 
+    config = Config()
+    reporting = ScreenedRpcProxy("reporting")
+
     @consume_events(domain.CONTRACT)
     def handle_event(self, payload):
         notifications.handle_event(self.uow, payload, self.delivery.email_enabled,
-                                   self.delivery.first_admin, self.survey_link)
+                                   self.delivery.first_admin, self.survey_link,
+                                   self._fetch_file)
+
+    def _fetch_file(self, event_type, data) -> bytes:
+        """The monthly report's PDF, in the pieces the reporting service hands it out in."""
+        timeout = settings_from(self.config).rpc_timeout * 3
+        with eventlet.Timeout(timeout, RpcTimeout("reporting.monthly_report_chunk")):
+            return fetch_monthly_report(self.reporting, data["month"])
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def inbox(self, query=None):

@@ -127,6 +127,17 @@ TEXTS = {
                "{planned_completion_date} 前完成，现需延期处理。原因：{reason}\n\n"
                "对此深表歉意，处理完成后我们将第一时间告知您。"),
     },
+    "monthly_report": {
+        "en": ("Customer feedback analysis report {month}",
+               "The customer feedback analysis report of {month} is attached ({filename}): "
+               "NPS and satisfaction by service type and customer type, the most frequent "
+               "problems, the suggestions and comments received, SLA compliance and late "
+               "entries, each beside the month before. Plan next month's improvements from it."),
+        "zh": ("《客户反馈分析报告》{month}",
+               "附件为 {month} 的《客户反馈分析报告》（{filename}）：按服务类型与客户类型的 NPS 与"
+               "满意度、高频问题类型、客户建议与意见、SLA 达成率及超时录入，并与上月对比。"
+               "请据此制定下月的改进措施。"),
+    },
     "customer_outcome": {
         "en": ("Your request {ticket_id} has been handled",
                "Dear {contact_name},\n\nyour feedback \"{title}\" ({ticket_id}) has been "

@@ -65,6 +65,13 @@ HEADINGS = {
     "cooperate_no": ("Would cooperate again: no", "不愿再次合作"),
     "top_categories": ("Most frequent problems", "高频问题类型"),
     "service_type": ("Service type", "服务类型"),
+    # the monthly feedback report (客户反馈分析报告)
+    "monthly_title": ("Customer feedback analysis report", "客户反馈分析报告"),
+    "compared_with": ("compared with", "对比"),
+    "nps_before": ("NPS, month before", "上月 NPS"),
+    "suggestions": ("Suggestions received", "客户建议"),
+    "comments": ("Comments with the ratings", "客户评价意见"),
+    "texts_capped": ("The first {shown} of {total} are listed.", "此处列出前 {shown} 条（共 {total} 条）。"),
     # detail tables (明细数据)
     "details": ("Details", "明细数据"),
     "detail_converted": ("Converted customers (details)", "成交客户明细"),

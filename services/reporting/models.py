@@ -2,7 +2,9 @@
 read model built from it (see :mod:`services.reporting.domain`)."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, Float, Index, Integer, LargeBinary, String, Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import OutboxMixin, UTCDateTime, service_metadata
@@ -192,3 +194,20 @@ class FollowupDetail(Base):
     owner: Mapped[str | None] = mapped_column(String(80))
     feedback: Mapped[str | None] = mapped_column(Text)
     next_action: Mapped[str | None] = mapped_column(Text)
+
+
+class MonthlyReport(Base):
+    """A built 客户反馈分析报告 (the monthly feedback report) and its PDF. ``complete`` is
+    false for a month still in progress (built on demand); the monthly timer builds the
+    month again once it has ended."""
+
+    __tablename__ = "monthly_reports"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    complete: Mapped[bool] = mapped_column(Boolean)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    built_by: Mapped[str] = mapped_column(String(80))
+    filename: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -347,3 +347,15 @@ class TrendSchema(Schema):
     metric = fields.String()
     interval = fields.String()
     points = fields.List(fields.Nested(TrendPointSchema))
+
+
+class MonthlyReportSchema(Schema):
+    """A built monthly feedback report (客户反馈分析报告), without its file."""
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    complete = fields.Boolean(metadata={
+        "description": "false: built while the month was in progress"})
+    built_at = fields.String()
+    built_by = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()

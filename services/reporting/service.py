@@ -10,7 +10,8 @@ from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider
-from services.reporting import models, reports
+from services.common.periodic import setting_timer
+from services.reporting import models, monthly, reports
 
 
 class ReportingService:
@@ -58,6 +59,22 @@ class ReportingService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def export_rows(self, query=None):
         return reports.export_rows(self.uow, query or {})
+
+    @setting_timer("monthly_report_check_seconds")
+    def build_monthly_report_due(self):
+        monthly.build_due(self.uow, settings_from(self.config))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def build_monthly_report(self, month):
+        return monthly.build(self.uow, month, settings_from(self.config))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def monthly_reports(self):
+        return monthly.listing(self.uow)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def monthly_report_chunk(self, month, offset=0):
+        return monthly.chunk(self.uow, month, offset)
 
     @rpc
     def ping(self):

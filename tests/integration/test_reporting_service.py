@@ -4,14 +4,16 @@ it gives exactly the expected summary; a repeat delivery counts once; the rebuil
 gives the same figures."""
 import base64
 import csv
+import hashlib
 import io
 import os
 import subprocess
 import sys
 from datetime import datetime, timezone
 
+import pypdf
 import pytest
-from nameko.testing.services import worker_factory
+from nameko.testing.services import entrypoint_hook, worker_factory
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -19,7 +21,7 @@ from services.common.clock import ManualClock
 from services.common.config import settings_from
 from services.common.context import CallContext
 from services.common.db import make_engine
-from services.common.errors import ValidationFailed
+from services.common.errors import NotFound, ValidationFailed
 from services.common.outbox import UnitOfWork
 from services.reporting import models, reports
 from services.reporting.models import CurrentCount, DailyCount, EventLog, PeriodCount
@@ -416,3 +418,84 @@ def test_a_position_no_page_returned_is_refused(service):
     with pytest.raises(ValidationFailed):
         call(service, "export_rows", {"table": "detail_followups",
                                       "after": ["2026-11-05T00:00:00+00:00", "x"]})
+
+
+# --- the monthly feedback report (客户反馈分析报告, issue 13 item 5) -------------------------
+
+def feedback_history(stream: EventStream) -> None:
+    """November's suggestion and a rating with a comment."""
+    stream.create_ticket("C2-002", "C2", at(10), "aftersales", "suggestion", "low")
+    stream.tickets["C2-002"]["title"] = "希望增加夜间值班"
+    stream.transition("C2-002", "done", at(10, 15))
+    rated = stream.rate("C2-002", at(11), score=4, nps_score=8)
+    rated["data"]["rating"]["comment"] = "响应速度需提升"
+
+
+def download_report(service, month: str) -> bytes:
+    pieces, offset = [], 0
+    while offset is not None:
+        piece = call(service, "monthly_report_chunk", month, offset)
+        pieces.append(base64.b64decode(piece["content"]))
+        offset = piece["next"]
+    return b"".join(pieces)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+def monthly_events(database) -> list[dict]:
+    with database() as session:
+        return [row.envelope for row in session.scalars(
+            select(models.Outbox).where(models.Outbox.event_type == "report.monthly_built"))]
+
+
+def test_a_past_months_report_is_built_once_kept_and_announced(service, known_history,
+                                                                database):
+    built = call(service, "build_monthly_report", "2026-10")
+    assert (built["month"], built["complete"]) == ("2026-10", True)
+    assert built["filename"] == "customer-feedback-report-2026-10.pdf"
+    content = download_report(service, "2026-10")
+    assert len(content) == built["size"] and content[:4] == b"%PDF"
+    assert hashlib.sha256(content).hexdigest() == built["sha256"]
+    text = pdf_text(content)
+    for words in ("客户反馈分析报告", "2026-10", "2026-09", "各服务类型满意度", "各客户类型满意度",
+                  "高频问题类型", "客户建议", "客户评价意见", "SLA 达成率", "超 24 小时录入"):
+        assert words in text, words
+    (event,) = monthly_events(database)
+    assert event["data"] == {key: built[key] for key in
+                             ("month", "filename", "size", "sha256", "built_at", "built_by")}
+    again = call(service, "build_monthly_report", "2026-10")
+    assert again == built and len(monthly_events(database)) == 1
+    assert call(service, "monthly_reports") == [built]
+
+
+def test_the_timer_builds_last_month_on_the_first_with_its_comparison(
+        service, config, database, known_history, clock):
+    feed(config, database, known_history, feedback_history)
+    in_progress = call(service, "build_monthly_report", "2026-11")
+    assert in_progress["complete"] is False and monthly_events(database) == []
+    clock.advance(86400 * 11)  # 2026-12-01 12:00
+    with entrypoint_hook(service, "build_monthly_report_due") as tick:
+        tick()
+    (listed,) = call(service, "monthly_reports")
+    assert (listed["month"], listed["complete"]) == ("2026-11", True)
+    assert [event["data"]["month"] for event in monthly_events(database)] == ["2026-11"]
+    text = pdf_text(download_report(service, "2026-11"))
+    for words in ("希望增加夜间值班", "响应速度需提升", "2026-10", "售后维护", "投诉"):
+        assert words in text, words
+    with entrypoint_hook(service, "build_monthly_report_due") as tick:
+        tick()  # built and complete: nothing more
+    assert len(monthly_events(database)) == 1
+
+
+@pytest.mark.parametrize("month", ["2026-12", "2026-13", "26-10", "", "2026-1"])
+def test_a_month_not_begun_or_malformed_is_refused(service, month):
+    with pytest.raises(ValidationFailed) as refused:
+        call(service, "build_monthly_report", month)
+    assert "month" in refused.value.details["fields"]
+
+
+def test_a_report_not_built_is_not_found(service):
+    with pytest.raises(NotFound):
+        call(service, "monthly_report_chunk", "2026-09", 0)

@@ -253,3 +253,14 @@ def test_an_outcome_whose_survey_is_gone_asks_for_a_reply_instead():
         survey_link=lambda survey_id: None)  # answered by phone or expired meanwhile
     assert "reply to this email" in templates.render_customer_email(
         email.kind, email.params, "en")[1]
+
+
+def test_the_monthly_report_goes_to_the_admins_and_every_manager_once():
+    data = {"month": "2026-10", "filename": "customer-feedback-report-2026-10.pdf",
+            "size": 1, "sha256": "0" * 64}
+    notices = domain.notices_for("report.monthly_built", data, ["root", "zed"], None,
+                                 ["mia", "zed"])
+    assert [(notice.recipient, notice.kind) for notice in notices] == [
+        ("root", "monthly_report"), ("zed", "monthly_report"), ("mia", "monthly_report")]
+    assert notices[0].params == {"month": "2026-10",
+                                 "filename": "customer-feedback-report-2026-10.pdf"}

@@ -89,8 +89,8 @@ def trend_chart(trend, styles: Styles):
     return charts.line(periods, values, styles.font)
 
 
-def grid(data: list, font: str, size: float) -> PdfTable:
-    shown = PdfTable(data, hAlign="LEFT", repeatRows=1)
+def grid(data: list, font: str, size: float, widths: list | None = None) -> PdfTable:
+    shown = PdfTable(data, hAlign="LEFT", repeatRows=1, colWidths=widths)
     shown.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), size),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
