@@ -7,14 +7,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from flask import Flask, g, request
 from sqlalchemy.orm import sessionmaker
 
-from gateway import idempotency, logins, models, sessions
+from gateway import attachment_gc, idempotency, logins, models, sessions
 from gateway.api import (
-    admin, auth, customers, docs, feedback, meta, notifications, reports, sla, tasks, tickets,
-    users, workflow,
+    admin, attachments, auth, customers, docs, feedback, meta, notifications, reports, sla,
+    tasks, tickets, users, workflow,
 )
 from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
@@ -33,11 +34,12 @@ from services.common.db import make_engine
 from services.common.errors import NotFound, register_remote_errors
 from services.common.logs import configure_logging, set_request_id
 from services.common.outbox import OutboxRelay, UnitOfWork
+from services.common.periodic import run_every
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,
                   sla.blueprint, feedback.blueprint, notifications.blueprint, reports.blueprint,
-                  admin.blueprint, tasks.blueprint, workflow.blueprint)
+                  admin.blueprint, tasks.blueprint, workflow.blueprint, attachments.blueprint)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT_SECONDS = 3
 
@@ -101,11 +103,18 @@ def _build_state(settings: Settings) -> GatewayState:
     def unit_of_work(context: dict) -> UnitOfWork:
         return UnitOfWork(session_factory, models, "gateway", CallContext.from_data(context), clock)
 
+    rpc_pool = RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout,
+                       observe=observe_rpc)
+    store = open_store(settings.attachment_store, settings.attachment_s3_endpoint)
+    threading.Thread(target=run_every, name="attachment-gc", daemon=True, args=(
+        settings.maintenance_check_seconds,
+        partial(attachment_gc.collect_round, store, rpc_pool, clock,
+                settings.attachment_gc_grace_seconds),
+        lambda: True, time.sleep, "attachment garbage collection")).start()
     return GatewayState(
         settings=settings,
         jwt_secret=jwt_secret,
-        rpc_pool=RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout,
-                         observe=observe_rpc),
+        rpc_pool=rpc_pool,
         ready_pool=RpcPool(settings.amqp_uri, 1, READINESS_TIMEOUT_SECONDS),
         dead_letters=DeadLetterBox(settings.amqp_uri, READINESS_TIMEOUT_SECONDS,
                                    settings.amqp_queue_type),
@@ -113,7 +122,7 @@ def _build_state(settings: Settings) -> GatewayState:
         sessions=Sessions(unit_of_work, relay),
         trusted_proxies=logins.parse_networks(settings.trusted_proxies),
         relay=relay,
-        attachment_store=open_store(settings.attachment_store, settings.attachment_s3_endpoint),
+        attachment_store=store,
         # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
         idempotency=idempotency.IdempotencyStore(
             session_factory, clock,

@@ -11,7 +11,7 @@ from gateway.permissions import PERMISSIONS
 
 STATUS_TEXT = {400: "Malformed request", 401: "Not logged in", 403: "Role not allowed",
                404: "Not found", 409: "Conflict", 410: "Gone", 412: "Changed since (If-Match)",
-               413: "Body too large", 422: "Invalid fields",
+               413: "Body too large", 415: "File type not accepted", 422: "Invalid fields",
                429: "Too many requests", 503: "A service is unavailable"}
 
 
@@ -32,6 +32,12 @@ IDEMPOTENCY_KEY_PARAMETER = {
                    "returns the first answer (header Idempotent-Replayed: true) and changes "
                    "nothing; the same key with another body is 422 idempotency_key_reused; "
                    "a repeat while the first is running is 409 in_progress."}
+
+
+UPLOAD_SCHEMA = {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary",
+             "description": "the file, with its name in the part's filename"},
+    "note": {"type": "string", "maxLength": 2000}}}
 
 
 def build_spec(app) -> dict:
@@ -75,11 +81,14 @@ def _operation(doc, path_arguments) -> dict:
     if doc.body:
         operation["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": doc.body}}}
+    if doc.upload:
+        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+            "schema": UPLOAD_SCHEMA, "encoding": {"file": {"contentType": "*/*"}}}}}
     operation["responses"][str(doc.status)] = _success(doc)
     errors = set(doc.errors) | ({401, 403} if doc.permission else set())
     if doc.idempotent:
         errors |= {409, 422}
-    if doc.body:
+    if doc.body or doc.upload:
         errors |= {400, 413}
     for status in sorted(errors):
         operation["responses"][str(status)] = {

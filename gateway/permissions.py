@@ -23,6 +23,10 @@ PERMISSIONS = {
     "followups.plan": ADMIN,
     "tickets.read": EVERYONE,
     "tickets.write": EVERYONE,
+    # Downloading any attachment; removing one is for admins or its uploader (the owning
+    # service checks which).
+    "attachments.read": EVERYONE,
+    "attachments.delete": EVERYONE,
     "sla.read": EVERYONE,
     "sla.write": ADMIN,
     "departments.read": EVERYONE,

@@ -44,7 +44,7 @@ def live_customer(session, customer_id: str, for_update: bool = False) -> Custom
     return one_or_404(session, statement, "Customer", customer_id)
 
 
-def _known_customer(session, customer_id: str) -> Customer:
+def known_customer(session, customer_id: str) -> Customer:
     """The customer, deleted or not: its history and follow-ups outlive it."""
     return one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer",
                       customer_id)
@@ -273,7 +273,7 @@ def soft_delete(uow, customer: Customer) -> None:
 
 
 def customer_history(uow, customer_id: str) -> list[dict]:
-    _known_customer(uow.session, customer_id)
+    known_customer(uow.session, customer_id)
     entries = uow.session.scalars(
         select(CustomerChange).where(CustomerChange.customer_id == customer_id)
         .order_by(CustomerChange.at.desc(), CustomerChange.id.desc()))
@@ -302,7 +302,7 @@ def log_followup(uow, customer_id: str, payload: dict) -> dict:
 
 def list_followups(uow, customer_id: str, query: dict) -> dict:
     paging = load_or_422(CustomerFilterSchema(only=("page", "per_page")), query)
-    _known_customer(uow.session, customer_id)
+    known_customer(uow.session, customer_id)
     statement = select(Followup).where(Followup.customer_id == customer_id)
     page, per_page = paging["page"], paging["per_page"]
     rows = uow.session.scalars(statement.order_by(Followup.at.desc(), Followup.id.desc())

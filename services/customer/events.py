@@ -5,7 +5,9 @@ from marshmallow import Schema, fields, validate
 from services.common.events import Catalogue
 from services.common.schemas import FieldChangeSchema
 from services.customer import domain
-from services.customer.schemas import CustomerInputSchema, CustomerSchema, FollowupSchema
+from services.customer.schemas import (
+    CustomerAttachmentSchema, CustomerInputSchema, CustomerSchema, FollowupSchema,
+)
 
 EVENTS = Catalogue("customers")
 
@@ -44,6 +46,13 @@ EVENTS.declare("customer.churn_risk", "A high- or mid-value customer has had no 
                risk=fields.Nested(ChurnRiskSchema, required=True))
 EVENTS.declare("followup.logged", "A follow-up was logged.",
                followup=fields.Nested(FollowupSchema, required=True), customer=_customer())
+EVENTS.declare("customer.attachment_added",
+               "A file was attached to a customer or one of its follow-ups (the bytes are in "
+               "the attachment store under sha256, never in the event).",
+               attachment=fields.Nested(CustomerAttachmentSchema, required=True))
+EVENTS.declare("customer.attachment_removed", "An attachment of a customer was removed.",
+               attachment=fields.Nested(CustomerAttachmentSchema, required=True),
+               by=fields.String(required=True))
 
 EVENTS.command("customer.upsert",
                "Create or update a customer (matched by normalised name or phone).",

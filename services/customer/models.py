@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.attachments import AttachmentMixin
 from services.common.db import (
     OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
     service_metadata,
@@ -141,3 +142,13 @@ class FollowupPlan(Base):
 
     grade: Mapped[str] = mapped_column(String(1), primary_key=True)
     interval_days: Mapped[int] = mapped_column(Integer)
+
+
+class CustomerAttachment(AttachmentMixin, Base):
+    """A file attached to a customer, or to one of its follow-ups (``followup_id``); the
+    bytes are in the attachment store under ``sha256``."""
+
+    __tablename__ = "customer_attachments"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)

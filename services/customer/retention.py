@@ -1,7 +1,9 @@
 """Retention (``RETENTION_YEARS``, default 3): a customer is deleted for good only once its
 newest activity — its last change or deletion, its last contact (follow-up or ticket), the
-recording of its newest follow-up — is older than that, and its follow-ups and change log go
-with it. So no customer or follow-up younger than the retention period is ever erased.
+recording of its newest follow-up, the upload of its newest attachment — is older than that,
+and its follow-ups, attachments and change log go with it (the files themselves leave the
+attachment store once no attachment anywhere points at them: ``gateway.attachment_gc``).
+So no customer, follow-up or attachment younger than the retention period is ever erased.
 
 - Once a month, soft-deleted customers past the period are erased (:func:`purge_due`).
 - An admin erases one past the period at once with ``DELETE /customers/<id>?purge=true``
@@ -16,7 +18,7 @@ from services.common.db import one_or_404
 from services.common.errors import RetentionPeriod
 from services.common.retention import run_monthly, years_after, years_before
 from services.customer.customers import soft_delete
-from services.customer.models import Customer, CustomerChange, Followup
+from services.customer.models import Customer, CustomerAttachment, CustomerChange, Followup
 
 PURGE_JOB = "customers.purge"
 PURGE_BATCH = 200
@@ -25,7 +27,10 @@ PURGE_BATCH = 200
 def newest_activity(session, customer: Customer) -> datetime:
     followed_up = session.scalar(select(func.max(Followup.created_at))
                                  .where(Followup.customer_id == customer.id))
-    return max(moment for moment in (customer.updated_at, customer.last_activity_at, followed_up)
+    attached = session.scalar(select(func.max(CustomerAttachment.uploaded_at))
+                              .where(CustomerAttachment.customer_id == customer.id))
+    return max(moment for moment in (customer.updated_at, customer.last_activity_at, followed_up,
+                                     attached)
                if moment is not None)
 
 
@@ -57,10 +62,13 @@ def purge_expired(uow, years: int, batch: int = PURGE_BATCH) -> int:
         cutoff = years_before(uow.now(), years)
         recent_followup = exists().where(Followup.customer_id == Customer.id,
                                          Followup.created_at > cutoff)
+        recent_attachment = exists().where(CustomerAttachment.customer_id == Customer.id,
+                                           CustomerAttachment.uploaded_at > cutoff)
         ids = uow.session.scalars(
             select(Customer.id).where(Customer.deleted_at.is_not(None),
                                       Customer.updated_at <= cutoff,
-                                      Customer.last_activity_at <= cutoff, ~recent_followup)
+                                      Customer.last_activity_at <= cutoff, ~recent_followup,
+                                      ~recent_attachment)
             .limit(batch).with_for_update(skip_locked=True)).all()
         for customer_id in ids:
             _erase(uow.session, customer_id)
@@ -71,6 +79,6 @@ def purge_expired(uow, years: int, batch: int = PURGE_BATCH) -> int:
 
 
 def _erase(session, customer_id: str) -> None:
-    for model in (Followup, CustomerChange):
+    for model in (CustomerAttachment, Followup, CustomerChange):
         session.execute(delete(model).where(model.customer_id == customer_id))
     session.execute(delete(Customer).where(Customer.id == customer_id))

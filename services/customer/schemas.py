@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.attachments import AttachmentSchema
 from services.common.schemas import FieldChangeSchema, Moment, PageSchema, StrictSchema
 from services.customer import domain
 
@@ -256,3 +257,9 @@ class FollowupPlanSchema(StrictSchema):
     A = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     B = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     C = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+
+
+class CustomerAttachmentSchema(AttachmentSchema):
+    customer_id = fields.String()
+    followup_id = fields.Integer(allow_none=True,
+                                 metadata={"description": "set when attached to a follow-up"})

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from nameko.dependency_providers import Config
 
+from services.common.attachment_entrypoints import AttachmentEntrypoints
 from services.common.config import settings_from
 from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
@@ -13,12 +14,17 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
-from services.customer import churn, customers, followups, models, retention, reviews
-from services.customer.schemas import CustomerDeleteSchema
+from services.customer import (
+    attachments, churn, customers, followups, models, retention, reviews,
+)
+from services.customer.schemas import CustomerAttachmentSchema, CustomerDeleteSchema
 
 
-class CustomerService:
+class CustomerService(AttachmentEntrypoints):
     name = "customers"
+    attachment_model = models.CustomerAttachment
+    attachment_schema = CustomerAttachmentSchema
+    attachment_removed = "customer.attachment_removed"
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("customer", models)
@@ -74,6 +80,16 @@ class CustomerService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def followups(self, query=None, team_members=None):
         return followups.list_all_followups(self.uow, query or {}, team_members)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
+    def add_attachment(self, customer_id, claim, followup_id=None):
+        """Record a file the gateway has put in the attachment store (a claim check)."""
+        return attachments.add_attachment(self.uow, customer_id, claim, followup_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_attachments(self, customer_id, followup_id=None):
+        return attachments.list_attachments(self.uow, customer_id, followup_id)
 
     @consume_command("customer.upsert")
     def upsert_command(self, command):

@@ -6,7 +6,8 @@ from services.common.events import Catalogue
 from services.common.schemas import FieldChangeSchema
 from services.ticket import domain, sla
 from services.ticket.schemas import (
-    CommentSchema, CustomerNoticeSchema, RatingSchema, TicketInputSchema, TicketSchema,
+    CommentSchema, CustomerNoticeSchema, RatingSchema, TicketAttachmentSchema, TicketInputSchema,
+    TicketSchema,
 )
 
 EVENTS = Catalogue("tickets")
@@ -61,5 +62,11 @@ _declare("ticket.sla_stopped", "An SLA clock cycle ended.", clock=_clock(),
          stopped_at=fields.AwareDateTime(required=True),
          elapsed_seconds=fields.Integer(required=True),
          target_seconds=fields.Integer(required=True), met=fields.Boolean(required=True))
+_declare("ticket.attachment_added", "A file was attached to a ticket (the bytes are in the "
+         "attachment store under sha256, never in the event).",
+         attachment=fields.Nested(TicketAttachmentSchema, required=True))
+_declare("ticket.attachment_removed", "An attachment of a ticket was removed.",
+         attachment=fields.Nested(TicketAttachmentSchema, required=True),
+         by=fields.String(required=True))
 
 EVENTS.command("ticket.create", "Open a ticket.", TicketInputSchema)

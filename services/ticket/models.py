@@ -6,6 +6,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.attachments import AttachmentMixin
 from services.common.db import (
     OutboxMixin, ProcessedEventMixin, ProcessedRequestMixin, SequenceCounterMixin, UTCDateTime,
     service_metadata,
@@ -244,3 +245,12 @@ class ArchivedTicket(Base):
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ticket: Mapped[dict] = mapped_column(JSON)
     history: Mapped[list] = mapped_column(JSON)
+
+
+class TicketAttachment(AttachmentMixin, Base):
+    """A file attached to a ticket (working or archived: no foreign key, so archiving leaves
+    it be); the bytes are in the attachment store under ``sha256``."""
+
+    __tablename__ = "ticket_attachments"
+
+    ticket_id: Mapped[str] = mapped_column(String(48), index=True)

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from services.common.attachments import AttachmentSchema
 from services.common.schemas import Moment, PageSchema, StrictSchema
 from services.ticket import domain, sla
 
@@ -300,3 +301,7 @@ class SlaPolicySchema(StrictSchema):
     resolution = fields.Nested(ResolutionTargetsSchema, required=True)
     update = fields.Integer(required=True, strict=True, validate=SECONDS)
     calendar = fields.Nested(CalendarSchema, allow_none=True)
+
+
+class TicketAttachmentSchema(AttachmentSchema):
+    ticket_id = fields.String()

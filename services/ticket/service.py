@@ -3,6 +3,7 @@
 :mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep` and :mod:`~services.ticket.metrics`."""
 from nameko.dependency_providers import Config
 
+from services.common.attachment_entrypoints import AttachmentEntrypoints
 from services.common.config import settings_from
 from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
@@ -14,12 +15,17 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.ticket import (
-    archive, departments, metrics, models, policy, ratings, surveys, sweep, tickets, working,
+    archive, attachments, departments, metrics, models, policy, ratings, surveys, sweep, tickets,
+    working,
 )
+from services.ticket.schemas import TicketAttachmentSchema
 
 
-class TicketService:
+class TicketService(AttachmentEntrypoints):
     name = "tickets"
+    attachment_model = models.TicketAttachment
+    attachment_schema = TicketAttachmentSchema
+    attachment_removed = "ticket.attachment_removed"
 
     context = CallContextProvider()
     uow = UnitOfWorkProvider("ticket", models)
@@ -79,6 +85,20 @@ class TicketService:
     @idempotent
     def rate(self, ticket_id, rating):
         return ratings.rate_ticket(self.uow, ticket_id, rating)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @idempotent
+    def add_attachment(self, ticket_id, claim):
+        """Record a file the gateway has put in the attachment store (a claim check)."""
+        return attachments.add_attachment(self.uow, ticket_id, claim)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_attachments(self, ticket_id):
+        return attachments.list_attachments(self.uow, ticket_id)
+
+    def attachment_parent(self, attachment):
+        """A removal event carries the ticket, as every ticket event does."""
+        return {"ticket": tickets.get_ticket(self.uow, attachment.ticket_id)}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def history(self, ticket_id):

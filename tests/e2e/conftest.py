@@ -41,8 +41,10 @@ def stack(rabbit_manager, databases, tmp_path_factory, smtp):
 
 
 @pytest.fixture(scope="session")
-def sqlite_stack(rabbit_manager, databases, tmp_path_factory):
-    """The embedded default: the same processes on SQLite files, shared like ``stack``."""
+def sqlite_stack(rabbit_manager, databases, tmp_path_factory, s3):
+    """The embedded default: the same processes on SQLite files, shared like ``stack``;
+    its attachments go to an S3 bucket (moto's server), ``stack``'s to a directory, so the
+    attachment tests cover both stores."""
     with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("sqlite"),
-                       backend="sqlite") as running:
+                       backend="sqlite", **s3.env("attachments")) as running:
         yield running

@@ -99,3 +99,29 @@ def test_the_purge_runs_once_a_month(service, clock):
     clock.set(datetime(2030, 1, 1, 0, 5, tzinfo=timezone.utc))
     call(service, "purge_expired_customers")
     assert not exists(service, gone)
+
+
+def test_attachments_stay_with_a_deleted_customer_until_its_purge(service, clock):
+    claim = {"sha256": "ab" * 32, "size": 9, "content_type": "application/pdf",
+             "file_name": "营业执照.pdf"}
+    gone = customer(service, "Attached Ltd")
+    attachment = call(service, "add_attachment", gone, claim)
+    call(service, "delete", gone)
+    clock.advance(2 * YEAR)
+    assert call(service, "list_attachments", gone) == [attachment]
+    assert call(service, "referenced_files", ["ab" * 32, "cd" * 32]) == ["ab" * 32]
+
+    late = customer(service, "Attached Later Ltd")
+    call(service, "delete", late)
+    clock.advance(YEAR)
+    call(service, "add_attachment", customer(service, "Kept Ltd"), {**claim, "sha256": "ef" * 32})
+    with pytest.raises(NotFound):
+        call(service, "add_attachment", late, claim)  # a deleted customer takes none
+
+    clock.set(datetime(2029, 12, 3, 9, 0, tzinfo=timezone.utc))
+    call(service, "purge_expired_customers")
+    assert not exists(service, gone)
+    with pytest.raises(NotFound):
+        call(service, "get_attachment", attachment["id"])
+    # The file is referenced by nobody here now: the gateway's collection may delete it.
+    assert call(service, "referenced_files", ["ab" * 32, "ef" * 32]) == ["ef" * 32]

@@ -1,8 +1,13 @@
 """An S3-speaking server for tests: moto's standalone server in its own process, on a free
-port, with one bucket made; the environment a gateway needs to use it."""
+port, with one bucket made; the environment a gateway needs to use it.
+
+The bucket is made and listed with plain HTTP (moto does not check signatures), so a test
+process need not build a boto3 client, whose SSL set-up recurses under eventlet's patching
+in some test sessions."""
 import subprocess
 import sys
 import uuid
+import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
 
 import requests
@@ -33,9 +38,21 @@ class S3Server:
         return {"ATTACHMENT_STORE": f"s3://{self.bucket}/{prefix}".rstrip("/"),
                 "ATTACHMENT_S3_ENDPOINT": self.endpoint, **CREDENTIALS}
 
-    def keys(self) -> list[str]:
-        listing = self.client().list_objects_v2(Bucket=self.bucket)
-        return sorted(item["Key"] for item in listing.get("Contents", []))
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key in the bucket under ``prefix``."""
+        keys, token = [], None
+        while True:
+            query = {"list-type": "2", "prefix": prefix}
+            if token:
+                query["continuation-token"] = token
+            response = requests.get(f"{self.endpoint}/{self.bucket}", params=query, timeout=10)
+            response.raise_for_status()
+            listing = ElementTree.fromstring(response.content)
+            keys += [element.text for element in listing.iter() if element.tag.endswith("}Key")]
+            token = next((element.text for element in listing.iter()
+                          if element.tag.endswith("}NextContinuationToken")), None)
+            if not token:
+                return sorted(keys)
 
 
 def _answers(endpoint: str) -> bool:
@@ -58,7 +75,7 @@ def running_s3(workdir):
                    message="moto's S3 server answers")
         assert process.poll() is None, (workdir / "moto.log").read_text()
         server = S3Server(endpoint, f"deskflow-{uuid.uuid4().hex[:8]}")
-        server.client().create_bucket(Bucket=server.bucket)
+        requests.put(f"{endpoint}/{server.bucket}", timeout=10).raise_for_status()
         yield server
     finally:
         process.terminate()

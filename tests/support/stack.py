@@ -134,16 +134,16 @@ class Stack:
     def service_pid(self, name: str) -> int | None:
         """The process id of the running ``name`` service (a child of the supervisor)."""
         wanted = ["-m", "services.common.run", name]
-        for proc in Path("/proc").iterdir():
-            try:
-                stat = (proc / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                command = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            except (OSError, ValueError, IndexError):
-                continue
-            if parent == self.process.pid and command[1:4] == wanted:
-                return int(proc.name)
+        for pid, command in _children(self.process.pid):
+            if command[1:4] == wanted:
+                return pid
         return None
+
+    def gateway_worker_pids(self) -> list[int]:
+        """The gunicorn workers serving the gateway (children of its master process)."""
+        masters = [pid for pid, command in _children(self.process.pid)
+                   if command[1:3] == ["-m", "gunicorn"]]
+        return [pid for master in masters for pid, _command in _children(master)]
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -155,6 +155,21 @@ class Stack:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _children(parent_pid: int) -> list[tuple[int, list[str]]]:
+    """(pid, command line) of each running child of ``parent_pid``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == parent_pid:
+            found.append((int(proc.name), command))
+    return found
 
 
 def start_stack(rabbit_manager, databases, workdir: Path, backend: str = "postgres",

@@ -76,15 +76,19 @@ def test_an_unknown_user_is_verified_against_a_dummy_hash_and_refused():
 # Issue 10: everyone has tasks (the service scopes what each sees) and reads the workflow
 # rules; admins write rules.
 TASKS = {"tasks.read", "tasks.write", "rules.read"}
+# Issue 11: everyone downloads attachments; removing is checked by the owning service (an
+# admin, or the uploader within 24 hours).
+ATTACHMENTS = {"attachments.read", "attachments.delete"}
 SALES = {"customers.read", "customers.write", "customers.review", "followups.read",
          "followups.write", "tickets.read", "tickets.write", "sla.read", "departments.read",
-         "notifications.own", "reports.read", "account.own", "session", *TASKS}
+         "notifications.own", "reports.read", "account.own", "session", *TASKS, *ATTACHMENTS}
 EXPECTED = {
     "admin": set(PERMISSIONS),
     "manager": SALES,
     "sales": SALES,
     "support": {"customers.read", "followups.read", "tickets.read", "tickets.write", "sla.read",
-                "departments.read", "notifications.own", "account.own", "session", *TASKS},
+                "departments.read", "notifications.own", "account.own", "session", *TASKS,
+                *ATTACHMENTS},
 }
 
 
