@@ -86,9 +86,9 @@ def test_each_service_killed_in_turn(fault_stack, scenario):
 
 def test_broker_stopped_and_started(fault_stack, private_servers, scenario):
     def restart(load):
-        private_servers.rabbit.stop_app()
-        time.sleep(3)  # the outage: nothing listens for 3 s
-        private_servers.rabbit.start_app()
+        private_servers.rabbit.stop()
+        time.sleep(3)  # the outage: nothing listens for 3 s more
+        private_servers.rabbit.start()
 
     survives(fault_stack, scenario, "broker", restart)
 

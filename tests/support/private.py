@@ -7,7 +7,6 @@ Both servers refuse to run as root, so when the tests run as root they run as th
 users own.
 """
 import os
-import socket
 import pwd
 import shutil
 import signal
@@ -53,14 +52,6 @@ def private_workdir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="deskflow-private-"))
     path.chmod(0o755)
     return path
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class PrivateRabbit:
@@ -126,25 +117,30 @@ class PrivateRabbit:
                                    f"in {RABBIT_START_SECONDS}s:\n{self.log()}")
             time.sleep(0.3)
 
-    def ctl(self, *args: str):
-        _checked([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args], env=self.env,
-                 cwd=self.dir, **_as("rabbitmq"))
-
-    def stop_app(self):
-        """Stop the broker (every connection drops, nothing listens) but not the node."""
-        self.ctl("stop_app")
-
-    def start_app(self):
-        self.ctl("start_app")
-        self._wait(lambda: _listening(self.port), "AMQP")
-
     def log(self) -> str:
         logs = sorted((self.dir / "log").glob("*.log")) + [self.dir / "server.out"]
         return "\n".join(path.read_text(errors="replace")[-3000:] for path in logs if path.exists())
 
+    def stop(self):
+        """Stop the node as its service manager would: SIGTERM to the Erlang VM, which
+        stops the broker cleanly (durable queues and persistent messages stay on disk) and
+        exits; :meth:`start` starts it again on the same directory. No ``rabbitmqctl``: each
+        call boots an Erlang VM of its own, tens of seconds on a loaded machine."""
+        self._signal_vm(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=RABBIT_START_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.shutdown()
+
     def shutdown(self):
-        """Kill the node: it is thrown away with its directory, and a graceful stop takes
-        seconds. The server script waits on the Erlang VM, which is killed first."""
+        """Kill the node: it is thrown away with its directory."""
+        self._signal_vm(signal.SIGKILL)
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def _signal_vm(self, signum: int):
+        """The server script runs the Erlang VM as its child and waits for it."""
         if self.process is None or self.process.poll() is not None:
             return
         script = self.process.pid
@@ -154,11 +150,9 @@ class PrivateRabbit:
             children = []
         for pid in map(int, children):
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
             except ProcessLookupError:
                 pass
-        self.process.kill()
-        self.process.wait(timeout=30)
 
 
 class PrivatePostgres:
