@@ -11,16 +11,23 @@ repeat while the first is still running waits briefly, then is 409 ``in_progress
 answer of 5xx is not kept: the client's retry runs again, and the service recognises it by
 the key the request carries (:func:`service_key`), so a change is still made once.
 
+A claim names the gateway process that made it (host, pid and the process's start time):
+a repeat finding it in flight takes it over at once when that process is known to be gone
+(same host, no such process), and otherwise once it is older than ``abandoned_after``.
+
 Ending a claim (its answer, or its release after a 5xx) is retried for a few seconds while
 the gateway's database cannot be reached: a claim left in flight would hold the key, and
 answer every retry 409 ``in_progress``, until it counts as abandoned.
 """
 import hashlib
 import json
+import os
 import re
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -35,6 +42,31 @@ IN_FLIGHT, DONE = "in_flight", "done"
 WAIT_POLL_SECONDS = 0.05
 SETTLE_SECONDS = 10.0  # how long ending a claim waits for an unreachable database
 SETTLE_POLL_SECONDS = 0.2
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), or None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command's parentheses
+
+
+def this_process() -> str:
+    """``host:pid:start``: names this process, and no process that reuses its pid later."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
+
+
+def is_gone(claimant: str | None) -> bool:
+    """True when ``claimant`` was a process of this host that no longer runs; a process of
+    another host, or an unnamed one, is never known to be gone."""
+    if not claimant or claimant.count(":") < 2:
+        return False
+    host, pid, started = claimant.rsplit(":", 2)
+    if host != socket.gethostname() or not pid.isdigit() or started == "None":
+        return False
+    return _started(int(pid)) != started
 
 
 @dataclass(frozen=True)
@@ -96,7 +128,8 @@ class IdempotencyStore:
                 continue  # purged in between
             now = self.clock.now()
             expired = row.created_at <= now - RETENTION
-            abandoned = row.state == IN_FLIGHT and row.created_at <= now - self.abandoned_after
+            abandoned = row.state == IN_FLIGHT and (
+                row.created_at <= now - self.abandoned_after or is_gone(row.claimed_by))
             if expired or abandoned:
                 if self._take_over(row, fingerprint):
                     return None
@@ -136,7 +169,8 @@ class IdempotencyStore:
     def _insert(self, user: str, key: str, fingerprint: str) -> bool:
         with self.session_factory() as session:
             session.add(IdempotentRequest(username=user, key=key, request_hash=fingerprint,
-                                          state=IN_FLIGHT, created_at=self.clock.now()))
+                                          state=IN_FLIGHT, created_at=self.clock.now(),
+                                          claimed_by=this_process()))
             try:
                 session.commit()
                 return True
@@ -152,7 +186,8 @@ class IdempotencyStore:
                 .where(*self._is(row.username, row.key),
                        IdempotentRequest.created_at == row.created_at)
                 .values(request_hash=fingerprint, state=IN_FLIGHT, status=None, body=None,
-                        headers=None, created_at=self.clock.now())).rowcount
+                        headers=None, created_at=self.clock.now(),
+                        claimed_by=this_process())).rowcount
             session.commit()
         return taken == 1
 

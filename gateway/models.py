@@ -77,3 +77,4 @@ class IdempotentRequest(Base):
     body: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict | None] = mapped_column(JSON)  # Content-Type, ETag, Location
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # host:pid:start of the claim

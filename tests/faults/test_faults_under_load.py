@@ -44,19 +44,28 @@ def finish(stack, load, owner, scenario) -> dict:
     return figures
 
 
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
 def service_pids(stack) -> dict[str, int]:
-    """The supervisor's children, by the service name they run."""
-    supervisor = stack.process.pid
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    """The supervisor's children, by the service name they run (``gateway``: gunicorn's
+    master process)."""
     pids = {}
-    for pid in children:
+    for pid in children(stack.process.pid):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_text().rstrip("\0").split("\0")
         except FileNotFoundError:
             continue
+        if "gunicorn" in command:
+            pids["gateway"] = pid
         for name in SERVICE_CLASSES:
             if command[-2:-1] == ["services.common.run"] and command[-1] == name:
-                pids[name] = int(pid)
+                pids[name] = pid
     return pids
 
 
@@ -72,11 +81,14 @@ def survives(stack, scenario, label: str, fault) -> dict:
     return finish(stack, load, owner, scenario)
 
 
-def test_each_service_killed_in_turn(fault_stack, scenario):
+def test_each_service_and_the_gateway_killed_in_turn(fault_stack, scenario):
+    """The gateway's requests under way die with it: clients retry them on another
+    connection with the same key, and the new gateway takes over their claims."""
     def kill_each(load):
-        for name in SERVICE_CLASSES:
+        for name in (*SERVICE_CLASSES, "gateway"):
             victim = service_pids(fault_stack)[name]
-            os.kill(victim, signal.SIGKILL)
+            for pid in (victim, *children(victim)):  # gunicorn's workers too
+                os.kill(pid, signal.SIGKILL)
             wait_until(lambda: service_pids(fault_stack).get(name) not in (None, victim),
                        timeout=60, message=f"the supervisor restarts {name}")
             load.wait_for_progress(2)  # the load goes on before the next one is killed

@@ -3,12 +3,13 @@ replays, refusals, and the claims it takes over (expired, or left by a dead gate
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency
 from gateway.idempotency import Answer, IdempotencyStore
-from gateway.models import Base, Outbox
+from gateway.models import Base, IdempotentRequest, Outbox
 from services.common.clock import ManualClock
 from services.common.db import make_engine
 from services.common.errors import InProgress, KeyReused, ValidationFailed
@@ -102,6 +103,25 @@ def test_ending_a_claim_gives_up_on_a_long_outage(store, clock):
         store.release("alice", "key-00001")
     with pytest.raises(InProgress):
         store.claim("alice", "key-00001", "hash-a")  # taken over only once abandoned
+
+
+def claimed_by(store, claimant: str) -> None:
+    with store.session_factory() as session:
+        session.execute(update(IdempotentRequest).values(claimed_by=claimant))
+        session.commit()
+
+
+def test_a_claim_of_a_process_that_is_gone_is_taken_over_at_once(store):
+    host, pid, started = idempotency.this_process().rsplit(":", 2)
+    store.claim("alice", "key-00001", "hash-a")
+    for running in (idempotency.this_process(), f"elsewhere:{pid}:{started}"):
+        claimed_by(store, running)  # alive, or on another host: nothing is known
+        with pytest.raises(InProgress):
+            store.claim("alice", "key-00001", "hash-a")
+    claimed_by(store, f"{host}:{pid}:{int(started) + 1}")  # the pid now names another process
+    assert store.claim("alice", "key-00001", "hash-a") is None
+    with pytest.raises(InProgress):  # taken over by this process, which runs
+        store.claim("alice", "key-00001", "hash-a")
 
 
 def test_an_answer_older_than_24_hours_is_forgotten(store, clock):
