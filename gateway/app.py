@@ -21,7 +21,7 @@ from gateway.api.endpoint import limit_body
 from gateway.auth import load_or_create_secret
 from gateway.dead_letters import DeadLetterBox
 from gateway.errors import register_error_handlers
-from gateway.metrics import HTTP_LATENCY, observe_rpc
+from gateway.metrics import HTTP_LATENCY, count_published, observe_rpc
 from gateway.rpc import RpcPool
 from gateway.token_secret import check_secret
 from gateway.sessions import Sessions
@@ -97,6 +97,7 @@ def _build_state(settings: Settings) -> GatewayState:
     clock = SystemClock()
     relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
                         expiring=[idempotency.expiring_column(), *sessions.expiring_columns()])
+    relay.observers.append(count_published)
     threading.Thread(target=relay.relay_forever, args=(settings.outbox_relay_seconds, time.sleep),
                      name="outbox-relay", daemon=True).start()
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the gateway: HTTP and RPC latency, and the dead letters waiting.
+"""Prometheus metrics of the gateway: HTTP and RPC latency, the events its outbox published
+(user and session events), and the dead letters waiting.
 
 They are served on their own port (``GATEWAY_METRICS_PORT``), not on the public API: the
 gunicorn master serves the figures of all its workers, which write them to
@@ -6,7 +7,9 @@ gunicorn master serves the figures of all its workers, which write them to
 """
 import logging
 
-from prometheus_client import CollectorRegistry, Histogram, multiprocess, start_http_server
+from prometheus_client import (
+    CollectorRegistry, Counter, Histogram, multiprocess, start_http_server,
+)
 
 from gateway.dead_letters import DeadLetterBox, DeadLetterCollector
 from services.common.config import Settings
@@ -22,6 +25,15 @@ HTTP_LATENCY = Histogram(
 RPC_LATENCY = Histogram(
     "deskflow_rpc_duration_seconds", "RPC latency from the gateway by service and method.",
     ["service", "method", "outcome"], buckets=LATENCY_BUCKETS)
+
+EVENTS_PUBLISHED = Counter(
+    "deskflow_events_published", "Events a service's outbox published.", ["service", "type"])
+
+
+def count_published(rows) -> None:
+    """An outbox relay observer: the gateway's published events, by type."""
+    for row in rows:
+        EVENTS_PUBLISHED.labels("gateway", row.event_type).inc()
 
 
 def observe_rpc(service: str, method: str, outcome: str, seconds: float) -> None:

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.support.customers import customer_payload
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -197,6 +198,9 @@ def test_operations_endpoints(stack):
     assert 'deskflow_rpc_duration_seconds_count{method="get",outcome="refused",service="customers"}' in metrics
     assert 'deskflow_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/api/v1/customers",status="200"}' in metrics
     assert 'deskflow_rpc_duration_seconds_count{method="list",outcome="ok",service="customers"}' in metrics
+    stack.user("support")  # the gateway's outbox publishes user.created
+    wait_until(lambda: 'deskflow_events_published_total{service="gateway",type="user.created"}'
+               in stack.scrape("gateway"), message="the gateway's published event is not counted")
     spec = anonymous.get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/customers/{customer_id}/history" in spec["paths"]
