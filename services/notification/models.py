@@ -122,7 +122,7 @@ class Delivery(Base):
 
 class MailAttachment(Base):
     """A file some emails carry (the monthly feedback report's PDF), fetched once from the
-    service that made it and kept by its digest until its emails have gone."""
+    service that made it and kept by its digest (one row a month; nothing removes them)."""
 
     __tablename__ = "mail_attachments"
 
