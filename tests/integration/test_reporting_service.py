@@ -11,10 +11,11 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import openpyxl
 import pypdf
 import pytest
 from nameko.testing.services import entrypoint_hook, worker_factory
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
@@ -27,6 +28,7 @@ from services.reporting import models, reports
 from services.reporting.models import CurrentCount, DailyCount, EventLog, PeriodCount
 from services.reporting.service import ReportingService
 from services.reporting.simulate import EventStream
+from tests.support.gateway_app import gateway_app
 from tests.support.services import call, publish
 from tests.support.waiting import wait_until
 
@@ -499,3 +501,41 @@ def test_a_month_not_begun_or_malformed_is_refused(service, month):
 def test_a_report_not_built_is_not_found(service):
     with pytest.raises(NotFound):
         call(service, "monthly_report_chunk", "2026-09", 0)
+
+
+# --- the gateway writes CSV and Excel files page by page (issue 13, item 3) ----------------
+
+def test_the_gateway_streams_every_detail_row_across_pages(service, config, database,
+                                                           tmp_path):
+    """2,500 ticket rows: three pages of the reporting service's rows for each file."""
+    tickets = 2500
+    with database() as session:
+        session.execute(insert(models.TicketDetail), [{
+            "id": f"C{n:05d}-001", "created_at": at(1 + n % 19, 8, n % 60),
+            "customer_id": f"C{n:05d}", "title": f"工单 {n}", "service_type": "aftersales",
+            "category": "inquiry", "priority": "low", "owner": "wang", "state": "pending",
+            "updated_at": None, "first_response": None, "resolution": None}
+            for n in range(tickets)])
+        session.commit()
+    app = gateway_app(tmp_path, config["AMQP_URI"], RPC_TIMEOUT="30")
+    app.extensions["deskflow"].users.ensure_admin("admin", "Admin#12345", False, {})
+    client = app.test_client()
+    token = client.post("/api/v1/auth/login", json={
+        "username": "admin", "password": "Admin#12345"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    response = client.get("/api/v1/reports/export", headers=headers,
+                          query_string={**RANGE, "format": "csv"})
+    assert response.status_code == 200 and response.is_streamed
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    start = rows.index(["Tickets created (details)", str(tickets)]) + 2
+    listed = rows[start:rows.index([], start)]
+    assert len(listed) == tickets and len({row[1] for row in listed}) == tickets
+    assert [row[0] for row in listed] == sorted(row[0] for row in listed)
+
+    response = client.get("/api/v1/reports/export", headers=headers,
+                          query_string={**RANGE, "format": "xlsx", "lang": "zh"})
+    assert response.status_code == 200
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    assert sum(1 for _ in workbook["服务记录明细"].iter_rows()) == 1 + tickets
