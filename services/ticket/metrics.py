@@ -1,14 +1,14 @@
 """The ticket figures: tickets by state, how old the open ones are, SLA clocks running, SLA
 clock cycles and alerts by clock (totals so far) and the first-response and resolution time
-distributions. Aggregate queries, run by the
-service's metrics refresh round (:class:`~services.common.metrics.ServiceMetrics`), never
-by a scrape; the ``metrics`` RPC answers the same figures."""
+distributions. Three aggregate queries (one pass over the tickets, the archive and the clock
+cycles each), run by the service's metrics refresh round
+(:class:`~services.common.metrics.ServiceMetrics`), never by a scrape; the ``metrics`` RPC
+answers the same figures."""
 from collections import Counter
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from datetime import timedelta
 
-from sqlalchemy import case, func, select
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from sqlalchemy import and_, case, func, select
 
 from services.ticket import domain, sla
 from services.ticket.models import ArchivedTicket, SlaClock, Ticket
@@ -17,60 +17,69 @@ from services.ticket.models import ArchivedTicket, SlaClock, Ticket
 AGE_BANDS = {"1h": 3600, "4h": 4 * 3600, "1d": 86400, "3d": 3 * 86400, "7d": 7 * 86400}
 HISTOGRAM_BUCKETS = (60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 259200,
                      604800)
+HISTOGRAMS = {"first_response": "first_response_seconds", "resolution": "resolution_seconds"}
 
 
-def _histogram(session, clock: str) -> dict:
-    elapsed = SlaClock.elapsed_seconds
-    columns = [func.count(), func.coalesce(func.sum(elapsed), 0.0)]
-    columns += [func.coalesce(func.sum(case((elapsed <= bound, 1), else_=0)), 0)
-                for bound in HISTOGRAM_BUCKETS]
-    row = session.execute(select(*columns).where(SlaClock.clock == clock,
-                                                 SlaClock.stopped_at.is_not(None))).one()
-    return {"count": row[0], "sum": float(row[1]),
-            "buckets": [[bound, int(value)] for bound, value in zip(HISTOGRAM_BUCKETS, row[2:])]}
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _backlog_ages(session, now) -> tuple[dict, float]:
-    """Open tickets older than each band, and the age in seconds of the oldest."""
+def _tickets(session, now) -> dict:
+    """Tickets by state (archived ones count as closed), open ones older than each band,
+    the age of the oldest open one."""
     received = Ticket.received_at
-    columns = [func.min(received)] + [
-        func.coalesce(func.sum(case((received <= now - timedelta(seconds=seconds), 1), else_=0)), 0)
-        for seconds in AGE_BANDS.values()]
-    oldest, *counts = session.execute(
-        select(*columns).where(Ticket.state.in_(domain.OPEN_STATES))).one()
-    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return dict(zip(AGE_BANDS, (int(count) for count in counts))), age
+    columns = [Ticket.state, func.count(), func.min(received)]
+    columns += [_count_if(received <= now - timedelta(seconds=seconds))
+                for seconds in AGE_BANDS.values()]
+    by_state, older_than, oldest = Counter(), Counter(), None
+    for state, number, first, *bands in session.execute(
+            select(*columns).group_by(Ticket.state)).all():
+        by_state[state] += number
+        if state in domain.OPEN_STATES:
+            older_than.update(dict(zip(AGE_BANDS, (int(count) for count in bands))))
+            oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+    by_state.update(dict(session.execute(
+        select(ArchivedTicket.state, func.count()).group_by(ArchivedTicket.state)).all()))
+    return {
+        "tickets_by_state": {state: by_state.get(state, 0) for state in domain.STATES},
+        "open_older_than": {band: older_than.get(band, 0) for band in AGE_BANDS},
+        "oldest_open_age_seconds": (max(0.0, (now - oldest).total_seconds())
+                                    if oldest is not None else 0.0),
+    }
+
+
+def _clocks(session) -> dict:
+    """Per clock: cycles started, warned, breached, running and held; and the distribution
+    of the ended cycles' elapsed time, for the clocks that have a histogram."""
+    clock = SlaClock
+    ended, elapsed = clock.stopped_at.is_not(None), clock.elapsed_seconds
+    columns = [clock.clock, func.count(), func.count(clock.warned_at),
+               func.count(clock.breached_at),
+               _count_if(and_(clock.stopped_at.is_(None), clock.held_since.is_(None))),
+               _count_if(and_(clock.stopped_at.is_(None), clock.held_since.is_not(None))),
+               _count_if(ended), func.coalesce(func.sum(case((ended, elapsed), else_=0.0)), 0.0)]
+    columns += [_count_if(and_(ended, elapsed <= bound)) for bound in HISTOGRAM_BUCKETS]
+    result = {"sla_cycles": {name: 0 for name in sla.CLOCKS},
+              "sla_clocks": {name: {"running": 0, "held": 0} for name in sla.CLOCKS},
+              "sla_warnings": {name: 0 for name in sla.CLOCKS},
+              "sla_breaches": {name: 0 for name in sla.CLOCKS}}
+    result.update({key: {"count": 0, "sum": 0.0,
+                         "buckets": [[bound, 0] for bound in HISTOGRAM_BUCKETS]}
+                   for key in HISTOGRAMS.values()})
+    for name, cycles, warned, breached, running, held, count, total, *buckets in session.execute(
+            select(*columns).group_by(clock.clock)).all():
+        result["sla_cycles"][name] = cycles
+        result["sla_warnings"][name], result["sla_breaches"][name] = warned, breached
+        result["sla_clocks"][name] = {"running": int(running), "held": int(held)}
+        if name in HISTOGRAMS:
+            result[HISTOGRAMS[name]] = {
+                "count": int(count), "sum": float(total),
+                "buckets": [[bound, int(number)] for bound, number in zip(HISTOGRAM_BUCKETS, buckets)]}
+    return result
 
 
 def figures(session, now) -> dict:
-    by_state = Counter()
-    for model in (Ticket, ArchivedTicket):  # an archived ticket still counts (as closed)
-        by_state.update(dict(session.execute(
-            select(model.state, func.count()).group_by(model.state)).all()))
-    alerts = session.execute(select(SlaClock.clock, func.count(), func.count(SlaClock.warned_at),
-                                    func.count(SlaClock.breached_at)).group_by(SlaClock.clock)).all()
-    status = case((SlaClock.held_since.is_(None), "running"), else_="held")
-    clocks = session.execute(select(SlaClock.clock, status, func.count())
-                             .where(SlaClock.stopped_at.is_(None))
-                             .group_by(SlaClock.clock, status)).all()
-    older_than, oldest_age = _backlog_ages(session, now)
-    result = {
-        "tickets_by_state": {state: by_state.get(state, 0) for state in domain.STATES},
-        "open_older_than": older_than,
-        "oldest_open_age_seconds": oldest_age,
-        "sla_cycles": {clock: 0 for clock in sla.CLOCKS},
-        "sla_clocks": {clock: {"running": 0, "held": 0} for clock in sla.CLOCKS},
-        "sla_warnings": {clock: 0 for clock in sla.CLOCKS},
-        "sla_breaches": {clock: 0 for clock in sla.CLOCKS},
-        "first_response_seconds": _histogram(session, "first_response"),
-        "resolution_seconds": _histogram(session, "resolution"),
-    }
-    for clock, cycles, warned, breached in alerts:
-        result["sla_cycles"][clock] = cycles
-        result["sla_warnings"][clock], result["sla_breaches"][clock] = warned, breached
-    for clock, state, number in clocks:
-        result["sla_clocks"].setdefault(clock, {})[state] = number
-    return result
+    return {**_tickets(session, now), **_clocks(session)}
 
 
 def metrics(uow) -> dict:
