@@ -4,7 +4,6 @@ import os
 import signal
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -44,29 +43,13 @@ def finish(stack, load, owner, scenario) -> dict:
     return figures
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in
-                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
-def service_pids(stack) -> dict[str, int]:
-    """The supervisor's children, by the service name they run (``gateway``: gunicorn's
-    master process)."""
-    pids = {}
-    for pid in children(stack.process.pid):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_text().rstrip("\0").split("\0")
-        except FileNotFoundError:
-            continue
-        if "gunicorn" in command:
-            pids["gateway"] = pid
-        for name in SERVICE_CLASSES:
-            if command[-2:-1] == ["services.common.run"] and command[-1] == name:
-                pids[name] = pid
-    return pids
+def pids_of(stack, name: str) -> list[int]:
+    """The processes of service ``name``; for ``gateway``, gunicorn's master and workers."""
+    if name == "gateway":
+        master = stack.gateway_pid()
+        return [master, *stack.gateway_worker_pids()] if master else []
+    pid = stack.service_pid(name)
+    return [pid] if pid else []
 
 
 def survives(stack, scenario, label: str, fault) -> dict:
@@ -86,10 +69,10 @@ def test_each_service_and_the_gateway_killed_in_turn(fault_stack, scenario):
     connection with the same key, and the new gateway takes over their claims."""
     def kill_each(load):
         for name in (*SERVICE_CLASSES, "gateway"):
-            victim = service_pids(fault_stack)[name]
-            for pid in (victim, *children(victim)):  # gunicorn's workers too
+            victims = pids_of(fault_stack, name)
+            for pid in victims:
                 os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: service_pids(fault_stack).get(name) not in (None, victim),
+            wait_until(lambda: pids_of(fault_stack, name)[:1] not in ([], victims[:1]),
                        timeout=60, message=f"the supervisor restarts {name}")
             load.wait_for_progress(2)  # the load goes on before the next one is killed
 

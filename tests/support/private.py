@@ -19,7 +19,7 @@ import psycopg
 import requests
 
 from scripts.run import die_with_parent
-from tests.support.stack import free_port
+from tests.support.stack import children_of, free_port
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 RABBIT_START_SECONDS = 180
@@ -143,12 +143,7 @@ class PrivateRabbit:
         """The server script runs the Erlang VM as its child and waits for it."""
         if self.process is None or self.process.poll() is not None:
             return
-        script = self.process.pid
-        try:
-            children = Path(f"/proc/{script}/task/{script}/children").read_text().split()
-        except FileNotFoundError:
-            children = []
-        for pid in map(int, children):
+        for pid, _command in children_of(self.process.pid):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:

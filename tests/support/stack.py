@@ -134,16 +134,22 @@ class Stack:
     def service_pid(self, name: str) -> int | None:
         """The process id of the running ``name`` service (a child of the supervisor)."""
         wanted = ["-m", "services.common.run", name]
-        for pid, command in _children(self.process.pid):
+        for pid, command in children_of(self.process.pid):
             if command[1:4] == wanted:
+                return pid
+        return None
+
+    def gateway_pid(self) -> int | None:
+        """The gateway's gunicorn master process (a child of the supervisor)."""
+        for pid, command in children_of(self.process.pid):
+            if command[1:3] == ["-m", "gunicorn"]:
                 return pid
         return None
 
     def gateway_worker_pids(self) -> list[int]:
         """The gunicorn workers serving the gateway (children of its master process)."""
-        masters = [pid for pid, command in _children(self.process.pid)
-                   if command[1:3] == ["-m", "gunicorn"]]
-        return [pid for master in masters for pid, _command in _children(master)]
+        master = self.gateway_pid()
+        return [pid for pid, _command in children_of(master)] if master else []
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -157,7 +163,7 @@ class Stack:
                 self.process.kill()
 
 
-def _children(parent_pid: int) -> list[tuple[int, list[str]]]:
+def children_of(parent_pid: int) -> list[tuple[int, list[str]]]:
     """(pid, command line) of each running child of ``parent_pid``."""
     found = []
     for proc in Path("/proc").iterdir():
