@@ -92,6 +92,8 @@ def main():
     base = f"http://127.0.0.1:{settings.gateway_port}"
     print(f"[run] starting {', '.join(supervisor.programs)}", flush=True)
     print(f"[run] gateway: {base}  (Ctrl-C stops everything)", flush=True)
+    ports = ", ".join(f"{name} {port}" for name, port in settings.metrics_ports.items() if port)
+    print(f"[run] Prometheus /metrics on {settings.metrics_host}: {ports or 'off'}", flush=True)
     print(f"[run] log in: curl -s -X POST {base}/api/v1/auth/login "
           f"-H 'Content-Type: application/json' "
           f"-d '{{\"username\": \"{settings.admin_username}\", \"password\": \"<password above>\"}}'",
