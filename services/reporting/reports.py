@@ -140,9 +140,9 @@ def trend(uow, query: dict) -> dict:
 
 
 def export(uow, query: dict, settings) -> dict:
-    """The file as ``{filename, content_type, content}`` (base64). The gateway asks for PDFs
-    only (their detail tables are capped, so they stay small); it writes CSV and Excel files
-    itself from :func:`export_outline` and :func:`export_rows`, page by page."""
+    """The whole file in one answer, ``{filename, content_type, content}`` (base64), for
+    callers with small ranges. The gateway does not use it: it writes every file itself from
+    :func:`export_outline` and :func:`export_rows`, page by page."""
     wanted = load_or_422(schema_of(schemas.ExportQuerySchema), query)
     report = _summary(uow, wanted)
     return export_files.build_file(uow.session, report, wanted, settings)

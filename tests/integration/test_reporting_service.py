@@ -539,3 +539,13 @@ def test_the_gateway_streams_every_detail_row_across_pages(service, config, data
     assert int(response.headers["Content-Length"]) == len(response.get_data())
     workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
     assert sum(1 for _ in workbook["服务记录明细"].iter_rows()) == 1 + tickets
+
+    response = client.get("/api/v1/reports/export", headers=headers,
+                          query_string={**RANGE, "format": "pdf", "lang": "zh"})
+    assert response.status_code == 200
+    text = pdf_text(response.get_data())
+    assert f"服务记录明细 ({tickets})" in text
+    assert f"此处仅列出前 500 行（共 {tickets} 行）" in text.replace("\n", "")
+    bad = client.get("/api/v1/reports/export", headers=headers,
+                     query_string={"format": "docx"})
+    assert bad.status_code == 422 and "format" in bad.get_json()["error"]["details"]["fields"]
