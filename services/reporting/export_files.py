@@ -1,5 +1,5 @@
 """Export use cases over the reporting database: an export's outline, its detail rows page
-by page, and the PDF (built here, with its detail tables capped)."""
+by page, and a whole file in one answer (a PDF's detail tables capped)."""
 import base64
 import io
 from datetime import date, datetime
@@ -37,6 +37,8 @@ def _after(table: str, after):
                                {"after": after})
     try:
         value = date.fromisoformat(value) if kind == "day" else datetime.fromisoformat(value)
+        if kind != "day" and value.tzinfo is None:
+            raise ValueError("a moment without its UTC offset")
     except (TypeError, ValueError):
         raise ValidationFailed("'after' is not a position this table returned.",
                                {"after": after}) from None

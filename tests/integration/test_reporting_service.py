@@ -420,6 +420,9 @@ def test_a_position_no_page_returned_is_refused(service):
     with pytest.raises(ValidationFailed):
         call(service, "export_rows", {"table": "detail_followups",
                                       "after": ["2026-11-05T00:00:00+00:00", "x"]})
+    with pytest.raises(ValidationFailed):  # a moment without its offset
+        call(service, "export_rows", {"table": "detail_tickets",
+                                      "after": ["2026-11-05T00:00:00", "C1-001"]})
 
 
 # --- the monthly feedback report (客户反馈分析报告, issue 13 item 5) -------------------------
