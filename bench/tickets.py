@@ -14,7 +14,8 @@ each, since this machine's speed drifts; medians and same-run ratios are what to
 
 Options: ``--tickets N`` per create phase (default 300), ``--customers N`` per customer
 phase (default 150), ``--gets N`` (default 1000), ``--concurrency C`` (default 16),
-``--rate R`` and ``--burst S`` for the open loop (50/s for 30 s), ``--backends``
+``--rate R`` and ``--burst S`` for the open loop (50/s for 30 s), ``--idle S`` (seconds
+of no traffic first, to show each process's background CPU; default 10), ``--backends``
 (``postgres,sqlite``), ``--shared-broker`` (count the shared broker's CPU instead of
 starting a private node), ``--json PATH`` (every figure, for comparing runs),
 ``--profile DIR`` (one more gateway ticket phase under py-spy; its top frames per process).
@@ -164,6 +165,18 @@ def phase(label: str, calls: int, concurrency: int, make_caller, meter: CpuMeter
     return row
 
 
+def idle(meter: CpuMeter, seconds: float) -> dict:
+    """CPU ms per second each process of the stack uses with no traffic at all (timers,
+    relays, pollers): part of every per-ticket figure at a low rate."""
+    measurement = meter.measuring()
+    time.sleep(seconds)
+    used = {name: used * 1000 / seconds for name, used in sorted(measurement.stop().items())}
+    print("  idle: CPU ms per second " + ", ".join(f"{name} {ms:.1f}" for name, ms in
+                                                  used.items())
+          + f"; sum {sum(used.values()):.1f}", flush=True)
+    return used
+
+
 def open_loop(label: str, rate: float, seconds: float, make_caller, meter: CpuMeter,
               settle) -> dict:
     """``rate`` calls a second for ``seconds`` whatever the answers' pace; latency counts
@@ -269,11 +282,12 @@ def run_phases(args, stack, mono, token, stack_meter, mono_meter, catch_up) -> d
             return catch_up.wait()
         return lambda: phase(label, n, conc, make, meter, settled if settle else None)
 
-    results = {"customers": alternate(
+    results = {"idle": idle(stack_meter, args.idle)}
+    results["customers"] = alternate(
         customer_phase(stack.base_url, token, stack_customers, stack_meter, "gateway customer",
                        settle=True),
         customer_phase(mono.base_url, mono.token, mono_customers, mono_meter,
-                       "monolith customer"))}
+                       "monolith customer"))
     on_stack = lambda i: ticket_body(stack_customers[i % len(stack_customers)], i)  # noqa: E731
     on_mono = lambda i: ticket_body(mono_customers[i % len(mono_customers)], i)  # noqa: E731
     try:
@@ -336,6 +350,7 @@ def summarise(backend: str, results: dict) -> dict:
                          "cpu_ms": _cpu_by_process(rows, label),
                          "cpu_total_ms": _median(rows, label, "cpu_total_ms")}
     summary["open"] = results["open"]
+    summary["idle"] = results["idle"]
     summary["profile"] = results.get("profile", [])
     return summary
 
@@ -361,6 +376,9 @@ def report(summary: dict, args) -> list[str]:
         f"gateway/rpc {gateway['rate'] / rpc['rate']:.2f}, CPU per ticket gateway/monolith "
         f"{gateway['cpu_total_ms'] / mono['cpu_total_ms']:.1f}x, GET gateway/monolith "
         f"{summary['get']['rate'] / summary['monolith_get']['rate']:.2f}")
+    out("idle, CPU ms per second: " + ", ".join(
+        f"{name} {ms:.1f}" for name, ms in summary["idle"].items())
+        + f"; sum {sum(summary['idle'].values()):.1f}")
     opened = summary["open"]
     out(f"open loop {opened['offered']:.0f}/s for {args.burst:.0f} s: p50 {opened['p50']:.1f} ms, "
         f"p99 {opened['p99']:.1f} ms, consumers drained {opened['drain_s']:.1f} s after the "
@@ -399,6 +417,7 @@ def main(argv=None):
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--shared-broker", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--idle", type=float, default=10)
     parser.add_argument("--profile", type=Path, help="py-spy every process of the stack "
                         "in one more gateway ticket phase; collapsed stacks go here")
     args = parser.parse_args(argv)
