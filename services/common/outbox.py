@@ -14,6 +14,7 @@ key the change and its answer are committed together, and a repeat gets that ans
 """
 import logging
 import threading
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 RELAY_GRACE_SECONDS = 3
 RELAY_BATCH = 500
+PURGE_EVERY_SECONDS = 60
 SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
 ANSWER_RETENTION = timedelta(hours=24)  # how long a repeated request gets its first answer
 DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
@@ -191,6 +193,7 @@ class OutboxRelay:
         self.observers = []  # called with the rows each publish sent (metrics count them)
         self._published = []  # ids the fast path published, not yet marked sent
         self._published_lock = threading.Lock()
+        self._purged_at, self._purge_backlog = None, False
 
     def stop(self) -> None:
         self.stopped = True
@@ -264,7 +267,11 @@ class OutboxRelay:
         # First mark what the fast path published, so the relay does not send it again.
         self.mark_published()
         self.relay_pending()
-        self.purge_expired()
+        # Purging expired rows can wait a minute, unless the last purge left a backlog.
+        if self._purged_at is None or self._purge_backlog \
+                or time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
+            self._purge_backlog = self.purge_expired() >= RELAY_BATCH
+            self._purged_at = time.monotonic()
 
     def purge_expired(self) -> int:
         """Delete outbox rows published longer than :data:`SENT_RETENTION` ago, and the

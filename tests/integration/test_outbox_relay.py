@@ -6,6 +6,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
 from services.common.db import make_engine
+from services.common import outbox
 from services.common.outbox import OutboxRelay
 from services.customer.models import Outbox
 
@@ -64,4 +65,31 @@ def test_fast_path_rows_are_marked_together_and_not_relayed_again(databases, rab
         assert session.scalar(select(func.count()).select_from(Outbox)
                               .where(Outbox.sent_at.is_(None))) == 0
     assert received() == 3
+    engine.dispose()
+
+
+def test_relay_rounds_purge_once_a_minute(databases, rabbit_config, monkeypatch):
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
+
+    def expired_rows():
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(Outbox)
+                                  .where(Outbox.sent_at < NOW - timedelta(days=7)))
+
+    def add_expired(name):
+        with factory() as session:
+            session.add(row(name, 9, 8))
+            session.commit()
+
+    add_expired("first")
+    relay._relay_round()
+    assert expired_rows() == 0
+    add_expired("second")
+    relay._relay_round()
+    assert expired_rows() == 1  # the last purge was under a minute ago
+    monkeypatch.setattr(outbox, "PURGE_EVERY_SECONDS", 0)
+    relay._relay_round()
+    assert expired_rows() == 0
     engine.dispose()
