@@ -21,7 +21,7 @@ import eventlet
 import urllib3
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
@@ -36,6 +36,9 @@ from services.notification.targets import UnsafeTarget, post_pinned, resolve_tar
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 500
+# An idle delivery worker looks for due rows at least this often (retries that come due,
+# rows another instance wrote); a row written or changed here wakes it sooner.
+IDLE_POLL_MAX_SECONDS = 5.0
 SMTP_PORT = 25
 
 
@@ -251,6 +254,31 @@ class DeliveryWorker:
             session.commit()
 
 
+class Pacing:
+    """When the next delivery round is due: every ``base`` seconds while rounds find work;
+    while they find none, twice as long after each empty round, up to ``most`` seconds (an
+    idle service polls its database rarely). A :meth:`nudge` — a delivery row was written
+    or changed in this process — makes the next tick a round again."""
+
+    def __init__(self, base: float, most: float, clock=time.monotonic):
+        self.base, self.most, self.clock = base, max(base, most), clock
+        self.interval, self.last, self.nudged = base, None, False
+
+    def nudge(self, *_args) -> None:
+        self.nudged = True
+
+    def due(self) -> bool:
+        return self.nudged or self.last is None or self.clock() - self.last >= self.interval
+
+    def round(self, dispatch) -> int:
+        """Run ``dispatch()`` (how many sends it started) and pace the next round."""
+        self.nudged = False  # a nudge during the round counts for the next one
+        self.last = self.clock()
+        found = dispatch()
+        self.interval = self.base if found else min(self.interval * 2, self.most)
+        return found
+
+
 class DeliveryWorkerProvider(DependencyProvider):
     """Runs the delivery worker in the container; workers see its settings."""
 
@@ -272,18 +300,33 @@ class DeliveryWorkerProvider(DependencyProvider):
 
     def start(self):
         self.running = True
+        self.pacing = Pacing(self.options.poll_seconds, IDLE_POLL_MAX_SECONDS)
+        for change in ("after_insert", "after_update"):
+            event.listen(Delivery, change, self.pacing.nudge)
         self.container.spawn_managed_thread(lambda: run_every(
-            self.options.poll_seconds, self.worker.dispatch_due, lambda: self.running,
+            self.options.poll_seconds, self._round, lambda: self.running,
             eventlet.sleep, "delivery round"))
+
+    def _round(self) -> None:
+        if self.pacing.due():
+            self.pacing.round(self.worker.dispatch_due)
+
+    def _stop_listening(self):
+        pacing = getattr(self, "pacing", None)
+        for change in ("after_insert", "after_update"):
+            if pacing is not None and event.contains(Delivery, change, pacing.nudge):
+                event.remove(Delivery, change, pacing.nudge)
 
     def stop(self):
         self.running = False
+        self._stop_listening()
         with eventlet.Timeout(self.options.http_timeout_seconds * 2, False):
             self.pool.waitall()
         self.engine.dispose()
 
     def kill(self):
         self.running = False
+        self._stop_listening()
 
     def get_dependency(self, worker_ctx):
         return self

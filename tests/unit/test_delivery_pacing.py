@@ -1,0 +1,52 @@
+"""How often the delivery worker looks for due rows: at its poll interval while there is
+work, backing off while there is none, and again at once when a delivery row changes."""
+from services.notification.delivery import Pacing
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def rounds_in(pacing: Pacing, clock: Clock, seconds: float, tick: float, found=0) -> int:
+    """Tick every ``tick`` seconds for ``seconds``, running a round when one is due."""
+    count = 0
+    for _ in range(round(seconds / tick)):
+        clock.now += tick
+        if pacing.due():
+            pacing.round(lambda: found)
+            count += 1
+    return count
+
+
+def test_empty_rounds_back_off_to_the_ceiling():
+    clock = Clock()
+    pacing = Pacing(0.5, 5.0, clock)
+    rounds_in(pacing, clock, 30, 0.5)
+    assert pacing.interval == 5.0
+    assert rounds_in(pacing, clock, 20, 0.5) == 4
+
+
+def test_rounds_that_find_work_keep_the_base_interval():
+    clock = Clock()
+    pacing = Pacing(0.5, 5.0, clock)
+    assert rounds_in(pacing, clock, 10, 0.5, found=3) == 20
+    assert pacing.interval == 0.5
+
+
+def test_a_nudge_makes_the_next_tick_a_round_and_one_during_a_round_is_kept():
+    clock = Clock()
+    pacing = Pacing(0.5, 5.0, clock)
+    rounds_in(pacing, clock, 30, 0.5)
+    assert not pacing.due()
+    pacing.nudge()
+    assert pacing.due()
+
+    def dispatch_while_a_row_is_written():
+        pacing.nudge()
+        return 0
+    pacing.round(dispatch_while_a_row_is_written)
+    assert pacing.due()
