@@ -30,7 +30,7 @@ from gateway.users import UserStore
 from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
 from services.common.context import CallContext
-from services.common.db import make_engine
+from services.common.db import make_engine, single_statement_sessions
 from services.common.errors import NotFound, register_remote_errors
 from services.common.logs import configure_logging, set_request_id
 from services.common.outbox import OutboxRelay, UnitOfWork
@@ -94,6 +94,8 @@ def _build_state(settings: Settings) -> GatewayState:
                               or load_or_create_secret(settings.data_dir / "jwt-secret"))
     engine = make_engine(settings.database_url("gateway"))
     session_factory = sessionmaker(engine, expire_on_commit=False)
+    # Each request's user lookup and idempotency claim are single statements.
+    single_statement = single_statement_sessions(engine)
     clock = SystemClock()
     relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
                         expiring=[idempotency.expiring_column(), *sessions.expiring_columns()])
@@ -120,13 +122,13 @@ def _build_state(settings: Settings) -> GatewayState:
         dead_letters=DeadLetterBox(settings.amqp_uri, READINESS_TIMEOUT_SECONDS,
                                    settings.amqp_queue_type),
         users=UserStore(unit_of_work, relay),
-        sessions=Sessions(unit_of_work, relay),
+        sessions=Sessions(unit_of_work, relay, single_statement),
         trusted_proxies=logins.parse_networks(settings.trusted_proxies),
         relay=relay,
         attachment_store=store,
         # A claim still in flight after a few RPC timeouts belongs to a gateway that died.
         idempotency=idempotency.IdempotencyStore(
-            session_factory, clock,
+            single_statement, clock,
             abandoned_after=timedelta(seconds=3 * settings.rpc_timeout + 30)),
     )
 

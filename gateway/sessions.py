@@ -31,12 +31,19 @@ class Actor:
 
 
 class Sessions(GatewayStore):
-    def actor(self, claims: dict, context) -> Actor:
+    def __init__(self, unit_of_work, relay, reads):
+        """``reads()`` opens a session for the per-request lookup of :meth:`actor` (see
+        :func:`services.common.db.single_statement_sessions`)."""
+        super().__init__(unit_of_work, relay)
+        self.reads = reads
+
+    def actor(self, claims: dict) -> Actor:
         """Who a token speaks for; 401 when the token was revoked or its user is gone or
-        deactivated. A manager's team members travel with its calls."""
+        deactivated. A manager's team members travel with its calls. Only reads: no
+        transaction, no events."""
         revoked = exists().where(RevokedToken.jti == claims["jti"])
-        with self.work(context) as uow:
-            row = uow.session.execute(select(User, revoked).where(
+        with self.reads() as session:
+            row = session.execute(select(User, revoked).where(
                 User.username == claims["sub"])).first()
             if row is None or row[1] or not row[0].active:
                 raise Unauthorized("This session has ended; log in again.")
@@ -45,7 +52,7 @@ class Sessions(GatewayStore):
                 raise Unauthorized("This session has ended; log in again.")
             members = ()
             if user.role == "manager" and user.team:
-                members = tuple(uow.session.scalars(
+                members = tuple(session.scalars(
                     select(User.username).where(User.team == user.team, User.active.is_(True))
                     .order_by(User.username)))
             return Actor(user.username, user.role, user.team, members, user.must_change_password)

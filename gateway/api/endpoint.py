@@ -174,7 +174,7 @@ def require(permission: str) -> Actor:
     ``permission``; 401 or 403 otherwise. A user who must change its password may only
     change it or log out (the ``session`` permission)."""
     g.claims = claims = current_claims()
-    actor = current_app.extensions["deskflow"].sessions.actor(claims, call_context())
+    actor = current_app.extensions["deskflow"].sessions.actor(claims)
     g.user = actor
     if actor.must_change_password and permission != SESSION:
         raise PasswordChangeRequired(

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from services.common.errors import NotFound, Unavailable
@@ -86,6 +86,16 @@ def make_engine(url: str):
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine
+
+
+def single_statement_sessions(engine) -> sessionmaker:
+    """Sessions for work done one statement at a time (a read, an insert or update that
+    stands alone): on PostgreSQL each statement commits by itself, without the BEGIN and
+    COMMIT (or ROLLBACK) round trips of a transaction; SQLite keeps its transactions (its
+    ``BEGIN IMMEDIATE`` is what takes the write lock)."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def _note_idle(_dbapi_connection, record):

@@ -1,8 +1,14 @@
 """Pooled PostgreSQL connections: one that sat idle is pinged before it is handed out, and
 replaced when the server has cut it; a busy one is handed out without that round trip."""
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import text
 
+from gateway.idempotency import Answer, IdempotencyStore
 from services.common import db
+from services.common.clock import SystemClock
+from services.common.errors import InProgress
 
 
 def _held_pids(engine, count: int) -> list[int]:
@@ -51,5 +57,26 @@ def test_a_busy_connection_is_handed_out_without_a_ping(databases, monkeypatch):
         (first,) = _held_pids(engine, 1)
         assert _held_pids(engine, 1) == [first]
         assert pings == []
+    finally:
+        engine.dispose()
+
+
+def test_single_statement_sessions_run_each_statement_on_its_own(databases):
+    """No transaction around them on PostgreSQL (two statements see two start times), and
+    the gateway's idempotency store, which uses them, still claims, waits and replays."""
+    engine = db.make_engine(databases.fresh("gateway"))
+    try:
+        with db.single_statement_sessions(engine)() as session:
+            first = session.execute(text("SELECT now()")).scalar()
+            second = session.execute(text("SELECT now()")).scalar()
+        assert first != second
+        store = IdempotencyStore(db.single_statement_sessions(engine), SystemClock(),
+                                 abandoned_after=timedelta(minutes=1), wait_seconds=0.1)
+        assert store.claim("alice", "key-00001", "hash-a") is None
+        with pytest.raises(InProgress):
+            store.claim("alice", "key-00001", "hash-a")
+        answer = Answer(201, '{"id": "x"}', {"Content-Type": "application/json"})
+        store.finish("alice", "key-00001", answer)
+        assert store.claim("alice", "key-00001", "hash-a") == answer
     finally:
         engine.dispose()
