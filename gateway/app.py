@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import partial
 
 from flask import Flask, g, request
+from werkzeug.routing import BaseConverter
 from sqlalchemy.orm import sessionmaker
 
 from gateway import attachment_gc, idempotency, logins, models, sessions
@@ -80,8 +81,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+class KeyConverter(BaseConverter):
+    """``<key:...>``: a path segment naming one resource, never a word a sibling route
+    spells out (``/users/me``, ``/tasks/summary``, ``/workflow/rules/dry-run``). Those routes
+    then match alone: ``PATCH /users/me`` is a 405 naming ``GET`` in ``Allow``, as the
+    OpenAPI document says, not a change to a user called "me"."""
+
+    regex = r"(?!(?:me|summary|dry-run)\Z)[^/]+"
+
+
 def register_routes(app: Flask) -> None:
     """Every route of the gateway (the permission tests enumerate them from here)."""
+    app.url_map.converters["key"] = KeyConverter
     for blueprint in API_BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(meta.api_blueprint, url_prefix=API_PREFIX)

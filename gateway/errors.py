@@ -31,8 +31,12 @@ def from_body_cut_off(exc: RequestEntityTooLarge):
 
 def from_http_exception(exc: HTTPException):
     code = (exc.name or "error").lower().replace(" ", "_")
-    details = {"allowed_methods": sorted(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
-    return error_response(exc.code or 500, code, exc.description or exc.name, details)
+    allowed = sorted(getattr(exc, "valid_methods", None) or ())
+    response = error_response(exc.code or 500, code, exc.description or exc.name,
+                              {"allowed_methods": allowed} if allowed else {})
+    if allowed:  # a 405 names the methods the resource has (RFC 9110 §15.5.6)
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def from_remote_error(exc: RemoteError):

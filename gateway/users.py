@@ -12,8 +12,10 @@ from gateway import auth
 from gateway.events import USER_EVENT_FIELDS
 from gateway.models import User
 from gateway.schemas import UserInputSchema, UserSchema, UserUpdateSchema
+from services.common.context import ACTOR
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.schemas import load_or_422, schema_of
+
 
 def user_event(user: User) -> dict:
     shown = schema_of(UserSchema).dump(user)
@@ -82,6 +84,10 @@ class UserStore(GatewayStore):
             user = get_user(uow.session, username)
             changes = [{"field": name, "before": getattr(user, name), "after": value}
                        for name, value in data.items() if getattr(user, name) != value]
+            if username == context.get(ACTOR) and any(
+                    revokes_sessions(change["field"], change["after"]) for change in changes):
+                raise Conflict("You cannot change your own role or deactivate yourself; ask "
+                               "another admin.", {"username": username})
             for change in changes:
                 setattr(user, change["field"], change["after"])
             if any(revokes_sessions(change["field"], change["after"]) for change in changes):
@@ -94,6 +100,9 @@ class UserStore(GatewayStore):
     def reset_password(self, username: str, context) -> dict:
         """A temporary password, shown once: the user must change it at its next login, and
         its current sessions end."""
+        if username == context.get(ACTOR):
+            raise Conflict("Change your own password with POST /auth/password.",
+                           {"username": username})
         password = auth.generate_password()
         with self.work(context) as uow:
             user = get_user(uow.session, username)

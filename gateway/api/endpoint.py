@@ -35,6 +35,9 @@ class EndpointDoc:
     many: bool = False
     paged: bool = False
     errors: tuple = field(default=())
+    # Rules the request must keep that JSON Schema cannot state (another field's value, the
+    # stored state, the clock), in words; a body or query schema adds its own ``RULES``.
+    rules: tuple = field(default=())
     content_types: tuple = ("application/json",)
     # The largest body this endpoint reads, when not MAX_BODY_BYTES: a number of bytes, or
     # a function of the settings (``lambda settings: settings.attachment_max_bytes``).

@@ -34,13 +34,13 @@ def task_summary():
     return rpc("workflow", "task_summary")
 
 
-@endpoint(blueprint, "/tasks/<task_id>", "GET", "One task; its ETag is its version.",
+@endpoint(blueprint, "/tasks/<key:task_id>", "GET", "One task; its ETag is its version.",
           "tasks.read", response=TaskSchema, errors=(404,))
 def get_task(task_id):
     return tagged(rpc("workflow", "get_task", task_id))
 
 
-@endpoint(blueprint, "/tasks/<task_id>", "PATCH", "Change title, description, due date or "
+@endpoint(blueprint, "/tasks/<key:task_id>", "PATCH", "Change title, description, due date or "
           "priority; the assignee only by admins and managers. Send If-Match with the ETag you "
           "read: a task changed since is 412 stale.", "tasks.write", body=TaskUpdateSchema,
           response=TaskSchema, errors=(403, 404, 409, 412, 422))
@@ -49,14 +49,14 @@ def update_task(task_id):
                       expected_version=if_match()))
 
 
-@endpoint(blueprint, "/tasks/<task_id>/complete", "POST", "Complete an open task with a note "
+@endpoint(blueprint, "/tasks/<key:task_id>/complete", "POST", "Complete an open task with a note "
           "(完成情况说明): the assignee, their manager or an admin.", "tasks.write",
           body=CompleteInputSchema, response=TaskSchema, errors=(403, 404, 409, 422))
 def complete_task(task_id):
     return tagged(rpc("workflow", "complete_task", task_id, json_body()))
 
 
-@endpoint(blueprint, "/tasks/<task_id>/cancel", "POST", "Cancel an open task with a reason: "
+@endpoint(blueprint, "/tasks/<key:task_id>/cancel", "POST", "Cancel an open task with a reason: "
           "the creator, a manager or an admin.", "tasks.write", body=CancelInputSchema,
           response=TaskSchema, errors=(403, 404, 409, 422))
 def cancel_task(task_id):

@@ -32,18 +32,20 @@ def current_user():
     return _users().get(g.user.username, call_context())
 
 
-@endpoint(blueprint, "/users/<username>", "PATCH",
+@endpoint(blueprint, "/users/<key:username>", "PATCH",
           "Change a user's role, display name, email, team or active flag; a role change or a "
-          "deactivation ends the user's sessions at once.", "users.manage",
-          body=UserUpdateSchema, response=UserSchema, errors=(404, 422))
+          "deactivation ends the user's sessions at once; 409 for a change of one's own role "
+          "or active flag (an admin cannot lock themselves out).", "users.manage",
+          body=UserUpdateSchema, response=UserSchema, errors=(404, 409, 422))
 def update_user(username):
     return _users().update(username, json_body(), call_context())
 
 
-@endpoint(blueprint, "/users/<username>/reset-password", "POST",
+@endpoint(blueprint, "/users/<key:username>/reset-password", "POST",
           "Give a user a temporary password (shown once) to change at its next login; its "
           "sessions end. A repeat makes a new one (the earlier stops working): the password is "
-          "never kept for an Idempotency-Key replay.", "users.manage",
-          response=TemporaryPasswordSchema, errors=(404,), idempotent=False)
+          "never kept for an Idempotency-Key replay. 409 for one's own (change it with "
+          "POST /auth/password).", "users.manage",
+          response=TemporaryPasswordSchema, errors=(404, 409), idempotent=False)
 def reset_password(username):
     return _users().reset_password(username, call_context())

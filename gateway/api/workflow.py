@@ -28,20 +28,20 @@ def dry_run():
     return rpc("workflow", "dry_run", json_body())
 
 
-@endpoint(blueprint, "/workflow/rules/<rule_id>", "GET", "One rule.", "rules.read",
+@endpoint(blueprint, "/workflow/rules/<key:rule_id>", "GET", "One rule.", "rules.read",
           response=RuleSchema, errors=(404,))
 def get_rule(rule_id):
     return rpc("workflow", "get_rule", rule_id)
 
 
-@endpoint(blueprint, "/workflow/rules/<rule_id>", "PUT", "Replace a rule (a new version); tasks "
+@endpoint(blueprint, "/workflow/rules/<key:rule_id>", "PUT", "Replace a rule (a new version); tasks "
           "already made keep their reason.", "rules.write", body=RuleInputSchema,
           response=RuleSchema, errors=(404, 422))
 def update_rule(rule_id):
     return rpc("workflow", "update_rule", rule_id, json_body())
 
 
-@endpoint(blueprint, "/workflow/rules/<rule_id>", "DELETE", "Delete a rule; its open tasks stay.",
+@endpoint(blueprint, "/workflow/rules/<key:rule_id>", "DELETE", "Delete a rule; its open tasks stay.",
           "rules.write", status=204, errors=(404,))
 def delete_rule(rule_id):
     rpc("workflow", "delete_rule", rule_id)

@@ -32,6 +32,10 @@ class NotificationSchema(Schema):
 
 
 class WebhookInputSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "url must reach a public address (private ones only with WEBHOOK_ALLOW_PRIVATE).",
+    )
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
                      validate=validate.Length(max=500))
     event_types = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),

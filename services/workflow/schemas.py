@@ -23,6 +23,11 @@ def _check_zone(value: str) -> None:
 # --- tasks ---------------------------------------------------------------------------------
 
 class TaskInputSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "assignee is an active user; due_at is not in the past; customer_id and ticket_id name "
+        "existing ones.",
+    )
     title = fields.String(required=True, validate=TITLE)
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     customer_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
@@ -33,6 +38,10 @@ class TaskInputSchema(StrictSchema):
 
 
 class TaskUpdateSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "assignee is an active user; due_at is not in the past.",
+    )
     title = fields.String(validate=TITLE)
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     due_at = fields.AwareDateTime()
@@ -98,6 +107,11 @@ class SummaryRowSchema(Schema):
 # --- rules ---------------------------------------------------------------------------------
 
 class TriggerSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "A trigger has exactly one of event, every_days, schedule; only a schedule takes 'at'; "
+        "event is one the rules know.",
+    )
     event = fields.String(validate=validate.Length(min=1, max=80))
     every_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3660))
     schedule = fields.String(validate=validate.OneOf(schedules.CALENDARS))
@@ -113,6 +127,11 @@ class TriggerSchema(StrictSchema):
 
 
 class RuleTaskSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "A task has exactly one of due_in_hours, due_in_days; ticket_owner needs a ticket "
+        "event.",
+    )
     title = fields.String(required=True, validate=TITLE)
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     due_in_hours = fields.Integer(strict=True, validate=validate.Range(min=0, max=24 * 3660))
@@ -128,6 +147,11 @@ class RuleTaskSchema(StrictSchema):
 
 
 class RuleInputSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "where names facts of the trigger's event; completes_on names events the rules know; "
+        "time_zone is an IANA time zone.",
+    )
     name = fields.String(required=True, validate=TITLE)
     enabled = fields.Boolean(load_default=True)
     trigger = fields.Nested(TriggerSchema, required=True)
@@ -163,6 +187,10 @@ class RuleSchema(Schema):
 
 
 class DryRunInputSchema(StrictSchema):
+    # Checked beyond the fields (OpenAPI x-rules; answered 422 naming the field).
+    RULES = (
+        "rule is a rule as POST /workflow/rules takes it; 'to' is not before 'from'.",
+    )
     rule = fields.Dict(required=True)
     from_ = fields.AwareDateTime(required=True, data_key="from")
     to = fields.AwareDateTime(required=True)

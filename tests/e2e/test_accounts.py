@@ -160,6 +160,21 @@ def test_deactivation_or_a_role_change_ends_the_sessions_at_once(stack, change):
         assert login.status_code == 200 and login.json()["role"] == "support"
 
 
+@pytest.mark.parametrize("change", [{"active": False}, {"role": "sales"}, None])
+def test_an_admin_cannot_lock_themselves_out(stack, change):
+    """Demoting or deactivating oneself, or resetting one's own password, is refused: the
+    last admin could otherwise end every admin session there is."""
+    admin = stack.user("admin")
+    if change is None:
+        refused = admin.post(f"/api/v1/users/{admin.username}/reset-password")
+    else:
+        refused = admin.patch(f"/api/v1/users/{admin.username}", json=change)
+    assert refused.status_code == 409, refused.text
+    assert admin.get("/api/v1/users/me").json()["role"] == "admin"
+    assert admin.patch(f"/api/v1/users/{admin.username}",
+                       json={"display_name": "Still me"}).status_code == 200
+
+
 def test_other_changes_keep_the_sessions(stack):
     user = stack.user("sales")
     assert stack.admin().patch(f"/api/v1/users/{user.username}",

@@ -65,3 +65,15 @@ def test_typed_errors_survive_nameko_serialisation():
     assert (revived.message, revived.details, revived.status) == (
         "already there", {"existing_id": "2026-TECH-001"}, 409)
 
+
+
+def test_a_405_names_the_allowed_methods_in_its_allow_header():
+    """RFC 9110 §15.5.6: a 405 carries ``Allow``."""
+    app = Flask(__name__)
+    register_error_handlers(app)
+    app.add_url_rule("/things", "things", lambda: "", methods=["GET", "POST"])
+    response = app.test_client().delete("/things")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert response.get_json()["error"]["details"]["allowed_methods"] == \
+        ["GET", "HEAD", "OPTIONS", "POST"]
