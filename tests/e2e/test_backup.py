@@ -1,7 +1,9 @@
-"""``make backup`` of a populated stack, a wipe, ``make restore``, and the same API answers.
+"""``make backup`` of a populated stack, a wipe, ``make restore``, and the same API answers
+(the attachment files' bytes included).
 
 The stack runs its customer and ticket databases on PostgreSQL and the others on SQLite,
 so one round trip covers ``pg_dump``/``pg_restore`` and SQLite's online backup API."""
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.common.config import SERVICE_NAMES, sqlite_url
+from tests.support import files
 from tests.support.customers import customer_payload
 from tests.support.stack import ROOT, running_stack
 from tests.support.waiting import wait_until
@@ -31,6 +34,8 @@ def populate(api):
     assert api.post(f"/api/v1/customers/{first['id']}/followups", json={
         "at": "2026-11-25T10:30:00+08:00", "channel": "visit", "subject": "Kick-off",
         "outcome": "positive"}).status_code == 201
+    assert api.post(f"/api/v1/customers/{first['id']}/attachments", files={
+        "file": ("营业执照.pdf", files.pdf("备份的执照"))}).status_code == 201
     ticket = api.post("/api/v1/tickets", json={
         "customer_id": first["id"], "service_type": "aftersales", "category": "complaint",
         "priority": "high", "title": "Conveyor stops"}).json()
@@ -63,7 +68,8 @@ def answers(api, customer_ids) -> dict:
     paths = ["/api/v1/customers", "/api/v1/tickets"]
     for customer_id in customer_ids:
         paths += [f"/api/v1/customers/{customer_id}", f"/api/v1/customers/{customer_id}/history",
-                  f"/api/v1/customers/{customer_id}/followups"]
+                  f"/api/v1/customers/{customer_id}/followups",
+                  f"/api/v1/customers/{customer_id}/attachments"]
     for ticket in api.get("/api/v1/tickets").json()["items"]:
         paths += [f"/api/v1/tickets/{ticket['id']}", f"/api/v1/tickets/{ticket['id']}/history"]
     found = {}
@@ -72,6 +78,11 @@ def answers(api, customer_ids) -> dict:
         assert response.status_code == 200, (path, response.text)
         found[path] = without_clock_readings(response.json())
     found["summary"] = api.get("/api/v1/reports/summary", params=window).json()
+    for customer_id in customer_ids:
+        for attachment in found[f"/api/v1/customers/{customer_id}/attachments"]:
+            download = api.get(attachment["url"])
+            assert download.status_code == 200, download.text
+            found[attachment["url"]] = hashlib.sha256(download.content).hexdigest()
     return found
 
 
