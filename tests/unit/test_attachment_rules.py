@@ -1,11 +1,15 @@
-"""Attachment rules without I/O: who may remove one, how a file name is kept and sent back."""
+"""Attachment rules without I/O: who may remove one, how a file name is kept and sent back,
+how the OpenAPI document describes uploads."""
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
+from flask import Flask
 
 from gateway.api.attachments import content_disposition
+from gateway.app import register_routes
+from gateway.openapi import build_spec
 from gateway.uploads import clean_file_name
 from services.common.attachments import check_may_remove
 from services.common.context import CallContext
@@ -66,3 +70,21 @@ def test_file_names_keep_the_name_without_folders(given, kept):
 def test_file_names_that_are_no_names_are_422(given):
     with pytest.raises(ValidationFailed):
         clean_file_name(given)
+
+
+def test_the_openapi_document_describes_uploads_as_multipart():
+    app = Flask("gateway")
+    register_routes(app)
+    paths = build_spec(app)["paths"]
+    for path in ("/api/v1/customers/{customer_id}/attachments",
+                 "/api/v1/customers/{customer_id}/followups/{followup_id}/attachments",
+                 "/api/v1/tickets/{ticket_id}/attachments"):
+        upload = paths[path]["post"]
+        form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert form["properties"]["file"] == {
+            "type": "string", "format": "binary",
+            "description": "the file, with its name in the part's filename"}
+        assert {"201", "413", "415", "422"} <= set(upload["responses"])
+        assert "Idempotency-Key" in [parameter.get("name") for parameter in upload["parameters"]]
+    download = paths["/api/v1/attachments/{attachment_id}"]["get"]
+    assert "application/octet-stream" in download["responses"]["200"]["content"]
