@@ -184,21 +184,16 @@ def read_figures(session, start: date, end: date, now: datetime) -> summary.Figu
 def _counter_rows(runs: dict, *columns, where=()):
     """One select over the daily rows of the range's single days and the roll-up rows of
     its weeks and months, yielding ``(period start, *columns, n)``."""
-    selects = []
-    day_runs = [DailyCount.day.between(low, high) for low, high in runs[periods.DAY]]
-    if day_runs:
-        selects.append(select(DailyCount.day.label("start"),
-                              *[getattr(DailyCount, name) for name in columns],
-                              DailyCount.n).where(or_(*day_runs), *where(DailyCount)))
-    for period in ROLLUPS:
-        if runs[period]:
-            selects.append(select(PeriodCount.start.label("start"),
-                                  *[getattr(PeriodCount, name) for name in columns],
-                                  PeriodCount.n)
-                           .where(PeriodCount.period == period,
-                                  or_(*[PeriodCount.start.between(low, high)
-                                        for low, high in runs[period]]),
-                                  *where(PeriodCount)))
+    selects = [select(DailyCount.day.label("start"),
+                      *[getattr(DailyCount, name) for name in columns], DailyCount.n)
+               .where(DailyCount.day.between(low, high), *where(DailyCount))
+               for low, high in runs[periods.DAY]]
+    selects += [select(PeriodCount.start.label("start"),
+                       *[getattr(PeriodCount, name) for name in columns], PeriodCount.n)
+                .where(PeriodCount.period == period, PeriodCount.start.between(low, high),
+                       *where(PeriodCount))
+                for period in ROLLUPS for low, high in runs[period]]
+    # One range scan per piece (index-only on the covering indexes), not one OR-ed scan.
     return union_all(*selects).subquery()
 
 
@@ -246,12 +241,14 @@ def _pre_deal_before(session, start: date) -> int:
 def _range_durations(session, runs: dict) -> dict:
     """Histograms of the range: its months, weeks and single days."""
     histogram = DurationHistogram
-    pieces = [(histogram.period == period) & histogram.start.between(low, high)
-              for period, period_runs in runs.items() for low, high in period_runs]
-    rows = session.execute(
-        select(histogram.clock, histogram.seconds, func.sum(histogram.n))
-        .where(histogram.clock.in_(domain.TIMED_CLOCKS), or_(*pieces))
-        .group_by(histogram.clock, histogram.seconds))
+    pieces = union_all(*[
+        select(histogram.clock, histogram.seconds, histogram.n)
+        .where(histogram.clock == clock, histogram.period == period,
+               histogram.start.between(low, high))
+        for clock in domain.TIMED_CLOCKS
+        for period, period_runs in runs.items() for low, high in period_runs]).subquery()
+    rows = session.execute(select(pieces.c.clock, pieces.c.seconds, func.sum(pieces.c.n))
+                           .group_by(pieces.c.clock, pieces.c.seconds))
     histograms = {}
     for clock, seconds, n in rows:
         if n:
