@@ -37,7 +37,9 @@ class DailyCount(Base):
     """``n`` of ``metric`` on ``day`` for one ``dimension = value`` (``all = all`` for the total)."""
 
     __tablename__ = "daily_counts"
-    __table_args__ = (Index("ix_daily_counts_metric_day", "metric", "day"),)
+    __table_args__ = (Index("ix_daily_counts_metric_day", "metric", "day"),
+                      Index("ix_daily_counts_covering", "day", "metric", "dimension", "value",
+                            postgresql_include=["n"]))
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     metric: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -53,6 +55,10 @@ class PeriodCount(Base):
     range reads a dozen months instead of hundreds of days."""
 
     __tablename__ = "period_counts"
+    # Covering indexes: a range's pieces are read by index-only scans, however scattered
+    # over the table the rows have become by their many updates.
+    __table_args__ = (Index("ix_period_counts_covering", "period", "start", "metric",
+                            "dimension", "value", postgresql_include=["n"]),)
 
     period: Mapped[str] = mapped_column(String(5), primary_key=True)
     start: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -68,6 +74,8 @@ class DurationHistogram(Base):
     ``start``) within the bucket starting at ``seconds``."""
 
     __tablename__ = "duration_histograms"
+    __table_args__ = (Index("ix_duration_histograms_covering", "clock", "period", "start",
+                            "seconds", postgresql_include=["n"]),)
 
     clock: Mapped[str] = mapped_column(String(20), primary_key=True)
     period: Mapped[str] = mapped_column(String(5), primary_key=True)
