@@ -25,6 +25,7 @@ class Profiler:
             self.files[path] = label
             self.runs.append(subprocess.Popen(
                 [str(PY_SPY), "record", "--nonblocking", "--format", "raw", "--rate", str(RATE),
+                 "--full-filenames",
                  "--pid", str(pid), "--output", str(path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
@@ -65,6 +66,16 @@ def _short(frame: str) -> str:
     return f"{name} ({where.rsplit(':', 1)[0]})"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+# py-spy without --full-filenames names some project files by their base name alone.
+OWN_NAMES = {path.name for top in ("services", "gateway") for path in (ROOT / top).rglob("*.py")}
+
+
+def _own(frame: str) -> bool:
+    where = frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+    return any(part in where for part in OWN_CODE) or ("/" not in where and where in OWN_NAMES)
+
+
 def top_frames(paths: list[Path], count: int = 8) -> tuple[int, list, list]:
     """(samples, the frames most samples were in (self), the project's own frames most
     samples passed through (inclusive))."""
@@ -72,8 +83,7 @@ def top_frames(paths: list[Path], count: int = 8) -> tuple[int, list, list]:
     for frames, n in _stacks(paths):
         total += n
         own[_short(frames[-1])] += n
-        seen = {_short(frame) for frame in frames
-                if any(part in frame for part in OWN_CODE)}
+        seen = {_short(frame) for frame in frames if _own(frame)}
         for frame in seen:
             inclusive[frame] += n
     return total, own.most_common(count), inclusive.most_common(count)
