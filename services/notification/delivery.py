@@ -22,7 +22,7 @@ import urllib3
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from services.common.clock import clock_from
 from services.common.config import settings_from
@@ -39,6 +39,7 @@ CLAIM_BATCH = 500
 # An idle delivery worker looks for due rows at least this often (retries that come due,
 # rows another instance wrote); a row written or changed here wakes it sooner.
 IDLE_POLL_MAX_SECONDS = 5.0
+DELIVERIES_CHANGED = "deskflow.deliveries_changed"  # a session's info key
 SMTP_PORT = 25
 
 
@@ -257,8 +258,8 @@ class DeliveryWorker:
 class Pacing:
     """When the next delivery round is due: every ``base`` seconds while rounds find work;
     while they find none, twice as long after each empty round, up to ``most`` seconds (an
-    idle service polls its database rarely). A :meth:`nudge` — a delivery row was written
-    or changed in this process — makes the next tick a round again."""
+    idle service polls its database rarely). A :meth:`nudge` — a delivery row written or
+    changed in this process was committed — makes the next tick a round again."""
 
     def __init__(self, base: float, most: float, clock=time.monotonic):
         self.base, self.most, self.clock = base, max(base, most), clock
@@ -301,21 +302,39 @@ class DeliveryWorkerProvider(DependencyProvider):
     def start(self):
         self.running = True
         self.pacing = Pacing(self.options.poll_seconds, IDLE_POLL_MAX_SECONDS)
-        for change in ("after_insert", "after_update"):
-            event.listen(Delivery, change, self.pacing.nudge)
+        for target, name, listener in self._listeners():
+            event.listen(target, name, listener)
         self.container.spawn_managed_thread(lambda: run_every(
             self.options.poll_seconds, self._round, lambda: self.running,
             eventlet.sleep, "delivery round"))
+
+    def _listeners(self):
+        """A flush that writes or changes a delivery row marks its session; the commit of a
+        marked session nudges the pacing (a round before the commit would not see the row)."""
+        return [(Delivery, "after_insert", self._mark_session),
+                (Delivery, "after_update", self._mark_session),
+                (Session, "after_commit", self._nudge_after_commit)]
+
+    @staticmethod
+    def _mark_session(_mapper, _connection, target) -> None:
+        session = object_session(target)
+        if session is not None:
+            session.info[DELIVERIES_CHANGED] = True
+
+    def _nudge_after_commit(self, session) -> None:
+        if session.info.pop(DELIVERIES_CHANGED, False):
+            self.pacing.nudge()
 
     def _round(self) -> None:
         if self.pacing.due():
             self.pacing.round(self.worker.dispatch_due)
 
     def _stop_listening(self):
-        pacing = getattr(self, "pacing", None)
-        for change in ("after_insert", "after_update"):
-            if pacing is not None and event.contains(Delivery, change, pacing.nudge):
-                event.remove(Delivery, change, pacing.nudge)
+        if getattr(self, "pacing", None) is None:
+            return
+        for target, name, listener in self._listeners():
+            if event.contains(target, name, listener):
+                event.remove(target, name, listener)
 
     def stop(self):
         self.running = False

@@ -1,6 +1,14 @@
 """How often the delivery worker looks for due rows: at its poll interval while there is
 work, backing off while there is none, and again at once when a delivery row changes."""
-from services.notification.delivery import Pacing
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import event
+from sqlalchemy.orm import sessionmaker
+
+from services.common.db import make_engine
+from services.notification.delivery import DeliveryWorkerProvider, Pacing
+from services.notification.models import Base, Delivery
 
 
 class Clock:
@@ -50,3 +58,28 @@ def test_a_nudge_makes_the_next_tick_a_round_and_one_during_a_round_is_kept():
         return 0
     pacing.round(dispatch_while_a_row_is_written)
     assert pacing.due()
+
+
+def test_a_committed_delivery_row_nudges_the_worker_and_a_flushed_one_not_yet(tmp_path):
+    """A round started between the flush and the commit would not see the row."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
+    Base.metadata.create_all(engine)
+    provider = DeliveryWorkerProvider()
+    provider.pacing = Pacing(0.5, 5.0, Clock())
+    provider.pacing.round(lambda: 0)
+    for target, name, listener in provider._listeners():
+        event.listen(target, name, listener)
+    try:
+        with sessionmaker(engine)() as session:
+            now = datetime.now(timezone.utc)
+            session.add(Delivery(id=str(uuid.uuid4()), channel="email", target="admin",
+                                 event_id=str(uuid.uuid4()), event_type="user.login_alert",
+                                 payload={}, status="pending", attempts=0, next_attempt_at=now,
+                                 held=False, created_at=now))
+            session.flush()
+            assert not provider.pacing.due()
+            session.commit()
+        assert provider.pacing.due()
+    finally:
+        provider._stop_listening()
+        engine.dispose()
