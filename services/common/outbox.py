@@ -221,19 +221,23 @@ class OutboxRelay:
         with self._published_lock:
             self._published.extend(row.id for row in rows)
 
-    def mark_published(self) -> int:
-        """Mark what the fast path published as sent, in one statement; how many rows. Rows
-        that fail to be marked stay unsent, and the relay publishes them again (consumers
-        deduplicate)."""
+    def mark_published(self) -> bool:
+        """Mark what the fast path published as sent, in one statement. When the database
+        cannot be reached, the ids are kept for the next round and False is returned: the
+        relay must then not resend those rows, which are still unsent in the table."""
         with self._published_lock:
             ids, self._published = self._published, []
-        if ids:
-            try:
-                self._mark_sent(ids)
-            except Exception:
-                log.warning("marking %d published rows failed; the relay will resend them",
-                            len(ids), exc_info=True)
-        return len(ids)
+        if not ids:
+            return True
+        try:
+            self._mark_sent(ids)
+        except Exception:
+            with self._published_lock:
+                self._published[:0] = ids
+            log.warning("marking %d published rows failed; trying again next round",
+                        len(ids), exc_info=True)
+            return False
+        return True
 
     def relay_pending(self) -> int:
         """Publish unsent rows older than the grace period; return how many were sent."""
@@ -265,7 +269,8 @@ class OutboxRelay:
 
     def _relay_round(self) -> None:
         # First mark what the fast path published, so the relay does not send it again.
-        self.mark_published()
+        if not self.mark_published():
+            return
         self.relay_pending()
         # Purging expired rows can wait a minute, unless the last purge left a backlog.
         if self._purged_at is None or self._purge_backlog \

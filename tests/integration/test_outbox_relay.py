@@ -93,3 +93,30 @@ def test_relay_rounds_purge_once_a_minute(databases, rabbit_config, monkeypatch)
     relay._relay_round()
     assert expired_rows() == 0
     engine.dispose()
+
+
+def test_rows_whose_marking_failed_are_marked_later_not_published_again(databases,
+                                                                       rabbit_config):
+    """A round that cannot reach the database keeps the fast path's ids and resends nothing;
+    the next round marks them, so each row is still published once."""
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    rows = [row(f"kept-{n}", 1) for n in range(3)]  # a day old: past the relay's grace
+    with factory() as session:
+        session.add_all(rows)
+        session.commit()
+    received = _published_to(rabbit_config["AMQP_URI"], "customers")
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
+    relay.publish_committed(rows)
+    unreachable = make_engine(engine.url.set(database="deskflow_no_such_database")
+                              .render_as_string(hide_password=False))
+    relay.session_factory = sessionmaker(unreachable)
+    relay._relay_round()
+    relay.session_factory = factory
+    relay._relay_round()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)
+                              .where(Outbox.sent_at.is_(None))) == 0
+    assert received() == 3
+    unreachable.dispose()
+    engine.dispose()
