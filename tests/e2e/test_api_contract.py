@@ -1,0 +1,69 @@
+"""The OpenAPI document says exactly what the API does: schemathesis, with every check and
+every phase (the stateful one included), against the real processes. A bounded number of
+examples per operation keeps the run to a few minutes; ``DESKFLOW_CONTRACT_EXAMPLES`` and
+``DESKFLOW_CONTRACT_SEED`` change them. The run has a stack of its own: it changes the SLA
+policy, workflow rules, departments and users at random, which the shared stacks' tests
+must not see.
+
+What JSON Schema cannot state (another field's value, stored state, the clock) each
+operation lists in ``x-rules``; those operations may refuse a schema-valid request with 422
+(the service names the field), and only those."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import ADMIN_PASSWORD, running_stack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = os.environ.get("DESKFLOW_CONTRACT_EXAMPLES", "8")
+SEED = os.environ.get("DESKFLOW_CONTRACT_SEED", "20261126")
+# What schemathesis accepts for a schema-valid request, by default; 422 joins it where the
+# document names rules beyond the schema.
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
+
+
+@pytest.fixture(scope="module")
+def contract_stack(rabbit_manager, databases, tmp_path_factory):
+    with running_stack(rabbit_manager, databases, tmp_path_factory.mktemp("contract"),
+                       WEBHOOK_ALLOW_PRIVATE="true") as running:
+        yield running
+
+
+def config_for(document: dict) -> str:
+    """The run's schemathesis.toml: the document's ``bearer`` scheme logs in as the admin
+    (again after a 401: a logout the run makes ends the session), and operations with
+    ``x-rules`` may answer 422 to schema-valid requests."""
+    entries = ['[auth.dynamic.openapi.bearer]\npath = "/api/v1/auth/login"\n'
+               'payload = { username = "${DESKFLOW_USERNAME}", password = "${DESKFLOW_PASSWORD}" }\n'
+               'extract_selector = "/access_token"\n']
+    for path, operations in sorted(document["paths"].items()):
+        for method, operation in sorted(operations.items()):
+            if operation.get("x-rules"):
+                entries.append(
+                    f'[[operations]]\ninclude-path = "{path}"\ninclude-method = "{method.upper()}"\n'
+                    f"checks.positive_data_acceptance.expected-statuses = "
+                    f"{json.dumps(ACCEPTED + ['422'])}\n")
+    return "\n".join(entries)
+
+
+def test_the_api_does_what_its_openapi_document_says(contract_stack, tmp_path):
+    admin = contract_stack.login("admin", ADMIN_PASSWORD)
+    document_url = f"{contract_stack.base_url}/api/v1/openapi.json"
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(config_for(admin.get("/api/v1/openapi.json").json()))
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.contract.hooks",
+           "DESKFLOW_USERNAME": "admin", "DESKFLOW_PASSWORD": ADMIN_PASSWORD,
+           "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(config),
+         "run", document_url, "--checks", "all", "--max-examples", EXAMPLES, "--seed", SEED,
+         "--workers", "1", "--request-timeout", "30"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500)
+    (tmp_path / "schemathesis.out").write_text(run.stdout + run.stderr)
+    assert run.returncode == 0, run.stdout[-60000:] + run.stderr[-3000:]
