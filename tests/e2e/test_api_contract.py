@@ -60,10 +60,11 @@ def test_the_api_does_what_its_openapi_document_says(contract_stack, tmp_path):
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.contract.hooks",
            "DESKFLOW_USERNAME": "admin", "DESKFLOW_PASSWORD": ADMIN_PASSWORD,
            "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(config),
-         "run", document_url, "--checks", "all", "--max-examples", EXAMPLES, "--seed", SEED,
-         "--workers", "1", "--request-timeout", "30"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500)
-    (tmp_path / "schemathesis.out").write_text(run.stdout + run.stderr)
-    assert run.returncode == 0, run.stdout[-60000:] + run.stderr[-3000:]
+    output = tmp_path / "schemathesis.out"  # kept whole, also when the run is cut short
+    with output.open("w") as out:
+        run = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(config),
+             "run", document_url, "--checks", "all", "--max-examples", EXAMPLES, "--seed", SEED,
+             "--workers", "1", "--request-timeout", "30"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=3000)
+    assert run.returncode == 0, f"{output}:\n" + output.read_text()[-60000:]
