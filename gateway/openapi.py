@@ -134,6 +134,9 @@ def rules_of(doc) -> list[str]:
     """What the request must keep beyond its schema: the endpoint's rules and the ``RULES``
     of its body and query schemas and of every schema nested in them."""
     found = list(doc.rules)
+    if doc.upload:
+        found.append("file: its kind is recognised from its first bytes (documents, images, "
+                     "archives, text), else 415.")
     for schema in (doc.body, doc.query):
         if schema is not None:
             found += [rule for rule in _schema_rules(schema, set()) if rule not in found]

@@ -8,7 +8,7 @@ from services.customer.schemas import (
     CustomerUpdateSchema, FollowupInputSchema, FollowupQuerySchema, FollowupSchema,
     HistoryEntrySchema, ReviewInputSchema,
 )
-from services.common.schemas import PageSchema
+from services.common.schemas import PageSchema, load_or_422, schema_of
 
 blueprint = Blueprint("customers", __name__)
 
@@ -93,13 +93,14 @@ def list_followups(customer_id):
           "their own, a manager its team's, admins all; filtered by owner, team, from/to "
           "(UTC days), outcome and channel.",
           "followups.read", query=FollowupQuerySchema, response=FollowupSchema, paged=True,
-          errors=(422,))
+          errors=(422,), rules=("team names a team that has members.",))
 def list_all_followups():
     query = query_args()
+    # Checked here too: the gateway's own database reads ``team`` (a NUL there was a 500).
+    team = load_or_422(schema_of(FollowupQuerySchema), query).get("team")
     members = None
-    if query.get("team"):  # the gateway keeps the teams; the service filters by their members
-        members = current_app.extensions["deskflow"].users.team_members(query["team"],
-                                                                         call_context())
+    if team:  # the gateway keeps the teams; the service filters by their members
+        members = current_app.extensions["deskflow"].users.team_members(team, call_context())
     return rpc("customers", "followups", query, team_members=members)
 
 
