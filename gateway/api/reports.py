@@ -2,11 +2,10 @@
 
 The gateway writes every file from the export's outline (the summary, trends and detail
 row counts) and pages of detail rows (one RPC per 1,000 rows), so no call waits for a whole
-file: the CSV is streamed as it is written, the workbook goes through openpyxl's write-only
-mode into a temporary file that is then streamed, and the PDF takes the first 500 rows of
-each detail table and says so."""
+file: the CSV is streamed as it is written; the workbook (openpyxl's write-only mode) and the
+PDF (detail tables laid out a page at a time) are written into a temporary file that is then
+streamed."""
 import base64
-import io
 import os
 import tempfile
 
@@ -52,7 +51,6 @@ def report_export():
     from services.reporting import exports
     from services.reporting.exports.csv_file import csv_chunks
     from services.reporting.exports.paging import document_of
-    from services.reporting.exports.pdf import PDF_DETAIL_ROWS
 
     query = query_args()
     outline = rpc("reporting", "export_outline", query)  # validates the query
@@ -60,10 +58,6 @@ def report_export():
     scope = {"from": outline["report"]["range"]["from"], "to": outline["report"]["range"]["to"]}
 
     def fetch(table, after):
-        if file_format == "pdf":  # the first rows only, and no further page
-            page = rpc("reporting", "export_rows", {**scope, "table": table,
-                                                    "limit": PDF_DETAIL_ROWS})
-            return {"rows": page["rows"], "after": None}
         return rpc("reporting", "export_rows", {**scope, "table": table, "after": after})
 
     settings = current_app.extensions["deskflow"].settings
@@ -72,16 +66,12 @@ def report_export():
     if file_format == "csv":
         return Response(stream_with_context(csv_chunks(document)),
                         content_type=CONTENT_TYPES["csv"], headers=headers)
-    if file_format == "pdf":
-        buffer = io.BytesIO()
-        exports.write(document, "pdf", buffer)
-        return Response(buffer.getvalue(), content_type=CONTENT_TYPES["pdf"], headers=headers)
-    handle, path = tempfile.mkstemp(prefix="deskflow-export-", suffix=".xlsx")
+    handle, path = tempfile.mkstemp(prefix="deskflow-export-", suffix=f".{file_format}")
     try:
         with os.fdopen(handle, "wb") as out:
-            exports.write(document, "xlsx", out)
+            exports.write(document, file_format, out)
         headers["Content-Length"] = str(os.path.getsize(path))
-        return Response(_stream_and_remove(path), content_type=CONTENT_TYPES["xlsx"],
+        return Response(_stream_and_remove(path), content_type=CONTENT_TYPES[file_format],
                         headers=headers)
     except BaseException:
         os.unlink(path)

@@ -1,5 +1,5 @@
 """Export use cases over the reporting database: an export's outline, its detail rows page
-by page, and a whole file in one answer (a PDF's detail tables capped)."""
+by page, and a whole file in one answer."""
 import base64
 import io
 from datetime import date, datetime
@@ -8,7 +8,6 @@ from services.common.errors import ValidationFailed
 from services.reporting import detail_store, exports, trend_lines
 from services.reporting.exports.details import DETAIL_COLUMNS, DETAIL_TABLES, to_json
 from services.reporting.exports.paging import document_of
-from services.reporting.exports.pdf import PDF_DETAIL_ROWS
 from services.reporting.schemas import CONTENT_TYPES
 
 PAGE_ROWS = 1000
@@ -54,17 +53,13 @@ def rows(session, table: str, start: date, end: date, after, limit: int) -> dict
 
 
 def build_file(session, report: dict, wanted: dict, settings) -> dict:
-    """The whole file as ``{filename, content_type, content}`` (base64). A PDF reads at
-    most PDF_DETAIL_ROWS rows of each detail table, so it stays small; a CSV or workbook
-    built here holds every row in this one answer (the gateway writes those itself, page
-    by page, instead)."""
+    """The whole file as ``{filename, content_type, content}`` (base64), every detail row
+    in this one answer: for small ranges and tools; the gateway writes its files itself,
+    page by page, instead."""
     start, end = _range(report)
     file_format = wanted["format"]
 
     def fetch(table, after):
-        if file_format == "pdf":
-            page = rows(session, table, start, end, None, PDF_DETAIL_ROWS)
-            return {"rows": page["rows"], "after": None}
         return rows(session, table, start, end, after, PAGE_ROWS)
 
     doc = document_of(outline(session, report), wanted["lang"], fetch,

@@ -38,9 +38,6 @@ HEADINGS = {
     "time_quantiles": ("Time to first response and resolution", "首次响应与解决时长"),
     "backlog_ageing": ("Open tickets by age", "未结工单账龄"),
     "no_data": ("No data", "暂无数据"),
-    "pdf_rows_capped": ("The first {shown} of {total} rows are shown here; the CSV and Excel "
-                        "exports hold every row.",
-                        "此处仅列出前 {shown} 行（共 {total} 行）；CSV 与 Excel 导出包含全部明细。"),
     # revenue, lifecycle, value tiers, follow-ups by owner, feedback
     "revenue": ("Revenue", "销售额贡献"),
     "revenue_figures": ("Revenue", "销售额"),

@@ -2,6 +2,7 @@
 (which reads the charts back) and pypdf."""
 import csv
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -242,15 +243,17 @@ def test_csv_gets_the_trends_and_detail_rows_as_further_sections():
     assert ["2026-11-16", ""] in rows  # a week without ratings has no average
 
 
-def test_pdf_has_line_charts_and_capped_detail_tables_with_a_note(monkeypatch):
-    from services.reporting.exports import pdf
-    monkeypatch.setattr(pdf, "PDF_DETAIL_ROWS", 5)
-    document, _ = full_document("zh")
+def test_pdf_has_line_charts_and_every_detail_row_over_many_pages():
+    totals = {**TOTALS, "detail_tickets": 520}  # many pages of one detail table
+    document, fetched = full_document("zh", totals)
     buffer = io.BytesIO()
     exports.write(document, "pdf", buffer)
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(
         io.BytesIO(buffer.getvalue())).pages)
     for words in ("趋势", "新建工单趋势", "销售额趋势", "满意度趋势", "成交客户明细 (3)",
-                  "服务记录明细 (20)", "客户评价明细", "跟进记录明细", "响应速度需提升",
-                  "此处仅列出前 5 行（共 20 行）"):
+                  "服务记录明细 (520)", "客户评价明细", "跟进记录明细", "响应速度需提升"):
         assert words in text
+    tickets = sorted(int(number) for number in re.findall(r"\bT-(\d+)\b", text))
+    ratings = 2
+    assert tickets == sorted([*range(520), *range(ratings)])  # each row once, in order of pages
+    assert fetched.count(("detail_tickets", 518)) == 1  # read page by page, once

@@ -1,19 +1,24 @@
 """The PDF report: tables and charts drawn with reportlab, set in an embedded CJK font
-(:mod:`services.reporting.exports.fonts`). Detail tables show their first
-``PDF_DETAIL_ROWS`` rows with a note naming the total: a PDF is built in memory, and the
-CSV and Excel exports hold every row."""
+(:mod:`services.reporting.exports.fonts`). Detail tables hold every row, laid out a page
+at a time from the rows' iterator (:class:`DetailRows`), so a long table is never held
+whole."""
+from collections.abc import Iterator
+
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle
+from reportlab.platypus import (
+    Flowable, Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle,
+)
 
 from services.reporting.exports import charts, formatting as fmt
 from services.reporting.exports.document import Detail, Document
 from services.reporting.exports.fonts import pdf_font
 from services.reporting.exports.layout import CHARTS, Table
 
-PDF_DETAIL_ROWS = 500
+ROWS_TAKEN = 100  # detail rows taken from the iterator at a time: more than a page holds
+DETAIL_FONT_SIZE = 7
 CELL_CHARS = 40  # a detail cell longer than this is cut with an ellipsis
 
 
@@ -101,21 +106,66 @@ def grid(data: list, font: str, size: float, widths: list | None = None) -> PdfT
 
 
 def _cut(text: str) -> str:
+    """One line of at most CELL_CHARS characters."""
+    text = " ".join(text.split())
     return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+
+
+class DetailRows(Flowable):
+    """A detail table drawn from an iterator of rows. Where it does not fit, it splits into
+    the rows that fit (a table with the header) and a new ``DetailRows`` for the rest, so
+    only a page's worth of rows is held at any time. Cells are one line, so every row has
+    the height of the first (a taller one is split by reportlab's table as usual)."""
+
+    def __init__(self, header: list, rows: Iterator[list], font: str, taken: list | None = None):
+        super().__init__()
+        self.header, self.rows, self.font = header, rows, font
+        self.taken = taken or []  # rows read from the iterator, not yet laid out
+        self.more = True
+        self.table = None
+
+    def _take(self) -> None:
+        while self.more and len(self.taken) < ROWS_TAKEN:
+            row = next(self.rows, None)
+            if row is None:
+                self.more = False
+            else:
+                self.taken.append(row)
+
+    def _table(self, count: int) -> PdfTable:
+        return grid([self.header, *self.taken[:count]], self.font, DETAIL_FONT_SIZE)
+
+    def _fitting(self, available_width, available_height) -> int:
+        """How many of the taken rows fit in ``available_height``."""
+        _, one = self._table(1).wrap(available_width, available_height)
+        _, two = self._table(2).wrap(available_width, available_height)
+        row = max(two - one, 1)
+        return min(len(self.taken), int((available_height - one) // row) + 1)
+
+    def wrap(self, available_width, available_height):
+        self._take()
+        if self.more or self._fitting(available_width, available_height) < len(self.taken):
+            return available_width, available_height + 1  # the frame then asks for a split
+        self.table = self._table(len(self.taken))
+        return self.table.wrap(available_width, available_height)
+
+    def split(self, available_width, available_height):
+        self._take()
+        fitting = self._fitting(available_width, available_height)
+        if fitting < 1:
+            return []
+        rest = DetailRows(self.header, self.rows, self.font, self.taken[fitting:])
+        return [self._table(fitting), rest]
+
+    def draw(self):
+        self.table.drawOn(self.canv, 0, 0)
 
 
 def detail_flowables(detail: Detail, document: Document, styles: Styles) -> list:
     labels = document.labels
-    data = [[labels.heading(column) for column in detail.columns]]
-    for index, row in enumerate(detail.rows()):
-        if index >= PDF_DETAIL_ROWS:
-            break
-        data.append([_cut(fmt.text(value, labels.lang)) for value in row])
     flowables = [Paragraph(f"{labels.heading(detail.key)} ({detail.total})", styles.heading)]
     if detail.total == 0:
         return flowables + [Paragraph(labels.heading("no_data"), styles.body)]
-    flowables.append(grid(data, styles.font, 7))
-    if detail.total > PDF_DETAIL_ROWS:
-        flowables.append(Paragraph(labels.heading("pdf_rows_capped").format(
-            shown=PDF_DETAIL_ROWS, total=detail.total), styles.note))
-    return flowables
+    header = [labels.heading(column) for column in detail.columns]
+    rows = ([_cut(fmt.text(value, labels.lang)) for value in row] for row in detail.rows())
+    return flowables + [DetailRows(header, rows, styles.font)]
