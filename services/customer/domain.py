@@ -216,9 +216,6 @@ def check_review_step(context, review: str, decision: str, author: str | None,
     if context.actor == author:
         raise SamePerson("The author of a change cannot review it: a colleague must.",
                          {"author": author})
-    if decision == "approved" and context.actor == verifier:
-        raise SamePerson("The colleague who verified a change cannot also approve it: "
-                         "another manager or an admin must.", {"verified_by": verifier})
     if context.actor_role not in REVIEWER_ROLES:
         raise Forbidden("Sales users, managers and admins review customers.",
                         {"role": context.actor_role})
@@ -226,6 +223,9 @@ def check_review_step(context, review: str, decision: str, author: str | None,
     if needs_approver and context.actor_role not in APPROVER_ROLES:
         raise Forbidden("Only a manager or an admin approves (or rejects) a verified change.",
                         {"review": review, "decision": decision})
+    if decision == "approved" and context.actor == verifier:
+        raise SamePerson("The colleague who verified a change cannot also approve it: "
+                         "another manager or an admin must.", {"verified_by": verifier})
 
 
 def visible_followup_owners(context) -> tuple[str, ...] | None:

@@ -83,6 +83,10 @@ def test_a_new_customer_is_verified_by_a_colleague_then_approved(people):
     wait_until(lambda: approved_total(people["admin"]) == baseline,
                message="the changed customer no longer counts as approved")
 
+    # three people see an approved change: whoever verified it does not also approve it
+    assert review(people["admin"], customer["id"], "verified").status_code == 200
+    refused(review(people["admin"], customer["id"], "approved"), 409, "same_person")
+
 
 def test_a_rejection_goes_back_to_the_author_with_the_note(people):
     author, mate, manager = people["author"], people["mate"], people["manager"]
