@@ -82,9 +82,12 @@ def test_a_login_from_a_new_network_is_mailed_and_one_from_a_known_network_is_no
     assert [alert["address"] for alert in mine] == [address, later]
     assert mine[0]["network"] == address.rsplit(".", 1)[0] + ".0/24"
 
-    entries = user.get("/api/v1/notifications", params={"lang": "zh"}).json()["items"]
-    kinds = [entry["kind"] for entry in entries]
-    assert kinds.count("login_alert") == 2
+    def both_alerts_in_inbox():  # the notification service takes each alert in its own time
+        items = user.get("/api/v1/notifications", params={"lang": "zh"}).json()["items"]
+        entries = [entry for entry in items if entry["kind"] == "login_alert"]
+        return entries if len(entries) == 2 else None
+
+    entries = wait_until(both_alerts_in_inbox, message="both alerts in the inbox")
     assert address in entries[-1]["body"] or address in entries[0]["body"]
 
 
