@@ -4,9 +4,9 @@ from gateway.api.endpoint import (
     call_context, endpoint, if_match, json_body, query_args, rpc, tagged,
 )
 from services.customer.schemas import (
-    ChurnRiskQuerySchema, ChurnRiskSchema, CustomerDeleteSchema, CustomerFilterSchema, CustomerInputSchema, CustomerSchema,
-    CustomerUpdateSchema, FollowupInputSchema, FollowupQuerySchema, FollowupSchema,
-    HistoryEntrySchema, ReviewInputSchema,
+    ChurnRiskQuerySchema, ChurnRiskSchema, CustomerDeleteSchema, CustomerFilterSchema,
+    CustomerHistoryEntrySchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
+    FollowupInputSchema, FollowupQuerySchema, FollowupSchema, ReviewInputSchema,
 )
 from services.common.schemas import PageSchema, load_or_422, schema_of
 
@@ -66,7 +66,7 @@ def review_customer(customer_id):
 
 
 @endpoint(blueprint, "/customers/<customer_id>/history", "GET", "The change log, newest first.",
-          "customers.read", response=HistoryEntrySchema, many=True, errors=(404,))
+          "customers.read", response=CustomerHistoryEntrySchema, many=True, errors=(404,))
 def customer_history(customer_id):
     return rpc("customers", "history", customer_id)
 

@@ -3,9 +3,9 @@ from flask import Blueprint
 from gateway.api.endpoint import endpoint, if_match, json_body, query_args, rpc, tagged
 from services.ticket.domain import TRANSITIONS
 from services.ticket.schemas import (
-    CommentInputSchema, CommentSchema, HistoryEntrySchema, HoldInputSchema, RatingInputSchema,
-    RatingSchema, TicketFilterSchema, TicketInputSchema, TicketSchema, TicketUpdateSchema,
-    TransitionInputSchema,
+    CommentInputSchema, CommentSchema, HoldInputSchema, RatingInputSchema, RatingSchema,
+    TicketFilterSchema, TicketHistoryEntrySchema, TicketInputSchema, TicketSchema,
+    TicketUpdateSchema, TransitionInputSchema,
 )
 
 blueprint = Blueprint("tickets", __name__)
@@ -56,8 +56,8 @@ def comment_ticket(ticket_id):
 
 
 @endpoint(blueprint, "/tickets/<ticket_id>/history", "GET",
-          "Transitions, comments, holds, the rating and the customer notices, oldest first.", "tickets.read",
-          response=HistoryEntrySchema, many=True, errors=(404,))
+          "Transitions, comments, holds, the rating and the customer notices, oldest first.",
+          "tickets.read", response=TicketHistoryEntrySchema, many=True, errors=(404,))
 def ticket_history(ticket_id):
     return rpc("tickets", "history", ticket_id)
 

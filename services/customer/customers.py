@@ -16,8 +16,8 @@ from services.customer.models import (
     Customer, CustomerChange, CustomerPhoneKey, Followup, FollowupPlan, SequenceCounter,
 )
 from services.customer.schemas import (
-    CustomerFilterSchema, CustomerInputSchema, CustomerSchema, CustomerUpdateSchema,
-    FollowupInputSchema, FollowupPlanSchema, FollowupSchema, HistoryEntrySchema,
+    CustomerFilterSchema, CustomerHistoryEntrySchema, CustomerInputSchema, CustomerSchema,
+    CustomerUpdateSchema, FollowupInputSchema, FollowupPlanSchema, FollowupSchema,
 )
 
 EDITABLE_FIELDS = tuple(schema_of(CustomerInputSchema).fields)
@@ -277,7 +277,7 @@ def customer_history(uow, customer_id: str) -> list[dict]:
     entries = uow.session.scalars(
         select(CustomerChange).where(CustomerChange.customer_id == customer_id)
         .order_by(CustomerChange.at.desc(), CustomerChange.id.desc()))
-    return schema_of(HistoryEntrySchema, many=True).dump(entries)
+    return schema_of(CustomerHistoryEntrySchema, many=True).dump(entries)
 
 
 def log_followup(uow, customer_id: str, payload: dict) -> dict:

@@ -193,7 +193,7 @@ class CustomerDeleteSchema(StrictSchema):
     purge = fields.Boolean(load_default=False)
 
 
-class HistoryEntrySchema(Schema):
+class CustomerHistoryEntrySchema(Schema):
     at = fields.AwareDateTime()
     by = fields.String()
     action = fields.String()

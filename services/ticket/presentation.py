@@ -7,7 +7,7 @@ from services.common.context import SYSTEM_ACTOR
 from services.common.schemas import schema_of
 from services.ticket import domain, sla
 from services.ticket.models import Comment, CustomerNotice, Hold, SlaClock, Ticket, Transition
-from services.ticket.schemas import HistoryEntrySchema, RatingSchema, TicketSchema
+from services.ticket.schemas import TicketHistoryEntrySchema, RatingSchema, TicketSchema
 
 DERIVED = ("sla", "archived", "status_label")
 
@@ -38,7 +38,8 @@ def history_entries(session, ticket: Ticket) -> list[dict]:
     ``ticket``, oldest first, as shown."""
     entries = [{"kind": "transition", "at": row.at, "by": row.by,
                 "details": {"from": row.from_state, "to": row.to_state, "note": row.note}}
-               for row in session.scalars(select(Transition).where(Transition.ticket_id == ticket.id))]
+               for row in session.scalars(
+                   select(Transition).where(Transition.ticket_id == ticket.id))]
     entries += [{"kind": "comment", "at": row.at, "by": row.by,
                  "details": {"id": row.id, "body": row.body, "public": row.public}}
                 for row in session.scalars(select(Comment).where(Comment.ticket_id == ticket.id))]
@@ -59,4 +60,4 @@ def history_entries(session, ticket: Ticket) -> list[dict]:
                 for row in session.scalars(select(CustomerNotice).where(
                     CustomerNotice.ticket_id == ticket.id).order_by(CustomerNotice.id))]
     entries.sort(key=lambda entry: entry["at"])
-    return schema_of(HistoryEntrySchema, many=True).dump(entries)
+    return schema_of(TicketHistoryEntrySchema, many=True).dump(entries)

@@ -247,7 +247,7 @@ class TicketFilterSchema(PageSchema):
     archived = fields.Boolean(load_default=False)
 
 
-class HistoryEntrySchema(Schema):
+class TicketHistoryEntrySchema(Schema):
     """One line of a ticket's history: ``kind`` is transition, comment, hold, resume, rating
     or customer_notice."""
 
