@@ -48,22 +48,34 @@ def _published_to(amqp_uri: str, source: str):
     return received
 
 
-def test_fast_path_rows_are_marked_together_and_not_relayed_again(databases, rabbit_config):
-    """Rows the fast path published are marked sent in the relay's next round, before it
-    looks for unsent rows, so each is published once."""
+def fast_path_published(databases, rabbit_config, prefix: str):
+    """Three unsent rows a day old (past the relay's grace) that the fast path has just
+    published: the engine, a session factory, the relay, and a count of what reached the
+    broker."""
     engine = make_engine(databases.fresh("customer"))
     factory = sessionmaker(engine, expire_on_commit=False)
-    rows = [row(f"fast-{n}", 1) for n in range(3)]
+    rows = [row(f"{prefix}-{n}", 1) for n in range(3)]
     with factory() as session:
         session.add_all(rows)
         session.commit()
     received = _published_to(rabbit_config["AMQP_URI"], "customers")
     relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
     relay.publish_committed(rows)
-    relay._relay_round()
+    return engine, factory, relay, received
+
+
+def unsent(factory) -> int:
     with factory() as session:
-        assert session.scalar(select(func.count()).select_from(Outbox)
-                              .where(Outbox.sent_at.is_(None))) == 0
+        return session.scalar(select(func.count()).select_from(Outbox)
+                              .where(Outbox.sent_at.is_(None)))
+
+
+def test_fast_path_rows_are_marked_together_and_not_relayed_again(databases, rabbit_config):
+    """Rows the fast path published are marked sent in the relay's next round, before it
+    looks for unsent rows, so each is published once."""
+    engine, factory, relay, received = fast_path_published(databases, rabbit_config, "fast")
+    relay._relay_round()
+    assert unsent(factory) == 0
     assert received() == 3
     engine.dispose()
 
@@ -99,24 +111,14 @@ def test_rows_whose_marking_failed_are_marked_later_not_published_again(database
                                                                        rabbit_config):
     """A round that cannot reach the database keeps the fast path's ids and resends nothing;
     the next round marks them, so each row is still published once."""
-    engine = make_engine(databases.fresh("customer"))
-    factory = sessionmaker(engine, expire_on_commit=False)
-    rows = [row(f"kept-{n}", 1) for n in range(3)]  # a day old: past the relay's grace
-    with factory() as session:
-        session.add_all(rows)
-        session.commit()
-    received = _published_to(rabbit_config["AMQP_URI"], "customers")
-    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
-    relay.publish_committed(rows)
+    engine, factory, relay, received = fast_path_published(databases, rabbit_config, "kept")
     unreachable = make_engine(engine.url.set(database="deskflow_no_such_database")
                               .render_as_string(hide_password=False))
     relay.session_factory = sessionmaker(unreachable)
     relay._relay_round()
     relay.session_factory = factory
     relay._relay_round()
-    with factory() as session:
-        assert session.scalar(select(func.count()).select_from(Outbox)
-                              .where(Outbox.sent_at.is_(None))) == 0
+    assert unsent(factory) == 0
     assert received() == 3
     unreachable.dispose()
     engine.dispose()
