@@ -111,6 +111,21 @@ class UnitOfWork:
                      .returning(table.c.event_id))
         return self.session.execute(statement).first() is not None
 
+    def claim_many(self, consumer: str, event_ids) -> set:
+        """:meth:`claim` for a batch in one statement: the ids not handled before (a
+        repeated id within the batch counts once)."""
+        event_ids = list(dict.fromkeys(event_ids))
+        if not event_ids:
+            return set()
+        table = self._models.ProcessedEvent.__table__
+        now = self.now()
+        statement = (upsert(self.session, table)
+                     .values([{"consumer": consumer, "event_id": event_id, "processed_at": now}
+                              for event_id in event_ids])
+                     .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+                     .returning(table.c.event_id))
+        return set(self.session.scalars(statement))
+
     def once(self, operation: str, work):
         """Run ``work()`` once per idempotency key of the caller (none: every time).
 

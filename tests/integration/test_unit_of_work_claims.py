@@ -1,0 +1,52 @@
+"""Claiming events for a consumer, one at a time and as a batch, on SQLite and PostgreSQL:
+an event is taken once whatever the path."""
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from services.common.clock import ManualClock
+from services.common.config import sqlite_url
+from services.common.context import CallContext
+from services.common.db import make_engine
+from services.common.migrate import upgrade
+from services.common.outbox import UnitOfWork
+from services.customer import models
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def unit(request, databases, tmp_path):
+    url = (sqlite_url(tmp_path, "customer") if request.param == "sqlite"
+           else databases.fresh("customer"))
+    if request.param == "sqlite":
+        upgrade("customer", url)
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    units = []
+
+    def make():
+        units.append(UnitOfWork(factory, models, "customers", CallContext("req", None, None), clock))
+        return units[-1]
+
+    yield make
+    for each in units:
+        each.close()
+    engine.dispose()
+
+
+def test_a_batch_claims_only_the_events_not_taken_before(unit):
+    first = unit()
+    assert first.claim("reports", "e1")
+    first.commit()
+    batch = unit()
+    assert batch.claim_many("reports", ["e1", "e2", "e3", "e2"]) == {"e2", "e3"}
+    batch.commit()
+    again = unit()
+    assert again.claim_many("reports", ["e2", "e3"]) == set()
+    assert again.claim_many("another consumer", ["e2"]) == {"e2"}
+    assert not again.claim("reports", "e3")
+
+
+def test_an_empty_batch_claims_nothing(unit):
+    assert unit().claim_many("reports", []) == set()
