@@ -126,6 +126,12 @@ class UnitOfWork:
                      .returning(table.c.event_id))
         return set(self.session.scalars(statement))
 
+    def handled(self, consumer: str, event_ids) -> set:
+        """Which of ``event_ids`` ``consumer`` has claimed (as far as this transaction sees)."""
+        table = self._models.ProcessedEvent.__table__
+        return set(self.session.scalars(select(table.c.event_id).where(
+            table.c.consumer == consumer, table.c.event_id.in_(list(event_ids)))))
+
     def once(self, operation: str, work):
         """Run ``work()`` once per idempotency key of the caller (none: every time).
 
