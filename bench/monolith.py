@@ -34,7 +34,7 @@ from services.common.db import make_engine
 from services.common.errors import DeskflowError, NotFound, Unauthorized, ValidationFailed
 from services.common.events import make_envelope
 from services.common.outbox import UnitOfWork
-from services.customer import customers, models as customer_models
+from services.customer import consumed, customers, models as customer_models
 from services.notification import domain as notification_domain, models as notification_models
 from services.notification import notifications
 from services.reporting import models as reporting_models, reports
@@ -63,6 +63,9 @@ class InProcessEvents:
 
     def claim(self, consumer: str, event_id: str) -> bool:
         return True
+
+    def claim_many(self, consumer: str, event_ids) -> set:
+        return set(event_ids)
 
     def commit(self):
         self.session.flush()
@@ -98,8 +101,9 @@ def apply_event(consumers: InProcessEvents, envelope: dict) -> None:
     if envelope["type"] in notification_domain.EVENT_TYPES:
         notifications.handle_event(consumers, envelope, False, FIRST_ADMIN)
     if envelope["type"] == "ticket.created":
-        customers.record_activity(consumers, envelope["data"]["ticket"]["customer_id"],
-                                  datetime.fromisoformat(envelope["occurred_at"]))
+        consumed.record_activity(consumers.session, {
+            envelope["data"]["ticket"]["customer_id"]: datetime.fromisoformat(
+                envelope["occurred_at"])})
 
 
 def create_app() -> Flask:

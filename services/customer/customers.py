@@ -4,7 +4,7 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
-from sqlalchemy import String, cast, or_, select, update
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
@@ -17,7 +17,7 @@ from services.customer.models import (
 )
 from services.customer.schemas import (
     CustomerFilterSchema, CustomerHistoryEntrySchema, CustomerInputSchema, CustomerSchema,
-    CustomerUpdateSchema, FollowupInputSchema, FollowupPlanSchema, FollowupSchema,
+    CustomerUpdateSchema, FollowupInputSchema, FollowupSchema,
 )
 
 EDITABLE_FIELDS = tuple(schema_of(CustomerInputSchema).fields)
@@ -311,13 +311,6 @@ def list_followups(uow, customer_id: str, query: dict) -> dict:
                    page, per_page)
 
 
-def apply_followup_plan(uow, payload: dict) -> None:
-    """Keep the intervals the workflow service's grade rules use (they own the plan)."""
-    plan = load_or_422(schema_of(FollowupPlanSchema), payload)
-    for grade, days in plan.items():
-        uow.session.merge(FollowupPlan(grade=grade, interval_days=days))
-
-
 def upsert_customer(uow, command: dict) -> dict | None:
     """The ``customer.upsert`` command: update the customer with the same normalised name
     or phone, else create one. A command id is applied once; a repeat returns None."""
@@ -333,11 +326,3 @@ def upsert_customer(uow, command: dict) -> dict | None:
     if existing is None:
         return create_customer(uow, data)
     return update_customer(uow, existing.id, data)
-
-
-def record_activity(uow, customer_id: str, at: datetime) -> None:
-    """Ticket activity counts as contact for the lifecycle status."""
-    uow.session.execute(update(Customer).where(Customer.id == customer_id,
-                                               Customer.last_activity_at < at)
-                        .values(last_activity_at=at))
-

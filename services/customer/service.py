@@ -1,6 +1,5 @@
-"""The ``customers`` Nameko service: thin entrypoints over :mod:`services.customer.customers`."""
-from datetime import datetime
-
+"""The ``customers`` Nameko service: thin entrypoints over :mod:`services.customer.customers`
+and, for the events it consumes, :mod:`services.customer.consumed`."""
 from nameko.dependency_providers import Config
 
 from services.common.attachment_entrypoints import AttachmentEntrypoints
@@ -9,13 +8,13 @@ from services.common.consumers import consume_command, consume_event
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
-from services.common.events import parse_command, parse_envelope
+from services.common.events import parse_command
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
 from services.customer import (
-    attachments, churn, customers, followups, models, retention, reviews,
+    attachments, churn, consumed, customers, followups, models, retention, reviews,
 )
 from services.customer.schemas import CustomerAttachmentSchema, CustomerDeleteSchema
 
@@ -119,18 +118,11 @@ class CustomerService(AttachmentEntrypoints):
     @consume_event("workflow", "followup.plan_changed")
     def followup_plan_changed(self, payload):
         """The plan is the workflow's grade rules; next follow-up dates shown here follow it."""
-        envelope = parse_envelope(payload)
-        if self.uow.claim("customers.followup_plan", envelope["id"]):
-            customers.apply_followup_plan(self.uow, envelope["data"]["plan"])
-        self.uow.commit()
+        consumed.apply_followup_plans(self.uow, [payload])
 
     @consume_event("tickets", "ticket.created")
     @consume_event("tickets", "ticket.transitioned")
     @consume_event("tickets", "ticket.commented")
     def ticket_activity(self, payload):
         """Ticket activity is contact: it keeps the customer's lifecycle status fresh."""
-        envelope = parse_envelope(payload)
-        if self.uow.claim("customers.ticket_activity", envelope["id"]):
-            customers.record_activity(self.uow, envelope["data"]["ticket"]["customer_id"],
-                                      datetime.fromisoformat(envelope["occurred_at"]))
-        self.uow.commit()
+        consumed.record_ticket_activity(self.uow, [payload])
