@@ -2,7 +2,7 @@
 PostgreSQL: ``.venv/bin/python bench/rule_engine.py``.
 
 Both sides take the same kinds of envelopes, one transaction per event, in process (no
-broker): the engine is :func:`services.workflow.engine.handle_event` with the shipped rules
+broker): the engine is :func:`services.workflow.learning.handle_events` with the shipped rules
 (customer views kept, schedule clocks started and stopped, feedback tasks made, the history
 kept for dry runs and late completions); the baseline is what every consumer of ours pays
 for an event — validate the envelope, record its id as processed, commit. A mix of
@@ -24,7 +24,7 @@ from sqlalchemy import func, select  # noqa: E402
 from bench.workflow_db import unit_of_work, workflow_database  # noqa: E402
 from services.common.clock import ManualClock  # noqa: E402
 from services.common.events import make_envelope, parse_envelope  # noqa: E402
-from services.workflow import engine, models, rulebook  # noqa: E402
+from services.workflow import learning, models, rulebook  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -65,6 +65,10 @@ def baseline(uow, _options, payload) -> None:
     uow.commit()
 
 
+def rule_engine(uow, options, payload) -> None:
+    learning.handle_events(uow, options, [payload])
+
+
 def run(session_factory, handler, options, events) -> float:
     clock = ManualClock(NOW + timedelta(days=1))
     started = time.perf_counter()
@@ -87,7 +91,7 @@ def main(argv=None):
         uow.close()
         rates = {}
         for name, handler in (("baseline (claim + commit)", baseline),
-                              ("rule engine, shipped rules", engine.handle_event)):
+                              ("rule engine, shipped rules", rule_engine)):
             run(session_factory, handler, options, envelopes(40, first=90_000))  # warm-up
             rates[name] = run(session_factory, handler, options, envelopes(args.events))
             print(f"{name}: {rates[name]:,.0f} events/s", flush=True)

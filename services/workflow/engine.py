@@ -1,27 +1,17 @@
-"""The rule engine's use cases: learning from events, making tasks from event rules once per
-(rule, event), completing tasks on the events that say the work is done (before or after the
-task exists), keeping schedule rules' clocks per customer, the schedule sweep with its
-catch-up policy, and dry runs."""
-import logging
+"""The rule engine's use cases: making tasks from rules once per occurrence, completing a
+task with a completing event seen before it, keeping schedule rules' clocks per customer, and
+the schedule sweep with its catch-up policy. Events reach it through
+:mod:`services.workflow.learning`."""
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from services.common.context import SYSTEM_ACTOR
 from services.common.db import upsert
-from services.common.errors import Unavailable
-from services.common.events import parse_envelope
-from services.common.schemas import load_or_422, schema_of
 from services.workflow import rules, schedules, tasks, views
-from services.workflow.models import (
-    CustomerView, Occurrence, ProcessedEvent, Rule, Schedule, SeenEvent, Task,
-)
-from services.workflow.schemas import event_data_schema
+from services.workflow.models import CustomerView, Occurrence, Rule, Schedule, SeenEvent, Task
 
-CONSUMER = "workflow"
 SWEEP_BATCH = 200
-log = logging.getLogger(__name__)
 
 
 def zone_of(definition: dict, options):
@@ -33,75 +23,7 @@ def active_rules(session) -> list[Rule]:
                                                    Rule.deleted_at.is_(None)).order_by(Rule.id)))
 
 
-# --- events ----------------------------------------------------------------------------------
-
-def handle_event(uow, options, payload) -> bool:
-    """Apply one event; False when it was handled before (a redelivery)."""
-    envelope = parse_envelope(payload)
-    event_type, data = envelope["type"], envelope["data"]
-    load_or_422(schema_of(event_data_schema(event_type)), data)
-    if not uow.claim(CONSUMER, envelope["id"]):
-        uow.rollback()
-        return False
-    session, at = uow.session, datetime.fromisoformat(envelope["occurred_at"])
-    try:
-        if event_type.startswith("user."):
-            views.learn_user(session, data)
-        else:
-            _apply(uow, options, envelope, event_type, data, at)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        if session.get(ProcessedEvent, (CONSUMER, envelope["id"])) is not None:
-            log.info("event %s was already handled", envelope["id"])  # by another worker
-            return False
-        raise Unavailable("A concurrent change to the same records; the event will be retried.",
-                          {"event_id": envelope["id"]}) from None
-    return True
-
-
-def _apply(uow, options, envelope: dict, event_type: str, data: dict, at: datetime) -> None:
-    session = uow.session
-    customer = None
-    if event_type.startswith("ticket."):
-        views.learn_ticket(session, data, at)
-        facts = rules.event_facts(event_type, data)
-    else:
-        row = views.customer_row(session, data["customer"]["id"], at)
-        previous = views.snapshot(row)
-        customer = views.learn_customer(session, event_type, data, at, row)
-        facts = rules.event_facts(event_type, data, previous=previous)
-    active = active_rules(session)
-    if event_type in rules.EVENTS:
-        session.add(SeenEvent(id=envelope["id"], type=event_type, occurred_at=at,
-                              customer_id=facts.get("customer_id"),
-                              ticket_id=facts.get("ticket_id"), facts=facts))
-        _complete_open_tasks(uow, options, active, envelope, facts, at)
-        for rule in active:
-            if rule.definition["trigger"].get("event") == event_type and \
-                    rules.matches(rule.definition["where"], facts):
-                trigger = {"event_id": envelope["id"], "event_type": event_type,
-                           "occurred_at": at.isoformat()}
-                make_from_rule(uow, options, rule, envelope["id"], at, trigger, facts)
-    if customer is not None:
-        sync_schedules(uow, options, [rule for rule in active if rules.is_schedule(rule.definition)],
-                       customer, at)
-
-
-def _complete_open_tasks(uow, options, active, envelope, facts: dict, at: datetime) -> None:
-    completing = [rule.id for rule in active
-                  if envelope["type"] in rule.definition.get("completes_on", [])]
-    if not completing:
-        return
-    subject = Task.ticket_id == facts["ticket_id"] if facts.get("ticket_id") \
-        else Task.customer_id == facts.get("customer_id")
-    candidates = uow.session.scalars(select(Task).where(
-        Task.rule_id.in_(completing), Task.state == "open", subject).with_for_update())
-    for task in candidates:
-        if rules.completes({"ticket_id": task.ticket_id, "customer_id": task.customer_id}, facts) \
-                and trigger_time(task) < at:
-            tasks.close_task(uow, options, task, "done", at, completion_note(envelope))
-
+# --- completions ------------------------------------------------------------------------
 
 def completion_note(envelope: dict) -> str:
     return f"Completed by {envelope['type']} (event {envelope['id']})."
@@ -204,7 +126,7 @@ def _cancel_open(uow, options, rule: Rule, customer_id: str, at: datetime) -> No
     note = f"The customer no longer matches rule {rule.id} ({rule.name})."
     for task in uow.session.scalars(select(Task).where(
             Task.rule_id == rule.id, Task.customer_id == customer_id, Task.state == "open")
-            .with_for_update()):
+            .order_by(Task.id).with_for_update()):
         tasks.close_task(uow, options, task, "cancelled", at, note)
 
 

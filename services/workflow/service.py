@@ -1,5 +1,6 @@
 """The ``workflow`` Nameko service: thin entrypoints over :mod:`services.workflow.tasks`,
-:mod:`~services.workflow.rulebook` and :mod:`~services.workflow.engine`."""
+:mod:`~services.workflow.rulebook`, :mod:`~services.workflow.learning` and
+:mod:`~services.workflow.engine`."""
 from services.common.consumers import consume_events
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
@@ -8,7 +9,7 @@ from services.common.lookups import Lookup
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
-from services.workflow import dryrun, engine, metrics, models, rulebook, tasks
+from services.workflow import dryrun, engine, learning, metrics, models, rulebook, tasks
 from services.workflow.options import OptionsProvider
 
 # The events the workflow learns from, by source.
@@ -109,7 +110,7 @@ class WorkflowService:
     # --- on their own
     @consume_events(CONSUMED)
     def handle_event(self, payload):
-        engine.handle_event(self.uow, self.options, payload)
+        learning.handle_events(self.uow, self.options, [payload])
 
     @once
     def make_default_rules(self):

@@ -24,21 +24,22 @@ def snapshot(customer: CustomerView | None) -> dict | None:
     return {"ever_deal": customer.ever_deal, "owner": customer.owner}
 
 
-def locked_row(session, model, key: str, **blank):
-    """The view row for ``key``, made blank if missing, locked until commit. Two events about
-    one customer may be handled at once (each type has its queue): the insert waits for the
-    other's and then does nothing, so neither fails."""
-    session.execute(upsert(session, model.__table__).values(**blank).on_conflict_do_nothing())
-    return session.get(model, key, with_for_update=True, populate_existing=True)
+def locked_rows(session, model, blanks: dict[str, dict]) -> dict:
+    """The view rows for the keys of ``blanks``, each made from its blank if missing, locked
+    until commit in key order. Events about one record may be handled at once (each type has
+    its queue): an insert waits for the other's and then does nothing, so neither fails, and
+    locking in key order keeps two batches from waiting on each other crosswise."""
+    if not blanks:
+        return {}
+    keys = sorted(blanks)
+    session.execute(upsert(session, model.__table__).values([blanks[key] for key in keys])
+                    .on_conflict_do_nothing())
+    rows = session.scalars(select(model).where(model.id.in_(keys)).order_by(model.id)
+                           .with_for_update().execution_options(populate_existing=True))
+    return {row.id: row for row in rows}
 
 
-def customer_row(session, customer_id: str, at: datetime) -> CustomerView:
-    return locked_row(session, CustomerView, customer_id, id=customer_id, ever_deal=False,
-                      deleted=False, as_of=at)
-
-
-def learn_customer(session, event_type: str, data: dict, at: datetime,
-                   row: CustomerView) -> CustomerView:
+def learn_customer(event_type: str, data: dict, at: datetime, row: CustomerView) -> CustomerView:
     """Update the view from a customer event (an older event than the row's is ignored)."""
     shown = data["customer"]
     if row.as_of > at:
@@ -54,9 +55,9 @@ def learn_customer(session, event_type: str, data: dict, at: datetime,
     return row
 
 
-def learn_ticket(session, data: dict, at: datetime) -> TicketView:
+def learn_ticket(row: TicketView, data: dict, at: datetime) -> TicketView:
+    """Update the view from a ticket event (an older event than the row's is ignored)."""
     shown = data["ticket"]
-    row = locked_row(session, TicketView, shown["id"], id=shown["id"], as_of=at)
     if row.as_of > at:
         return row
     row.customer_id, row.owner, row.state = shown.get("customer_id"), shown.get("owner"), shown.get("state")

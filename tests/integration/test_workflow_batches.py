@@ -1,0 +1,106 @@
+"""The workflow's events in batches, on a fresh PostgreSQL database with the shipped rules,
+beside a twin database that takes the same events one by one through the service's entrypoint
+(Nameko's ``worker_factory`` with real units of work): every table ends alike, each
+(rule, event) makes its task once, a completion that comes first is remembered, and a payload
+that cannot be read fails the whole batch before anything is written."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.config import load_settings
+from services.common.errors import ValidationFailed
+from services.common.events import make_envelope
+from services.workflow import learning, models, rulebook
+from services.workflow.options import WorkflowOptions
+from services.workflow.service import WorkflowService
+from tests.support.twins import twin_worlds
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def twins(databases):
+    worlds = twin_worlds(databases, "workflow", models, "workflow", START)
+    for world in worlds:
+        rulebook.ensure_defaults(world.uow())
+    yield worlds
+    for world in worlds:
+        world.close()
+
+
+@pytest.fixture
+def options():
+    return WorkflowOptions.from_settings(load_settings())
+
+
+def event(event_type: str, data: dict, at: datetime, source: str) -> dict:
+    return make_envelope(event_type, data, source, uuid.uuid4().hex, at)
+
+
+def customer(event_type: str, at: datetime, **fields) -> dict:
+    shown = {"id": "2026-TECH-00001", "name": "Acme", "owner": "lina", "grade": "B",
+             "type": "intent", "value_tier": "potential", "industry": "TECH",
+             "last_activity_at": at.isoformat(), **fields}
+    return event(event_type, {"customer": shown, "changes": []}, at, "customers")
+
+
+def ticket(event_type: str, ticket_id: str, at: datetime, **data) -> dict:
+    shown = {"id": ticket_id, "customer_id": "2026-TECH-00001", "owner": "wang", "state": "done",
+             "priority": "medium", "category": "inquiry", "service_type": "aftersales"}
+    return event(event_type, {"ticket": shown, **data}, at, "tickets")
+
+
+def mixed_events() -> list[dict]:
+    """A user; a customer made a deal (two rules make tasks, schedules start) and moved to
+    grade A, with an older update delivered late; a rating delivered before the done event
+    it completes the task of; another ticket done and still open."""
+    return [
+        event("user.created", {"user": {"username": "lina", "role": "sales", "team": "north",
+                                        "active": True}}, START, "gateway"),
+        customer("customer.created", START, type="deal"),
+        customer("customer.updated", START + 2 * HOUR, type="deal", grade="A"),
+        customer("customer.updated", START + HOUR, type="deal", grade="C"),
+        ticket("ticket.rated", "2026-TECH-00001-001", START + HOUR, rating={"score": 5}),
+        ticket("ticket.transitioned", "2026-TECH-00001-001", START, **{"to": "done"}),
+        ticket("ticket.created", "2026-TECH-00001-002", START),
+        ticket("ticket.transitioned", "2026-TECH-00001-002", START + HOUR, **{"to": "done"}),
+    ]
+
+
+def test_batches_leave_every_table_as_the_events_one_by_one(twins, options):
+    one_by_one, batched = twins
+    events = mixed_events()
+    for envelope in [*events, events[5]]:
+        worker_factory(WorkflowService, uow=one_by_one.uow(), options=options).handle_event(
+            envelope)
+    assert learning.handle_events(batched.uow(), options, [*events[:6], events[5]]) == 6
+    assert learning.handle_events(batched.uow(), options, events[4:]) == 2  # two seen before
+    assert learning.handle_events(batched.uow(), options, events[:1]) == 0
+
+    known = [envelope["id"] for envelope in events]
+    assert batched.tables(known) == one_by_one.tables(known)
+    with sessionmaker(batched.engine)() as session:
+        made = session.scalars(select(models.Task).order_by(models.Task.id)).all()
+        occurrences = session.scalars(select(models.Occurrence)).all()
+    feedback = [task for task in made if task.ticket_id is not None]
+    assert [(task.ticket_id, task.state) for task in feedback] == [
+        ("2026-TECH-00001-001", "done"), ("2026-TECH-00001-002", "open")]
+    assert events[4]["id"] in feedback[0].completion_note  # the rating that came first
+    assert len(occurrences) == len(made) == 4  # the deal's letter and feedback, two tickets'
+
+
+def test_a_payload_that_cannot_be_read_fails_the_whole_batch(twins, options):
+    _, batched = twins
+    events = mixed_events()
+    before = batched.tables()
+    no_customer = {**events[1], "data": {"changes": []}}
+    for bad in (no_customer, {**events[5], "occurred_at": None}):
+        with pytest.raises(ValidationFailed):
+            learning.handle_events(batched.uow(), options, [events[1], bad])
+    assert batched.tables() == before
+    assert learning.handle_events(batched.uow(), options, [events[1]]) == 1
