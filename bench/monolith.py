@@ -36,7 +36,7 @@ from services.common.events import make_envelope
 from services.common.outbox import UnitOfWork
 from services.customer import consumed, customers, models as customer_models
 from services.notification import domain as notification_domain, models as notification_models
-from services.notification import notifications
+from services.notification import intake
 from services.reporting import models as reporting_models, reports
 from services.ticket import models as ticket_models, tickets
 from tests.support.stack import free_port
@@ -99,7 +99,7 @@ class MonolithUnitOfWork(UnitOfWork):
 def apply_event(consumers: InProcessEvents, envelope: dict) -> None:
     reports.consume(consumers, envelope)
     if envelope["type"] in notification_domain.EVENT_TYPES:
-        notifications.handle_event(consumers, envelope, False, FIRST_ADMIN)
+        intake.handle_events(consumers, [envelope], False, FIRST_ADMIN)
     if envelope["type"] == "ticket.created":
         consumed.record_activity(consumers.session, {
             envelope["data"]["ticket"]["customer_id"]: datetime.fromisoformat(

@@ -1,6 +1,6 @@
 """The ``notifications`` Nameko service: thin entrypoints over
-:mod:`services.notification.notifications`; the sending happens in
-:mod:`services.notification.delivery`."""
+:mod:`services.notification.intake` (events in) and :mod:`services.notification.notifications`
+(the HTTP API's use cases); the sending happens in :mod:`services.notification.delivery`."""
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -13,7 +13,7 @@ from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
-from services.notification import domain, models, notifications
+from services.notification import domain, intake, models, notifications
 from services.notification.attachments import fetch_monthly_report
 from services.notification.delivery import DeliveryWorkerProvider
 from services.notification.links import SurveyLinks
@@ -33,9 +33,8 @@ class NotificationService:
 
     @consume_events(domain.CONTRACT)
     def handle_event(self, payload):
-        notifications.handle_event(self.uow, payload, self.delivery.email_enabled,
-                                   self.delivery.first_admin, self.survey_link,
-                                   self._fetch_file)
+        intake.handle_events(self.uow, [payload], self.delivery.email_enabled,
+                             self.delivery.first_admin, self.survey_link, self._fetch_file)
 
     def _fetch_file(self, event_type, data) -> bytes:
         """The monthly report's PDF, in the pieces the reporting service hands it out in."""

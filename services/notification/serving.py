@@ -39,28 +39,43 @@ class TaskWorkSchema(_Work):
 WORK = {"ticket": (TicketWorkSchema(), "owner"), "task": (TaskWorkSchema(), "assignee")}
 
 
-def track(session, event_type: str, data: dict, occurred_at: datetime) -> None:
-    """Keep the ticket or task an event carries; a record without a customer is no one's
-    service, and a snapshot too thin to read (no state) is left out."""
+def work_row(event_type: str, data: dict, occurred_at: datetime) -> dict | None:
+    """The ticket or task an event carries, as a ``customer_work`` row; None for an event of
+    neither, a record without a customer (no one's service) or a snapshot too thin to read
+    (no state)."""
     kind = event_type.split(".", 1)[0]
     if kind not in WORK or not isinstance(data.get(kind), dict):
-        return
+        return None
     schema, person = WORK[kind]
     try:
         item = schema.load(data[kind])
     except ValidationError as error:
         log.info("%s %s not tracked: %s", event_type, data[kind].get("id"), error.messages)
-        return
+        return None
     if item["customer_id"] is None:
+        return None
+    return {"kind": kind, "item_id": str(item["id"]), "customer_id": item["customer_id"],
+            "person": item[person], "open": domain.is_open(kind, item["state"]),
+            "updated_at": item["updated_at"] or occurred_at}
+
+
+def track(session, rows: list[dict]) -> None:
+    """Keep the records of ``rows`` (in the order their events came), in one statement: of
+    each record the newest snapshot (the later on a tie), unless the one kept is newer.
+    Rows are written, and so locked, in key order."""
+    newest = {}
+    for row in rows:
+        key = (row["kind"], row["item_id"])
+        if key not in newest or newest[key]["updated_at"] <= row["updated_at"]:
+            newest[key] = row
+    if not newest:
         return
-    row = {"kind": kind, "item_id": str(item["id"]), "customer_id": item["customer_id"],
-           "person": item[person], "open": domain.is_open(kind, item["state"]),
-           "updated_at": item["updated_at"] or occurred_at}
     table = CustomerWork.__table__
-    statement = upsert(session, table).values(**row)
+    statement = upsert(session, table).values([newest[key] for key in sorted(newest)])
     session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.kind, table.c.item_id],
-        set_={name: statement.excluded[name] for name in row if name not in ("kind", "item_id")},
+        set_={name: statement.excluded[name]
+              for name in ("customer_id", "person", "open", "updated_at")},
         where=table.c.updated_at <= statement.excluded.updated_at))
 
 

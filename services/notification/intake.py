@@ -1,0 +1,188 @@
+"""Events into inbox entries and delivery rows, a batch of deliveries at a time in one
+transaction, each event once (:func:`~services.common.consuming.apply_batch`).
+
+A batch gives what its events would give one by one, in delivery order. What the events
+look up (the admins, the managers, each recipient, the live webhooks) is read once per batch
+(:class:`Directory`) and again after a user event changes it; the tickets and tasks the
+events carry are kept in one statement, written before anything reads them."""
+import hashlib
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from services.common.consuming import apply_batch
+from services.common.errors import ValidationFailed
+from services.common.events import parse_envelope
+from services.common.schemas import load_or_422, schema_of
+from services.notification import domain, serving
+from services.notification.models import Delivery, InboxEntry, MailAttachment, Recipient, Webhook
+from services.notification.schemas import EVENT_DATA_SCHEMAS
+
+CONSUMER = "notifications"
+# Each carries the whole user: who the admins are and where to mail.
+USER_EVENTS = ("user.created", "user.updated", "user.login_alert")
+
+
+class Directory:
+    """The people and webhooks a batch's events look up, each read once."""
+
+    def __init__(self, session, first_admin: str):
+        self.session, self.first_admin = session, first_admin
+        self._known = {}
+
+    def forget(self) -> None:
+        """A user event changed the people: read them again."""
+        self._known.clear()
+
+    def _once(self, key, load):
+        if key not in self._known:
+            self._known[key] = load()
+        return self._known[key]
+
+    def _active(self, role: str) -> list[str]:
+        return list(self.session.scalars(select(Recipient.username).where(
+            Recipient.role == role, Recipient.active.is_(True)).order_by(Recipient.username)))
+
+    def admins(self) -> list[str]:
+        """``first_admin`` (``ADMIN_USERNAME``) counts as an admin even if its
+        ``user.created`` never reached us: the gateway creates it before this service's
+        queues exist."""
+        return self._once("admins", lambda: [self.first_admin, *self._active("admin")])
+
+    def managers(self) -> list[str]:
+        return self._once("managers", lambda: self._active("manager"))
+
+    def recipient(self, username: str) -> Recipient | None:
+        return self._once(("recipient", username),
+                          lambda: self.session.get(Recipient, username))
+
+    def webhooks(self) -> list[Webhook]:
+        return self._once("webhooks", lambda: list(self.session.scalars(
+            select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.id))))
+
+
+def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
+                  survey_link=lambda survey_id: None, fetch_file=None) -> int:
+    """Record what the delivered events ask for; returns how many were new.
+
+    ``fetch_file(event_type, data)`` returns the bytes of the file an event's emails carry
+    (:data:`domain.WITH_ATTACHMENT`), fetched from the service that keeps it."""
+    envelopes, loaded = [], {}
+    for payload in payloads:
+        envelope = parse_envelope(payload)
+        schema = EVENT_DATA_SCHEMAS.get(envelope["type"])
+        loaded[envelope["id"]] = load_or_422(schema_of(schema), envelope["data"]) if schema \
+            else envelope["data"]
+        envelopes.append(envelope)
+
+    def apply(fresh):
+        directory, work = Directory(uow.session, first_admin), []
+        for envelope in fresh:
+            _handle(uow, envelope, loaded[envelope["id"]], directory, work, email_enabled,
+                    survey_link, fetch_file)
+        serving.track(uow.session, work)
+
+    return apply_batch(uow, CONSUMER, envelopes, apply)
+
+
+def _handle(uow, envelope: dict, data: dict, directory: Directory, work: list,
+            email_enabled: bool, survey_link, fetch_file) -> None:
+    """One event: ``work`` collects the tickets and tasks to keep (see :mod:`.serving`)."""
+    event_type, occurred_at = envelope["type"], datetime.fromisoformat(envelope["occurred_at"])
+    if event_type in USER_EVENTS:
+        learn_recipient(uow, data["user"], occurred_at)
+        directory.forget()
+    row = serving.work_row(event_type, envelope["data"], occurred_at)
+    if row is not None:
+        work.append(row)
+    attachment = None
+    if event_type in domain.WITH_ATTACHMENT and email_enabled and fetch_file is not None:
+        attachment = _keep_attachment(uow, data, fetch_file(event_type, data))
+    related = _related(uow.session, directory, work, event_type, data)
+    for notice in domain.notices_for(event_type, data, directory.admins(), uow.context.actor,
+                                     related):
+        _notify(uow, envelope, notice, email_enabled, attachment, directory)
+    if event_type == "ticket.customer_notified" and email_enabled:
+        _email_customer(uow, envelope, domain.customer_email(data, survey_link))
+    for hook in directory.webhooks():
+        if event_type in hook.event_types:
+            delivery = _delivery("webhook", str(hook.id), envelope, envelope, uow.now())
+            delivery.webhook_id = hook.id
+            uow.session.add(delivery)
+
+
+def learn_recipient(uow, user: dict, as_of: datetime) -> None:
+    """Keep the user as of ``as_of`` (the event's time) unless a later event was applied:
+    each event type has its own queue, so an update may arrive before the creation."""
+    known = uow.session.get(Recipient, user["username"])
+    if known is not None and known.updated_at > as_of:
+        return
+    uow.session.merge(Recipient(username=user["username"], display_name=user.get("display_name"),
+                                email=user.get("email"), role=user["role"], team=user.get("team"),
+                                active=user.get("active", True), updated_at=as_of))
+
+
+def _related(session, directory: Directory, work: list, event_type: str,
+             data: dict) -> list[str]:
+    """The people an event's notices need looked up (see :func:`domain.notices_for`)."""
+    if event_type in domain.ESCALATED_TO_MANAGERS:
+        return _managers_of(session, directory, domain.escalated_owner(event_type, data))
+    if event_type == "customer.updated":
+        serving.track(session, work)  # what the batch's earlier events said first
+        work.clear()
+        return serving.serving(session, data["customer"]["id"])
+    if event_type in domain.TO_ALL_MANAGERS:
+        return directory.managers()
+    return []
+
+
+def _managers_of(session, directory: Directory, username: str | None) -> list[str]:
+    """The active managers of ``username``'s team (none when it has no team)."""
+    member = directory.recipient(username) if username else None
+    if member is None or member.team is None:
+        return []
+    return list(session.scalars(select(Recipient.username).where(
+        Recipient.team == member.team, Recipient.role == "manager",
+        Recipient.active.is_(True), Recipient.username != username)
+        .order_by(Recipient.username)))
+
+
+def _keep_attachment(uow, data: dict, content: bytes) -> str:
+    """Keep the file an event's emails carry; its sha256, which the event names, is checked."""
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != data["sha256"]:
+        raise ValidationFailed("The fetched file does not match the event's digest.",
+                               {"expected": data["sha256"], "fetched": digest})
+    if uow.session.get(MailAttachment, digest) is None:
+        uow.session.add(MailAttachment(sha256=digest, filename=data["filename"],
+                                       content_type="application/pdf", content=content,
+                                       created_at=uow.now()))
+    return digest
+
+
+def _email_customer(uow, envelope: dict, email: domain.CustomerEmail) -> None:
+    """An email to a ticket's customer: one delivery, retried and logged like the others."""
+    payload = {"to": email.to, "kind": email.kind, "params": email.params, "lang": email.lang}
+    uow.session.add(_delivery("email", email.target, envelope, payload, uow.now()))
+
+
+def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool,
+            attachment: str | None, directory: Directory) -> None:
+    session, now = uow.session, uow.now()
+    session.add(InboxEntry(username=notice.recipient, event_id=envelope["id"],
+                           event_type=envelope["type"], kind=notice.kind, params=notice.params,
+                           created_at=now))
+    recipient = directory.recipient(notice.recipient)
+    if email_enabled and recipient is not None and recipient.email and recipient.active:
+        payload = {"to": recipient.email, "kind": notice.kind, "params": notice.params}
+        if attachment is not None:
+            payload["attachment"] = attachment
+        session.add(_delivery("email", notice.recipient, envelope, payload, now))
+
+
+def _delivery(channel: str, target: str, envelope: dict, payload: dict, now) -> Delivery:
+    return Delivery(id=str(uuid.uuid4()), channel=channel, target=target,
+                    event_id=envelope["id"], event_type=envelope["type"], payload=payload,
+                    status="pending", attempts=0, next_attempt_at=now, held=False,
+                    created_at=now)
