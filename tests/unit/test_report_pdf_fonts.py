@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from datetime import date
 
+import pypdf
 import pytest
 
 from services.reporting import domain, exports, summary
@@ -53,3 +54,23 @@ def test_chinese_pdf_embeds_its_font_and_renders_without_system_fonts(tmp_path, 
     width, height = map(int, page.split(b"\n")[1].split())
     pixels = page[-width * height:]
     assert sum(1 for value in pixels if value < 128) > 500  # text and charts were drawn
+
+
+def test_a_pdf_joined_from_parts_embeds_every_parts_font_subset(tmp_path, no_fonts):
+    """A long report is joined from several reportlab documents: each part's subsets are
+    embedded, and the last part's Chinese rows still read without system fonts."""
+    from services.reporting.exports.pdf import write_pdf
+    from tests.unit.test_reporting_exports import TOTALS, full_document
+    document, _ = full_document("zh", {**TOTALS, "detail_tickets": 300})
+    pdf = tmp_path / "report.pdf"
+    with pdf.open("wb") as out:
+        write_pdf(document, out, chunk_pages=3)
+
+    fonts = run(["pdffonts", str(pdf)], no_fonts).stdout.decode().splitlines()[2:]
+    assert len(fonts) > 2
+    assert all(line.split()[-5:-3] == ["yes", "yes"] for line in fonts), fonts
+    assert len({line.split()[0] for line in fonts}) == len(fonts)  # subsets named apart
+    pages = len(pypdf.PdfReader(pdf).pages)
+    last = run(["pdftotext", "-layout", "-f", str(pages), str(pdf), "-"],
+               no_fonts).stdout.decode()
+    assert "跟进记录明细" in last and "合同条款确认" in last

@@ -257,3 +257,46 @@ def test_pdf_has_line_charts_and_every_detail_row_over_many_pages():
     ratings = 2
     assert tickets == sorted([*range(520), *range(ratings)])  # each row once, in order of pages
     assert fetched.count(("detail_tickets", 518)) == 1  # read page by page, once
+
+
+def test_pdf_laid_out_in_parts_holds_every_detail_row_once_in_order():
+    """A long PDF is laid out a few pages per reportlab document, each joined to the file as
+    it is finished: the same pages as one document, every row once and in order, and each
+    part's font subsets named apart from the others'."""
+    from services.reporting.exports.pdf import write_pdf
+    totals = {**TOTALS, "detail_tickets": 520}
+    readers = {}
+    for chunk_pages in (1000, 2):
+        document, fetched = full_document("zh", totals)
+        buffer = io.BytesIO()
+        write_pdf(document, buffer, chunk_pages=chunk_pages)
+        readers[chunk_pages] = pypdf.PdfReader(io.BytesIO(buffer.getvalue()))
+        assert fetched.count(("detail_tickets", 518)) == 1
+    whole, parts = readers[1000], readers[2]
+    texts = [page.extract_text() for page in parts.pages]
+    assert len(texts) > 10
+    assert texts == [page.extract_text() for page in whole.pages]
+    tickets = [int(number) for number in re.findall(r"\bT-(\d+)\b", "\n".join(texts))]
+    assert tickets == [*range(520), 0, 1]  # the tickets' rows, then the two ratings'
+    assert sum("服务记录明细 (520)" in text for text in texts) == 1
+    fonts = {}
+    for page in parts.pages:
+        for reference in page["/Resources"]["/Font"].values():
+            fonts[reference.indirect_reference.idnum] = reference.get_object()["/BaseFont"]
+    assert len(fonts) > len(texts) // 2  # every part has its own subsets ...
+    assert len(set(fonts.values())) == len(fonts)  # ... each with its own name
+
+
+def test_pdf_parts_still_refuse_a_flowable_too_tall_for_any_page():
+    from reportlab.platypus import Flowable
+    from reportlab.platypus.doctemplate import LayoutError
+
+    from services.reporting.exports.fonts import pdf_font
+    from services.reporting.exports.pdf import render
+
+    class Tall(Flowable):
+        def wrap(self, available_width, available_height):
+            return available_width, 10 * available_height
+
+    with pytest.raises(LayoutError):
+        render([Tall()], "tall", io.BytesIO(), pdf_font(), chunk_pages=1)

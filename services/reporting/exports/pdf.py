@@ -1,7 +1,9 @@
 """The PDF report: tables and charts drawn with reportlab, set in an embedded CJK font
 (:mod:`services.reporting.exports.fonts`). Detail tables hold every row, laid out a page
 at a time from the rows' iterator (:class:`DetailRows`), so a long table is never held
-whole."""
+whole; and the pages are laid out in parts of ``CHUNK_PAGES`` pages joined as they are
+finished (:func:`render`), so neither are the pages."""
+import io
 from collections.abc import Iterator
 
 from reportlab.lib import colors
@@ -16,7 +18,9 @@ from services.reporting.exports import charts, formatting as fmt
 from services.reporting.exports.document import Detail, Document
 from services.reporting.exports.fonts import pdf_font
 from services.reporting.exports.layout import CHARTS, Table
+from services.reporting.exports.pdf_join import PdfJoiner
 
+CHUNK_PAGES = 100  # pages laid out as one reportlab document before it is joined to the file
 ROWS_TAKEN = 100  # detail rows taken from the iterator at a time: more than a page holds
 DETAIL_FONT_SIZE = 7
 CELL_CHARS = 40  # a detail cell longer than this is cut with an ellipsis
@@ -36,7 +40,7 @@ class Styles:
                                    textColor=colors.HexColor("#555555"), spaceBefore=2)
 
 
-def write_pdf(document: Document, out) -> None:
+def write_pdf(document: Document, out, chunk_pages: int = CHUNK_PAGES) -> None:
     labels = document.labels
     styles = Styles(pdf_font(document.options.font_file))
     report = document.report
@@ -54,14 +58,49 @@ def write_pdf(document: Document, out) -> None:
                       trend_chart(trend, styles)]
     for detail in document.details:
         story += detail_flowables(detail, document, styles)
-    render(story, labels.heading("title"), out, styles.font)
+    render(story, labels.heading("title"), out, styles.font, chunk_pages)
 
 
-def render(story: list, title: str, out, font: str) -> None:
-    """Lay out ``story`` on A4 pages; ``font`` is also the canvas's initial font, so no
-    un-embedded standard font is referenced."""
-    SimpleDocTemplate(out, pagesize=A4, title=title, leftMargin=15 * mm, rightMargin=15 * mm,
-                      initialFontName=font).build(story)
+class _ChunkFull(Exception):
+    """A part has its pages: the flowables not laid out yet go to the next part."""
+
+
+class _Part(SimpleDocTemplate):
+    """A document that stops before beginning page ``pages + 1``. The layout loop begins a
+    page only between two flowables, so the story then holds exactly what is left (the rest
+    of a split table first)."""
+
+    def __init__(self, out, pages: int, **options):
+        super().__init__(out, **options)
+        self.pages = pages
+
+    def handle_pageBegin(self):
+        if self.page >= self.pages:
+            raise _ChunkFull
+        super().handle_pageBegin()
+
+
+def render(story: list, title: str, out, font: str, chunk_pages: int = CHUNK_PAGES) -> None:
+    """Lay out ``story`` on A4 pages, ``chunk_pages`` pages per reportlab document (which
+    holds every page it has drawn until it is saved), each part joined to ``out`` as soon as
+    it is saved, so memory does not grow with the length of the report. ``font`` is also
+    the canvas's initial font, so no un-embedded standard font is referenced."""
+    joiner, empty_pages = PdfJoiner(out), 0
+    while story:
+        part = io.BytesIO()
+        document = _Part(part, chunk_pages, pagesize=A4, title=title, leftMargin=15 * mm,
+                         rightMargin=15 * mm, initialFontName=font)
+        # reportlab gives up (LayoutError) after 10 pages in a row without content: count
+        # them across parts too, or a flowable too tall for any page would never end.
+        document._emptyPages = empty_pages
+        try:
+            document.build(story)  # takes the flowables it lays out off the story
+        except _ChunkFull:
+            document.canv.save()
+        empty_pages = document._emptyPages
+        part.seek(0)
+        joiner.append(part)
+    joiner.close()
 
 
 def table_flowables(table: Table, document: Document, styles: Styles) -> list:
