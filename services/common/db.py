@@ -18,11 +18,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from services.common.errors import NotFound, Unavailable
+from services.common.sqlite import sqlite_engine
 
 # A database that cannot be reached: down, restarting, a connection cut mid-query.
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
-SQLITE_LOCK_WAIT_SECONDS = 15
-SQLITE_LOCK_POLL_SECONDS = 0.005
 # A pooled PostgreSQL connection idle this long is pinged before it is handed out (a
 # database restart meanwhile would have cut it); a busier one is used as it is, and if it
 # was cut after all, the error invalidates the whole pool and the caller sees a 503/retry.
@@ -74,14 +73,10 @@ class UTCDateTime(TypeDecorator):
 
 def make_engine(url: str):
     """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
-    writers (or two processes) queue instead of failing. Errors never show the statement's
-    parameters (customer data), so logs cannot leak them."""
+    writers (or two processes) queue instead of failing (:mod:`services.common.sqlite`).
+    Errors never show the statement's parameters (customer data), so logs cannot leak them."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False},
-                               hide_parameters=True)
-        event.listen(engine, "connect", _configure_sqlite_connection)
-        event.listen(engine, "begin", _begin_immediate)
-        return engine
+        return sqlite_engine(url, hide_parameters=True)
     engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
@@ -114,30 +109,6 @@ def _ping_if_idle(dialect, dbapi_connection, record, _proxy):
         dialect.do_ping(dbapi_connection)
     except Exception as exc:
         raise DisconnectionError(f"a pooled connection was cut: {exc}") from exc
-
-
-def _configure_sqlite_connection(dbapi_connection, _record):
-    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _begin_immediate(connection):
-    """Take SQLite's write lock, waiting for it in short sleeps rather than in SQLite's
-    busy handler: under eventlet the sleep is green, so the greenlet holding the lock can
-    finish, where a busy handler would block the whole process and deadlock it."""
-    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
-    while True:
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(SQLITE_LOCK_POLL_SECONDS)
 
 
 class OutboxMixin:
