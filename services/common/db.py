@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from services.common.errors import NotFound, Unavailable
-from services.common.sqlite import sqlite_engine
+from services.common.sqlite import STATEMENT_AT_A_TIME, sqlite_engine
 
 # A database that cannot be reached: down, restarting, a connection cut mid-query.
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
@@ -86,10 +86,12 @@ def make_engine(url: str):
 def single_statement_sessions(engine) -> sessionmaker:
     """Sessions for work done one statement at a time (a read, an insert or update that
     stands alone): on PostgreSQL each statement commits by itself, without the BEGIN and
-    COMMIT (or ROLLBACK) round trips of a transaction; SQLite keeps its transactions (its
-    ``BEGIN IMMEDIATE`` is what takes the write lock)."""
+    COMMIT (or ROLLBACK) round trips of a transaction; on SQLite the transaction begins at
+    the first statement, and a read takes no write lock (:mod:`services.common.sqlite`)."""
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        engine = engine.execution_options(**{STATEMENT_AT_A_TIME: True})
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -8,6 +8,12 @@ process: they queue on a lock of the process, one per file, taken before ``BEGIN
 and released when the transaction ends, and nobody polls. ``threading.Lock`` is eventlet's
 green lock in a monkey-patched service and a real lock in the gateway's threads.
 
+Sessions that run one statement at a time (:func:`services.common.db.single_statement_sessions`,
+:data:`STATEMENT_AT_A_TIME`) begin at their first statement instead: a read begins deferred
+and takes no lock (under WAL it reads a snapshot while a writer works), anything else
+begins as above; a write after reads in such a session commits the reads first, as each
+statement commits by itself on PostgreSQL.
+
 Another process holding the file (a script, a second replica, the backup) is the exception:
 that is waited for by retrying ``BEGIN IMMEDIATE`` in short sleeps, green under eventlet,
 rather than in SQLite's busy handler, which sleeps inside C and would block every greenlet
@@ -33,6 +39,7 @@ from sqlalchemy.exc import OperationalError
 LOCK_WAIT_SECONDS = 15
 POLL_SECONDS = 0.005
 SYNCHRONOUS_LEVELS = ("NORMAL", "FULL")
+STATEMENT_AT_A_TIME = "deskflow_statement_at_a_time"  # execution option, see above
 STATEMENT_CACHE_SIZE = 512  # prepared statements kept per connection (Python's default: 128)
 
 _file_locks = {}  # database file -> the lock of this process for writing it
@@ -57,6 +64,7 @@ def sqlite_engine(url: str, **kwargs):
             dbapi_connection.execute(f"PRAGMA {pragma}")
 
     event.listen(engine, "begin", _begin)
+    event.listen(engine, "before_cursor_execute", _before_statement)
     return engine
 
 
@@ -68,6 +76,26 @@ class LockingConnection(sqlite3.Connection):
         super().__init__(database, *args, **kwargs)
         self._file_lock = _lock_for(database, kwargs.get("uri", False))
         self._holding = False
+        self._unbegun = False  # begins at its first statement
+        self._reading = False  # began deferred, for reads
+
+    def begin_at_first_statement(self) -> None:
+        self._unbegun = True
+
+    def before_statement(self, statement: str) -> None:
+        if not (self._unbegun or self._reading):
+            return
+        reads = statement.lstrip()[:6].upper() == "SELECT"
+        if self._unbegun:
+            self._unbegun = False
+            if reads:
+                self._reading = True
+                self.execute("BEGIN")
+            else:
+                self.begin()
+        elif self._reading and not reads:
+            self.commit()
+            self.begin()
 
     def begin(self) -> None:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -114,11 +142,13 @@ class LockingConnection(sqlite3.Connection):
             self._release()
 
     def _release_unless_in_transaction(self) -> None:
+        self._unbegun = self._reading = False
         # A commit that failed (disk full) leaves the transaction open: its rollback releases.
         if not self.in_transaction:
             self._release()
 
     def _release(self) -> None:
+        self._unbegun = self._reading = False
         if self._holding:
             self._holding = False
             self._file_lock.release()
@@ -135,7 +165,18 @@ def _lock_for(database, uri: bool):
 
 
 def _begin(connection):
+    driver = connection.connection.driver_connection
+    if connection.get_execution_options().get(STATEMENT_AT_A_TIME, False):
+        driver.begin_at_first_statement()
+        return
     try:
-        connection.connection.driver_connection.begin()
+        driver.begin()
     except sqlite3.OperationalError as exc:
         raise OperationalError("BEGIN", None, exc) from exc
+
+
+def _before_statement(connection, _cursor, statement, _parameters, _context, _executemany):
+    try:
+        connection.connection.driver_connection.before_statement(statement)
+    except sqlite3.OperationalError as exc:
+        raise OperationalError(statement, None, exc) from exc

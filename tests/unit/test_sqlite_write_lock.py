@@ -1,15 +1,16 @@
 """SQLite's write lock under eventlet: greenlets of one process queue for it without polling,
-and another process holding it is waited for without blocking the process."""
+another process holding it is waited for without blocking the process, and a session of
+single statements reads without taking it."""
 import sqlite3
 
 import eventlet
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from services.common import sqlite as sqlite_engines
-from services.common.db import make_engine, next_sequence
+from services.common.db import make_engine, next_sequence, single_statement_sessions
 
 METADATA = MetaData()
 COUNTERS = Table("sequence_counters", METADATA, Column("scope", String(80), primary_key=True),
@@ -55,6 +56,10 @@ def advance(engine, scope="2026-TECH"):
         return value
 
 
+def value_of(session, scope):
+    return session.scalar(select(COUNTERS.c.value).where(COUNTERS.c.scope == scope))
+
+
 def test_greenlets_of_one_process_queue_for_the_write_lock_without_polling(engine, statements):
     pool = eventlet.GreenPool(20)
     values = list(pool.imap(lambda _: advance(engine), range(200)))
@@ -96,6 +101,32 @@ def test_a_write_that_waits_too_long_fails_as_unreachable(engine, path, monkeypa
         advance(engine)
     other.execute("ROLLBACK")
     assert advance(engine) == 1
+
+
+def test_a_single_statement_read_runs_while_a_writer_holds_the_lock(engine, statements):
+    with engine.begin() as connection:
+        connection.execute(insert(COUNTERS).values(scope="2026-TECH", value=7))
+    statements.clear()
+    writer = sessionmaker(engine)()
+    next_sequence(writer, Counter, "2026-TECH")
+    with single_statement_sessions(engine)() as reader:
+        assert reader.scalar(select(COUNTERS.c.value)) == 7  # the last committed value
+    writer.commit()
+    assert begins(statements) == 1
+
+
+def test_a_single_statement_write_after_reads_sees_the_latest_rows(engine, statements):
+    factory = single_statement_sessions(engine)
+    with factory() as session:
+        assert value_of(session, "2026-TECH") is None
+        assert advance(engine) == 1  # committed by another session meanwhile
+        session.execute(insert(COUNTERS).values(scope="2027-TECH", value=5))
+        assert value_of(session, "2026-TECH") == 1
+        session.commit()
+    with factory() as session:
+        assert value_of(session, "2027-TECH") == 5
+    assert advance(engine) == 2
+    assert begins(statements) == 3
 
 
 def test_synchronous_comes_from_the_url(path):
