@@ -124,16 +124,10 @@ class LockingConnection(sqlite3.Connection):
                 time.sleep(POLL_SECONDS)
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._release_unless_in_transaction()
+        self._end(super().commit)
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._release_unless_in_transaction()
+        self._end(super().rollback)
 
     def close(self) -> None:
         try:
@@ -141,11 +135,14 @@ class LockingConnection(sqlite3.Connection):
         finally:
             self._release()
 
-    def _release_unless_in_transaction(self) -> None:
-        self._unbegun = self._reading = False
-        # A commit that failed (disk full) leaves the transaction open: its rollback releases.
-        if not self.in_transaction:
-            self._release()
+    def _end(self, end) -> None:
+        """``end`` the transaction, then give the lock back (a commit that failed, on a full
+        disk, leaves the transaction open: its rollback gives it back)."""
+        try:
+            end()
+        finally:
+            if not self.in_transaction:
+                self._release()
 
     def _release(self) -> None:
         self._unbegun = self._reading = False
