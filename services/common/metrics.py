@@ -249,7 +249,12 @@ class ServiceMetrics(DependencyProvider):
                     _, messages, consumers = self.channel.queue_declare(queue=queue,
                                                                         passive=True)
                 except connection.channel_errors:  # not declared (yet): no figure
-                    self.channel = None  # the broker closed the channel
+                    # The broker closed the channel; py-amqp reopens it at once, so keep
+                    # that one: a new channel each round would leave the reopened one behind
+                    # (the dead-letter queue, declared by the first dead letter, was missing
+                    # every round: thousands of idle channels a day, each costing the broker).
+                    if not getattr(self.channel, "is_open", False):
+                        self.channel = None
                     continue
                 self.instruments.queue_messages.labels(self.service, queue).set(messages)
                 self.instruments.queue_consumers.labels(self.service, queue).set(consumers)

@@ -11,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from services.common.errors import NotFound
+from services.common.metrics import metrics_of
+from services.common.outbox import DEAD_LETTER_QUEUE
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
 from tests.support.customers import customer_payload
@@ -84,6 +86,22 @@ def test_handlers_events_outbox_and_queues_are_measured(config, customers, custo
     health = requests.get(f"http://127.0.0.1:{customer_port}/healthz", timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert not [key for key in found if key[0] == "deskflow_handler_errors_total"]
+
+
+def test_a_queue_not_declared_yet_costs_no_channel_per_round(customers, customer_port):
+    # Nothing was dead-lettered, so the dead-letter queue does not exist and every refresh
+    # round finds it missing: the rounds go on using one channel, however many run.
+    metrics = metrics_of(customers)
+    assert DEAD_LETTER_QUEUE.name in metrics.queues
+
+    def refreshed():
+        return value(customer_port, "deskflow_metrics_refreshed_timestamp_seconds",
+                     service="customers")
+    first = wait_until(refreshed, message="no refresh round ran")
+    wait_until(lambda: refreshed() >= first + 2, message="the rounds stopped")  # ~10 rounds
+    amqp = metrics.connection.connection
+    assert [number for number, channel in amqp.channels.items()
+            if number and channel.is_open] == [metrics.channel.channel_id]
 
 
 def test_a_failing_handler_counts_as_an_error_and_its_dead_letter(config, customers,
