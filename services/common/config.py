@@ -41,6 +41,9 @@ DEFAULTS = {
     "MAINTENANCE_CHECK_SECONDS": "3600",
     "TASK_REMIND_BEFORE_SECONDS": "3600",
     "WORKFLOW_SWEEP_SECONDS": "5",
+    # A sweep that knows of nothing due (and saw no change here) still queries this often,
+    # for rows another replica wrote (services/common/wakeups.py).
+    "SWEEP_IDLE_CHECK_SECONDS": "60",
     # Rules that name no time zone count days and calendars here; set it to the zone of the
     # SLA policy's business calendar when that names another.
     "WORKFLOW_TIME_ZONE": "Asia/Shanghai",
@@ -90,6 +93,7 @@ class Settings:
     trusted_proxies: str | None = None
     task_remind_before_seconds: float = 3600
     workflow_sweep_seconds: float = 5
+    sweep_idle_check_seconds: float = 60
     workflow_time_zone: str = "Asia/Shanghai"
     survey_url: str = DEFAULTS["SURVEY_URL"]
     survey_ttl_days: float = 14
@@ -173,6 +177,7 @@ def load_settings(environ=None) -> Settings:
         trusted_proxies=environ.get("TRUSTED_PROXIES") or None,
         task_remind_before_seconds=float(_env(environ, "TASK_REMIND_BEFORE_SECONDS")),
         workflow_sweep_seconds=float(_env(environ, "WORKFLOW_SWEEP_SECONDS")),
+        sweep_idle_check_seconds=float(_env(environ, "SWEEP_IDLE_CHECK_SECONDS")),
         workflow_time_zone=_env(environ, "WORKFLOW_TIME_ZONE"),
         survey_url=_env(environ, "SURVEY_URL"),
         survey_ttl_days=float(_env(environ, "SURVEY_TTL_DAYS")),

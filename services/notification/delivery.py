@@ -21,13 +21,14 @@ import eventlet
 import urllib3
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.db import make_engine
 from services.common.periodic import run_every
+from services.common.wakeups import CommitWatch
 from services.notification import domain, templates
 from services.notification.models import Delivery, MailAttachment, Webhook
 from services.notification.options import DeliveryOptions, delivery_options
@@ -39,7 +40,6 @@ CLAIM_BATCH = 500
 # An idle delivery worker looks for due rows at least this often (retries that come due,
 # rows another instance wrote); a row written or changed here wakes it sooner.
 IDLE_POLL_MAX_SECONDS = 5.0
-DELIVERIES_CHANGED = "deskflow.deliveries_changed"  # a session's info key
 SMTP_PORT = 25
 
 
@@ -302,39 +302,20 @@ class DeliveryWorkerProvider(DependencyProvider):
     def start(self):
         self.running = True
         self.pacing = Pacing(self.options.poll_seconds, IDLE_POLL_MAX_SECONDS)
-        for target, name, listener in self._listeners():
-            event.listen(target, name, listener)
+        # A delivery row written or changed here wakes the worker once it is committed.
+        self.watch = CommitWatch([Delivery], self.pacing.nudge)
+        self.watch.start()
         self.container.spawn_managed_thread(lambda: run_every(
             self.options.poll_seconds, self._round, lambda: self.running,
             eventlet.sleep, "delivery round"))
-
-    def _listeners(self):
-        """A flush that writes or changes a delivery row marks its session; the commit of a
-        marked session nudges the pacing (a round before the commit would not see the row)."""
-        return [(Delivery, "after_insert", self._mark_session),
-                (Delivery, "after_update", self._mark_session),
-                (Session, "after_commit", self._nudge_after_commit)]
-
-    @staticmethod
-    def _mark_session(_mapper, _connection, target) -> None:
-        session = object_session(target)
-        if session is not None:
-            session.info[DELIVERIES_CHANGED] = True
-
-    def _nudge_after_commit(self, session) -> None:
-        if session.info.pop(DELIVERIES_CHANGED, False):
-            self.pacing.nudge()
 
     def _round(self) -> None:
         if self.pacing.due():
             self.pacing.round(self.worker.dispatch_due)
 
     def _stop_listening(self):
-        if getattr(self, "pacing", None) is None:
-            return
-        for target, name, listener in self._listeners():
-            if event.contains(target, name, listener):
-                event.remove(target, name, listener)
+        if getattr(self, "watch", None) is not None:
+            self.watch.stop()
 
     def stop(self):
         self.running = False

@@ -14,6 +14,7 @@ from services.common.lookups import Lookup
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
+from services.common.wakeups import SweepGate
 from services.ticket import (
     archive, attachments, departments, metrics, models, policy, ratings, surveys, sweep, tickets,
     working,
@@ -32,6 +33,7 @@ class TicketService(AttachmentEntrypoints):
     monitoring = ServiceMetrics("ticket", business=metrics.families)
     find_customer = Lookup("customers", "customer_id")
     config = Config()
+    sweep_gate = SweepGate(models.SlaClock, models.Ticket)
 
     def survey_options(self) -> surveys.SurveyOptions:
         return surveys.SurveyOptions.from_settings(settings_from(self.config))
@@ -144,12 +146,10 @@ class TicketService(AttachmentEntrypoints):
 
     @setting_timer("sla_sweep_seconds")
     def sweep_sla_clocks(self):
-        """Every ``SLA_SWEEP_SECONDS``: emit due warnings, breaches and delay notices, batch
-        after batch."""
-        while sweep.sweep(self.uow) == sweep.SWEEP_BATCH:
-            pass
-        while sweep.notify_delays(self.uow) == sweep.SWEEP_BATCH:
-            pass
+        """Every ``SLA_SWEEP_SECONDS``, when something may be due (:class:`SweepGate`):
+        emit due warnings, breaches and delay notices."""
+        self.sweep_gate.run(self.uow.now(), lambda: sweep.sweep_all(self.uow),
+                            lambda: sweep.next_due(self.uow))
 
     @setting_timer("maintenance_check_seconds")
     def archive_closed_tickets(self):

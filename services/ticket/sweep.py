@@ -1,8 +1,8 @@
 """The sweeps: the SLA warnings and breaches, and the delay notices (告知延期), that fall due
 between requests."""
-from datetime import datetime
+from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.ticket import domain, sla
 from services.ticket.clocks import catch_up
@@ -33,13 +33,15 @@ def sweep(uow, limit: int = SWEEP_BATCH) -> int:
     return len(rows)
 
 
+# Open tickets whose customer wants to hear of a delay and has not yet.
+_UNTOLD = (Ticket.state.in_(domain.OPEN_STATES), Ticket.notify_customer.is_(True),
+           Ticket.delay_notified_at.is_(None))
+
+
 def due_delays_query(now: datetime, limit: int):
     """Open tickets whose planned completion date (a UTC day) has passed and whose customer
     has not been told yet."""
-    return (select(Ticket).where(Ticket.planned_completion_date < now.date(),
-                                 Ticket.state.in_(domain.OPEN_STATES),
-                                 Ticket.notify_customer.is_(True),
-                                 Ticket.delay_notified_at.is_(None))
+    return (select(Ticket).where(Ticket.planned_completion_date < now.date(), *_UNTOLD)
             .order_by(Ticket.planned_completion_date).limit(limit)
             .with_for_update(skip_locked=True))
 
@@ -56,3 +58,23 @@ def notify_delays(uow, limit: int = SWEEP_BATCH) -> int:
                       reason=latest_public_comment(uow.session, ticket.id))
     uow.commit()
     return len(tickets)
+
+
+def sweep_all(uow) -> None:
+    """The warnings, breaches and delay notices due now, batch after batch."""
+    while sweep(uow) == SWEEP_BATCH:
+        pass
+    while notify_delays(uow) == SWEEP_BATCH:
+        pass
+
+
+def next_due(uow) -> datetime | None:
+    """When the sweeps next have something to do, as the database stands: the earliest
+    clock check, or the day after the earliest planned completion date not yet told of;
+    None when nothing waits."""
+    session = uow.session
+    moments = [session.scalar(select(func.min(SlaClock.next_check_at)))]
+    late = session.scalar(select(func.min(Ticket.planned_completion_date)).where(*_UNTOLD))
+    if late is not None:
+        moments.append(datetime.combine(late + timedelta(days=1), time.min, timezone.utc))
+    return min((moment for moment in moments if moment is not None), default=None)

@@ -4,7 +4,7 @@ the schedule sweep with its catch-up policy. Events reach it through
 :mod:`services.workflow.learning`."""
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from services.common.context import SYSTEM_ACTOR
 from services.common.db import upsert
@@ -168,6 +168,23 @@ def sweep_schedules(uow, options, limit: int = SWEEP_BATCH) -> int:
         _run_occurrences(uow, options, rule, customer, row, now)
     uow.commit()
     return len(rows)
+
+
+def sweep_all(uow, options) -> None:
+    """Due schedule occurrences, then due reminders, batch after batch."""
+    while sweep_schedules(uow, options) == SWEEP_BATCH:
+        pass
+    while tasks.sweep_reminders(uow, options) == tasks.SWEEP_BATCH:
+        pass
+
+
+def next_due(uow) -> datetime | None:
+    """When the sweeps next have something to do, as the database stands (None: nothing
+    waits): the earliest schedule occurrence or reminder check."""
+    session = uow.session
+    moments = (session.scalar(select(func.min(Schedule.next_at))),
+               session.scalar(select(func.min(Task.next_check_at))))
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Schedule,

@@ -9,6 +9,7 @@ from services.common.lookups import Lookup
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
+from services.common.wakeups import SweepGate
 from services.workflow import dryrun, engine, learning, metrics, models, rulebook, tasks
 from services.workflow.options import OptionsProvider
 
@@ -31,6 +32,7 @@ class WorkflowService:
     options = OptionsProvider()
     find_customer = Lookup("customers", "customer_id")
     find_ticket = Lookup("tickets", "ticket_id")
+    sweep_gate = SweepGate(models.Schedule, models.Task)
 
     # --- tasks
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -118,9 +120,7 @@ class WorkflowService:
 
     @setting_timer("workflow_sweep_seconds")
     def sweep(self):
-        """Every ``WORKFLOW_SWEEP_SECONDS``: due schedule occurrences, then due reminders,
-        batch after batch."""
-        while engine.sweep_schedules(self.uow, self.options) == engine.SWEEP_BATCH:
-            pass
-        while tasks.sweep_reminders(self.uow, self.options) == tasks.SWEEP_BATCH:
-            pass
+        """Every ``WORKFLOW_SWEEP_SECONDS``, when something may be due (:class:`SweepGate`):
+        due schedule occurrences, then due reminders."""
+        self.sweep_gate.run(self.uow.now(), lambda: engine.sweep_all(self.uow, self.options),
+                            lambda: engine.next_due(self.uow))

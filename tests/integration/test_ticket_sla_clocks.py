@@ -2,7 +2,7 @@
 outbox, holds and business calendars, and two sweepers on one database emit each alert once."""
 from collections import Counter
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.common.clock import ManualClock
 from services.common.db import make_engine
 from services.common.errors import Conflict, ValidationFailed
+from services.common.wakeups import SweepGate
 from services.customer.service import CustomerService
 from services.ticket.models import Outbox, SlaClock
 from services.ticket.service import TicketService
@@ -59,6 +60,24 @@ def alerts(runner) -> list[tuple[str, str, str]]:
 
 def sweep(runner):
     call(runner, "tickets.sweep_sla_clocks")
+
+
+def test_a_sweeper_queries_again_once_something_is_due_or_changed(services, customer, clock):
+    container = services.service_map["tickets"]
+    gate = next(dependency.gate for dependency in container.dependencies
+                if isinstance(dependency, SweepGate))
+    ticket = new_ticket(services, customer, category="complaint")
+    assert gate.due(clock.now())  # a clock was written here
+    sweep(services)
+    assert gate.next_due == START + timedelta(seconds=480)  # the first-response warning
+    clock.advance(479)
+    assert not gate.due(clock.now())
+    clock.advance(1)
+    assert gate.due(clock.now())
+    sweep(services)
+    assert alerts(services) == [("ticket.sla_warning", ticket["id"], "first_response")]
+    call(services, "tickets.comment", ticket["id"], {"body": "On it", "public": True})
+    assert gate.due(clock.now())
 
 
 def test_warning_then_breach_with_a_moved_clock(services, customer, clock):

@@ -3,11 +3,12 @@ work, backing off while there is none, and again at once when a delivery row cha
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import event
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
-from services.notification.delivery import DeliveryWorkerProvider, Pacing
+from services.common.wakeups import CommitWatch
+from services.notification.delivery import Pacing
 from services.notification.models import Base, Delivery
 
 
@@ -64,11 +65,10 @@ def test_a_committed_delivery_row_nudges_the_worker_and_a_flushed_one_not_yet(tm
     """A round started between the flush and the commit would not see the row."""
     engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
     Base.metadata.create_all(engine)
-    provider = DeliveryWorkerProvider()
-    provider.pacing = Pacing(0.5, 5.0, Clock())
-    provider.pacing.round(lambda: 0)
-    for target, name, listener in provider._listeners():
-        event.listen(target, name, listener)
+    pacing = Pacing(0.5, 5.0, Clock())
+    pacing.round(lambda: 0)
+    watch = CommitWatch([Delivery], pacing.nudge)
+    watch.start()
     try:
         with sessionmaker(engine)() as session:
             now = datetime.now(timezone.utc)
@@ -77,9 +77,30 @@ def test_a_committed_delivery_row_nudges_the_worker_and_a_flushed_one_not_yet(tm
                                  payload={}, status="pending", attempts=0, next_attempt_at=now,
                                  held=False, created_at=now))
             session.flush()
-            assert not provider.pacing.due()
+            assert not pacing.due()
             session.commit()
-        assert provider.pacing.due()
+        assert pacing.due()
     finally:
-        provider._stop_listening()
+        watch.stop()
+        engine.dispose()
+
+
+def test_an_update_statement_through_the_session_nudges_too(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
+    Base.metadata.create_all(engine)
+    pacing = Pacing(0.5, 5.0, Clock())
+    pacing.round(lambda: 0)
+    watch = CommitWatch([Delivery], pacing.nudge)
+    watch.start()
+    try:
+        with sessionmaker(engine)() as session:
+            session.execute(select(Delivery))
+            session.commit()
+            assert not pacing.due()
+            session.execute(update(Delivery).values(attempts=Delivery.attempts + 1))
+            assert not pacing.due()
+            session.commit()
+        assert pacing.due()
+    finally:
+        watch.stop()
         engine.dispose()
