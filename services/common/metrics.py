@@ -182,9 +182,6 @@ class ServiceMetrics(DependencyProvider):
         if self.listener is not None:
             self.listener.close()
             self.listener = None
-        if self.connection is not None:
-            self.connection.release()
-            self.connection = None
 
     # -- per worker: a dictionary write at the start, two label look-ups at the end ----------
     def worker_setup(self, worker_ctx):
@@ -215,9 +212,16 @@ class ServiceMetrics(DependencyProvider):
 
     # -- the refresh round ----------------------------------------------------------------
     def _refresh_forever(self):
-        self.refresh()
-        run_every(self.interval, self.refresh, lambda: self.running, eventlet.sleep,
-                  f"{self.service} metrics refresh")
+        """The rounds, until the container stops (or kills this thread); the broker
+        connection is closed here, by the thread that reads on it, never under a round."""
+        try:
+            self.refresh()
+            run_every(self.interval, self.refresh, lambda: self.running, eventlet.sleep,
+                      f"{self.service} metrics refresh")
+        finally:
+            if self.connection is not None:
+                self.connection.release()
+                self.connection = None
 
     def refresh(self) -> None:
         """Read the database and broker figures once (each part on its own: a broker
