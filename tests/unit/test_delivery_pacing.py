@@ -3,6 +3,7 @@ work, backing off while there is none, and again at once when a delivery row cha
 import uuid
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -61,46 +62,42 @@ def test_a_nudge_makes_the_next_tick_a_round_and_one_during_a_round_is_kept():
     assert pacing.due()
 
 
-def test_a_committed_delivery_row_nudges_the_worker_and_a_flushed_one_not_yet(tmp_path):
+@pytest.fixture
+def watched(tmp_path):
+    """A delivery database, and a pacing after an empty round that its commits nudge."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
+    Base.metadata.create_all(engine)
+    pacing = Pacing(0.5, 5.0, Clock())
+    pacing.round(lambda: 0)
+    watch = CommitWatch([Delivery], pacing.nudge)
+    watch.start()
+    yield sessionmaker(engine), pacing
+    watch.stop()
+    engine.dispose()
+
+
+def test_a_committed_delivery_row_nudges_the_worker_and_a_flushed_one_not_yet(watched):
     """A round started between the flush and the commit would not see the row."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
-    Base.metadata.create_all(engine)
-    pacing = Pacing(0.5, 5.0, Clock())
-    pacing.round(lambda: 0)
-    watch = CommitWatch([Delivery], pacing.nudge)
-    watch.start()
-    try:
-        with sessionmaker(engine)() as session:
-            now = datetime.now(timezone.utc)
-            session.add(Delivery(id=str(uuid.uuid4()), channel="email", target="admin",
-                                 event_id=str(uuid.uuid4()), event_type="user.login_alert",
-                                 payload={}, status="pending", attempts=0, next_attempt_at=now,
-                                 held=False, created_at=now))
-            session.flush()
-            assert not pacing.due()
-            session.commit()
-        assert pacing.due()
-    finally:
-        watch.stop()
-        engine.dispose()
+    sessions, pacing = watched
+    with sessions() as session:
+        now = datetime.now(timezone.utc)
+        session.add(Delivery(id=str(uuid.uuid4()), channel="email", target="admin",
+                             event_id=str(uuid.uuid4()), event_type="user.login_alert",
+                             payload={}, status="pending", attempts=0, next_attempt_at=now,
+                             held=False, created_at=now))
+        session.flush()
+        assert not pacing.due()
+        session.commit()
+    assert pacing.due()
 
 
-def test_an_update_statement_through_the_session_nudges_too(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
-    Base.metadata.create_all(engine)
-    pacing = Pacing(0.5, 5.0, Clock())
-    pacing.round(lambda: 0)
-    watch = CommitWatch([Delivery], pacing.nudge)
-    watch.start()
-    try:
-        with sessionmaker(engine)() as session:
-            session.execute(select(Delivery))
-            session.commit()
-            assert not pacing.due()
-            session.execute(update(Delivery).values(attempts=Delivery.attempts + 1))
-            assert not pacing.due()
-            session.commit()
-        assert pacing.due()
-    finally:
-        watch.stop()
-        engine.dispose()
+def test_an_update_statement_through_the_session_nudges_too(watched):
+    sessions, pacing = watched
+    with sessions() as session:
+        session.execute(select(Delivery))
+        session.commit()
+        assert not pacing.due()
+        session.execute(update(Delivery).values(attempts=Delivery.attempts + 1))
+        assert not pacing.due()
+        session.commit()
+    assert pacing.due()
