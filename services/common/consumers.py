@@ -129,12 +129,13 @@ consume_event = ReliableEventHandler.decorator
 consume_command = CommandHandler.decorator
 
 
-def consume_events(contract: dict):
+def consume_events(contract: dict, entrypoint=consume_event):
     """Handle every event of ``contract`` (``{source: (event type, ...)}``) with the decorated
-    method, one durable queue per type."""
+    method, one durable queue per type; ``entrypoint(source, event type)`` makes each
+    decorator (one event at a time unless told otherwise)."""
     def decorate(method):
         for source, event_types in contract.items():
             for event_type in event_types:
-                method = consume_event(source, event_type)(method)
+                method = entrypoint(source, event_type)(method)
         return method
     return decorate

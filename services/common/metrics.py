@@ -201,7 +201,9 @@ class ServiceMetrics(DependencyProvider):
                 self.service, name, type(exc_info[1]).__name__).inc()
         event = consumed_event(entrypoint)
         if event is not None:
-            self.instruments.consumed.labels(self.service, *event).inc()
+            taken = getattr(entrypoint, "consumed", None)  # a batch handler counts its events
+            self.instruments.consumed.labels(self.service, *event).inc(
+                1 if taken is None else taken(worker_ctx, exc_info))
 
     def worker_teardown(self, worker_ctx):
         self.started.pop(worker_ctx, None)

@@ -1,0 +1,153 @@
+"""Consuming events a batch at a time: one worker, one transaction, one dedup statement and
+one round of acks for many deliveries, instead of one of each per event.
+
+Contract of a method decorated with :func:`consume_event_batch` (or
+:func:`consume_event_batches`):
+
+- It receives ``payloads``: a non-empty list of decoded event bodies from one queue, in
+  delivery order, and nothing else. A batch of one is normal (low volume, and the fallback
+  below), so the method must treat ``[payload]`` like any other list.
+- It applies the whole list in **one transaction**, or raises and leaves nothing applied.
+  It deduplicates every event on its id itself (``UnitOfWork.claim_many`` or an insert
+  of its own with ``ON CONFLICT DO NOTHING``): a list may hold an event applied before, or
+  the same event twice, and each must take effect once.
+- An event it cannot take (undecodable envelope, invalid data) makes it raise; it must not
+  skip the event silently.
+
+Batching: deliveries are buffered per queue. The buffer is handed to a worker as soon as it
+holds ``size`` messages, or ``wait_ms`` milliseconds after its first message arrived,
+whichever comes first, so a lone event waits only those few milliseconds. The consumer's
+prefetch is twice the largest batch size, so the next batch fills while one runs. Both are
+per handler, ``CONSUMER_BATCH_SIZE`` and ``CONSUMER_BATCH_WAIT_MS`` in the Nameko config
+override them for every batch handler of a container. The worker runs with the context
+data (``nameko.*`` headers: request id, actor…) that every message of the batch shares.
+
+Outcome: when the worker returns, every message of the batch is acked. When it raises, each
+message of the batch runs again alone (``[payload]``) in a worker of its own, through the
+per-message path of :class:`~services.common.consumers.DeadLettering`: a transient failure
+is retried a bounded number of times, anything else is dead-lettered with its reason, so a
+poison message ends up alone in ``deskflow.dead-letter`` while the rest apply. A batch of
+one is already that path. Metrics count events, not batches: a batch that succeeded counts
+its size, one that fell back counts nothing (its messages count when they run alone).
+
+Nothing is lost or applied twice across broker restarts, consumer cancels and container
+stops: a message is acked only after the transaction that applied it committed, an unacked
+one comes back from the broker, and the method's dedup makes the repeat a no-op. Stopping
+the container first runs what is buffered.
+"""
+import logging
+from functools import partial
+
+import eventlet
+from nameko.containers import ContainerBeingKilled
+from nameko.events import EventHandler
+
+from services.common.consumers import DeadLettering, consume_events
+from services.common.dead_letters import ScreeningQueueConsumer
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+BATCH_WAIT_MS = 5.0
+
+
+class BatchQueueConsumer(ScreeningQueueConsumer):
+    """The batch handlers' own connection and channel, with a prefetch large enough for two
+    batches of the largest handler (the per-message consumers keep ``max_workers``)."""
+
+    @property
+    def prefetch_count(self):
+        return max([self.container.max_workers]
+                   + [provider.prefetch_count for provider in self._providers])
+
+
+class BatchEventHandler(DeadLettering, EventHandler):
+    """Handles the events of one queue a batch at a time; see the module for the contract."""
+
+    queue_consumer = BatchQueueConsumer()
+
+    def __init__(self, source_service, event_type, size=BATCH_SIZE, wait_ms=BATCH_WAIT_MS,
+                 **kwargs):
+        super().__init__(source_service, event_type, **kwargs)
+        self.size, self.wait_ms = size, wait_ms
+
+    def setup(self):
+        config = self.container.config
+        self.size = max(1, int(config.get("CONSUMER_BATCH_SIZE", self.size)))
+        self.wait = float(config.get("CONSUMER_BATCH_WAIT_MS", self.wait_ms)) / 1000
+        self.prefetch_count = 2 * self.size
+        self.buffer = []
+        super().setup()
+
+    def handle_message(self, body, message):
+        """Runs in a thread of its own per delivery (see ``QueueConsumer.handle_message``):
+        the delivery that fills the buffer runs it; the first one of a buffer waits and runs
+        whatever the buffer holds by then, unless it already ran."""
+        self.buffer.append((body, message))
+        if len(self.buffer) >= self.size:
+            self._run(self._take())
+        elif len(self.buffer) == 1:
+            buffer = self.buffer
+            eventlet.sleep(self.wait)
+            if self.buffer is buffer:
+                self._run(self._take())
+
+    def stop(self):
+        super().stop()  # no more deliveries
+        if self.buffer:
+            self._run(self._take())
+
+    def _take(self) -> list:
+        buffer, self.buffer = self.buffer, []
+        return buffer
+
+    def _run(self, deliveries: list) -> None:
+        if len(deliveries) == 1:
+            self._alone(*deliveries[0])
+            return
+        headers = [self.unpack_message_headers(message) for _, message in deliveries]
+        shared = {key: value for key, value in headers[0].items()
+                  if all(other.get(key) == value for other in headers[1:])}
+        try:
+            self.container.spawn_worker(
+                self, ([body for body, _ in deliveries],), {}, context_data=shared,
+                handle_result=partial(self.handle_batch_result, deliveries))
+        except ContainerBeingKilled:
+            for _, message in deliveries:
+                self.queue_consumer.requeue_message(message)
+
+    def _alone(self, body, message) -> None:
+        """The per-message path: a worker for ``[body]`` whose outcome
+        :meth:`DeadLettering.handle_result` acks, retries or dead-letters."""
+        super().handle_message([body], message)
+
+    def handle_batch_result(self, deliveries, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            for _, message in deliveries:
+                self.queue_consumer.ack_message(message)
+        else:
+            log.warning("a batch of %d from %s failed (%s); running its messages one by one",
+                        len(deliveries), self.queue.name, exc_info[1])
+            # Not from this worker: its slot in the pool must be free for the ones it starts.
+            self.container.spawn_managed_thread(partial(self._one_by_one, deliveries))
+        return result, exc_info
+
+    def _one_by_one(self, deliveries: list) -> None:
+        for body, message in deliveries:
+            self._alone(body, message)
+
+    def consumed(self, worker_ctx, exc_info) -> int:
+        """How many events ``worker_ctx`` took, for the metrics: a failed batch of several
+        counts none, since its messages count again when they run alone."""
+        taken = len(worker_ctx.args[0])
+        return taken if taken == 1 or exc_info is None else 0
+
+
+consume_event_batch = BatchEventHandler.decorator
+
+
+def consume_event_batches(contract: dict, **options):
+    """Handle every event of ``contract`` (``{source: (event type, ...)}``) a batch at a time
+    with the decorated method, one durable queue per type; ``options``: ``size``,
+    ``wait_ms``."""
+    return consume_events(contract, partial(consume_event_batch, **options))
