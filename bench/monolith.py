@@ -97,7 +97,7 @@ class MonolithUnitOfWork(UnitOfWork):
 
 
 def apply_event(consumers: InProcessEvents, envelope: dict) -> None:
-    reports.consume(consumers, envelope)
+    reports.consume_batch(consumers, [envelope])
     if envelope["type"] in notification_domain.EVENT_TYPES:
         intake.handle_events(consumers, [envelope], False, FIRST_ADMIN)
     if envelope["type"] == "ticket.created":

@@ -23,15 +23,15 @@ def event_of(envelope: dict) -> tuple[str, datetime, dict]:
     return event_type, occurred_at, schemas.load_event(event_type, envelope["data"])
 
 
-def _entity_keys(data: dict) -> list[str]:
-    """What one event changes, to lock in a fixed (sorted) order: its customer, ticket or
-    task, and a ticket's customer (ticket activity moves the customer's last activity)."""
+def _entity_keys(data: dict) -> set[str]:
+    """What one event changes, to lock: its customer, ticket or task, and a ticket's
+    customer (ticket activity moves the customer's last activity)."""
     keys = {f"{kind}:{data[kind]['id']}" for kind in ("customer", "ticket", "task") if kind in data}
     if "ticket" in data:
         keys.add(f"customer:{data['ticket']['customer_id']}")
     if "followup" in data and data["followup"].get("customer_id"):
         keys.add(f"customer:{data['followup']['customer_id']}")
-    return sorted(keys)
+    return keys
 
 
 def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Aggregator:
@@ -58,24 +58,36 @@ def apply_details(session, envelopes: list[dict]) -> None:
             envelope["data"]))
 
 
-def consume(uow, payload) -> bool:
-    """Log and apply one delivered event in one transaction; False for a repeat delivery or
-    an event type the read model does not use."""
-    envelope = parse_envelope(payload)
-    if not schemas.is_consumed(envelope["type"]):
-        return False
-    event = event_of(envelope)
+def consume_batch(uow, payloads: list) -> int:
+    """Log and apply delivered events in one transaction; return how many took effect.
+
+    A repeat delivery (logged before, or twice in ``payloads``) and an event type the read
+    model does not use change nothing. An envelope or event that does not validate raises
+    before anything is written, so the caller can set it apart (see
+    :mod:`services.common.batches`)."""
+    envelopes = [parse_envelope(payload) for payload in payloads]
+    parsed = [(envelope, event_of(envelope)) for envelope in envelopes
+              if schemas.is_consumed(envelope["type"])]
+    if not parsed:
+        return 0
     session = uow.session
-    for key in _entity_keys(event[2]):
-        store.lock_entity(session, key)
-    if not store.record_event(session, envelope, event[1], uow.now()):
+    store.lock_entities(session, {key for _, event in parsed for key in _entity_keys(event[2])})
+    fresh = store.record_events(session, [(envelope, event[1]) for envelope, event in parsed],
+                                uow.now())
+    new = []
+    for envelope, event in parsed:
+        if envelope["id"] in fresh:
+            fresh.discard(envelope["id"])  # a second copy in this batch is a repeat too
+            new.append((envelope, event))
+        else:
+            log.info("event %s (%s) already applied; skipped", envelope["id"], envelope["type"])
+    if not new:
         uow.rollback()
-        log.info("event %s (%s) already applied; skipped", envelope["id"], envelope["type"])
-        return False
-    apply_events(session, [event])
-    apply_details(session, [envelope])
+        return 0
+    apply_events(session, [event for _, event in new])
+    apply_details(session, [envelope for envelope, _ in new])
     uow.commit()
-    return True
+    return len(new)
 
 
 def rebuild(session, progress=lambda replayed: None) -> int:

@@ -1,10 +1,11 @@
 """The ``reporting`` Nameko service: consumes the customer and ticket events into its read
-model and answers reports; thin entrypoints over :mod:`services.reporting.reports`."""
+model, a batch of deliveries per transaction (:mod:`services.common.batches`), and answers
+reports; thin entrypoints over :mod:`services.reporting.reports`."""
 
 from nameko.dependency_providers import Config
 
 from services.common.config import settings_from
-from services.common.consumers import consume_event
+from services.common.batches import consume_event_batch
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
@@ -22,27 +23,27 @@ class ReportingService:
     uow = UnitOfWorkProvider("reporting", models)
     monitoring = ServiceMetrics("reporting")
 
-    @consume_event("customers", "customer.*")
-    def on_customer_event(self, payload):
-        reports.consume(self.uow, payload)
+    @consume_event_batch("customers", "customer.*")
+    def on_customer_event(self, payloads):
+        reports.consume_batch(self.uow, payloads)
 
-    @consume_event("customers", "followup.logged")
-    def on_followup_logged(self, payload):
-        reports.consume(self.uow, payload)
+    @consume_event_batch("customers", "followup.logged")
+    def on_followup_logged(self, payloads):
+        reports.consume_batch(self.uow, payloads)
 
-    @consume_event("tickets", "ticket.*")
-    def on_ticket_event(self, payload):
-        reports.consume(self.uow, payload)
+    @consume_event_batch("tickets", "ticket.*")
+    def on_ticket_event(self, payloads):
+        reports.consume_batch(self.uow, payloads)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def summary(self, query=None):
         return reports.summary(self.uow, query or {})
 
-    @consume_event("workflow", "task.created")
-    @consume_event("workflow", "task.completed")
-    @consume_event("workflow", "task.overdue")
-    def on_task_event(self, payload):
-        reports.consume(self.uow, payload)
+    @consume_event_batch("workflow", "task.created")
+    @consume_event_batch("workflow", "task.completed")
+    @consume_event_batch("workflow", "task.overdue")
+    def on_task_event(self, payloads):
+        reports.consume_batch(self.uow, payloads)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def trend(self, query=None):

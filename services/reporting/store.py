@@ -18,27 +18,40 @@ ROLLUPS = {periods.WEEK: periods.week_of, periods.MONTH: periods.month_of}
 
 # --- the event log -------------------------------------------------------------------------
 
-def lock_entity(session, key: str) -> None:
-    """Serialise the events of one customer or ticket across workers and instances (SQLite
-    already serialises every writing transaction)."""
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+def lock_entities(session, keys) -> None:
+    """Serialise the events of each customer or ticket in ``keys`` across workers and
+    instances, in one statement (SQLite already serialises every writing transaction).
+
+    The locks are taken in the order of their hashes, the same in every transaction, so two
+    batches sharing entities wait for each other instead of deadlocking."""
+    if keys and is_postgres(session):
+        session.execute(text(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
+            " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered"),
+            {"keys": sorted(keys)})
 
 
-def record_event(session, envelope: dict, occurred_at: datetime, now: datetime) -> bool:
-    """Log the event; False when it was already logged (a repeat delivery).
+def record_events(session, events: list[tuple[dict, datetime]], now: datetime) -> set:
+    """Log ``(envelope, occurred_at)`` pairs in order, in one statement; return the ids
+    logged now (not the ones logged before, an id repeated in the list counts once).
 
     ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same id to commit, so two
     deliveries handled at once still take effect once."""
+    rows = {}
+    for envelope, occurred_at in events:
+        rows.setdefault(envelope["id"], dict(
+            id=envelope["id"], type=envelope["type"], source=envelope["source"],
+            occurred_at=occurred_at, envelope=envelope, received_at=now))
+    if not rows:
+        return set()
     table = EventLog.__table__
     statement = (
         upsert(session, table)
-        .values(id=envelope["id"], type=envelope["type"], source=envelope["source"],
-                occurred_at=occurred_at, envelope=envelope, received_at=now)
+        .values(list(rows.values()))
         .on_conflict_do_nothing(index_elements=[table.c.id])
-        .returning(table.c.seq)
+        .returning(table.c.id)
     )
-    return session.execute(statement).first() is not None
+    return set(session.scalars(statement))
 
 
 def logged_events(session, after_seq: int, limit: int) -> list[EventLog]:

@@ -261,7 +261,7 @@ def test_a_repeated_delivery_takes_effect_once(service, config, database):
     created = stream.create_ticket("C1-001", "C1", at(5))
     publish(config["AMQP_URI"], *stream.envelopes, created, created)
     wait_for_log(database, 2)
-    call(service, "on_ticket_event", created)  # and once more, straight into the handler
+    call(service, "on_ticket_event", [created])  # and once more, straight into the handler
     figures = call(service, "summary", RANGE)
     assert figures["tickets"]["created"] == 1
     assert figures["tickets"]["by_state"]["pending"] == 1
@@ -300,7 +300,7 @@ def test_a_malformed_event_changes_nothing(service, config, database):
     stream.create_ticket("C1-001", "C1", at(5))
     broken = {**stream.envelopes[0], "data": {"ticket": {"id": "C1-001"}}}
     with pytest.raises(ValidationFailed):
-        call(service, "on_ticket_event", broken)
+        call(service, "on_ticket_event", [broken])
     assert logged(database) == 0
 
 
@@ -313,9 +313,9 @@ def test_handlers_apply_the_rules_through_worker_factory(config, database, clock
     handlers = {"customers": worker.on_customer_event, "tickets": worker.on_ticket_event}
     for envelope in stream.envelopes:
         if envelope["type"] == "followup.logged":
-            worker.on_followup_logged(envelope)
+            worker.on_followup_logged([envelope])
         else:
-            handlers[envelope["source"]](envelope)
+            handlers[envelope["source"]]([envelope])
     figures = worker.summary(RANGE)
     assert figures["customers"] == EXPECTED["customers"]
     assert figures["followups"] == EXPECTED["followups"]
