@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from services.common.batches import consume_event_batch
+from services.common.batches import consume_event_batches
 from services.common.config import settings_from
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider
@@ -164,7 +164,7 @@ class Flaky:
     calls = []
     done = []
 
-    @consume_event_batch("tickets", "ticket.commented", size=10)
+    @consume_event_batches({"tickets": ("ticket.commented",)}, size=10)
     def on_comments(self, payloads):
         Flaky.calls.append([payload["id"] for payload in payloads])
         if len(Flaky.calls) <= Flaky.OUTAGE:
