@@ -162,8 +162,10 @@ def upsert(session: Session, table):
     return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
 
 
-def next_sequence(session: Session, counter_model, scope: str) -> int:
-    """Advance the counter for ``scope`` and return its new value.
+def next_sequence(session: Session, counter_model, scope: str, *also):
+    """Advance the counter for ``scope`` and return its new value; with ``also`` (scalar
+    subqueries: other values the caller needs), the row ``(value, *also)``, read in the same
+    round trip.
 
     One upsert: PostgreSQL holds the row lock until commit, SQLite runs it under
     ``BEGIN IMMEDIATE``; either way no two transactions get the same number, and a
@@ -174,9 +176,10 @@ def next_sequence(session: Session, counter_model, scope: str) -> int:
         upsert(session, table)
         .values(scope=scope, value=1)
         .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
-        .returning(table.c.value)
+        .returning(table.c.value, *also)
     )
-    return session.execute(statement).scalar_one()
+    row = session.execute(statement).one()
+    return tuple(row) if also else row[0]
 
 
 def one_or_404(session: Session, statement, what: str, record_id):

@@ -33,6 +33,7 @@ from services.common.db import make_engine, purge_before, upsert
 from services.common.events import catalogue, make_envelope
 from services.common.periodic import run_every
 from services.common.queues import queue_arguments
+from services.common.rows import insert_together, row_of
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class UnitOfWork:
         self.clock = clock
         self._session = None
         self._pending = []
+        self._rows = []  # new rows for Core inserts at commit (:mod:`services.common.rows`)
         self.committed = []
         self._holding = False  # inside once(): commit() only flushes
         self._flushed = False
@@ -96,9 +98,22 @@ class UnitOfWork:
                                  self.now())
         row = self._models.Outbox(id=envelope["id"], event_type=event_type, envelope=envelope,
                                   headers=context_headers(self.context), created_at=self.now())
-        self.session.add(row)
+        self.add_row(row)
         self._pending.append(row)
         return envelope
+
+    def add_row(self, record) -> None:
+        """Insert the new ORM object ``record``, as it is now, at commit with a Core insert,
+        together with the others (one round trip on PostgreSQL) and after the session's own
+        flush: for rows the transaction neither reads back nor changes later (history,
+        outbox, a new ticket and its clocks)."""
+        self._rows.append(row_of(record))
+
+    def _write(self, final=None):
+        """Flush the session, then insert the queued rows and run ``final``; its result."""
+        self.session.flush()
+        rows, self._rows = self._rows, []
+        return insert_together(self.session, rows, final)
 
     def claim(self, consumer: str, event_id: str) -> bool:
         """Record that ``consumer`` handled ``event_id``; False if it already had. One
@@ -138,32 +153,36 @@ class UnitOfWork:
         The change ``work`` commits and the answer it returns are committed in one
         transaction, with a ``processed_requests`` row; a repeat of the request (a client
         retry, RabbitMQ redelivering it after a broker restart, the same request running
-        concurrently) returns that answer without running ``work`` again. ``work`` calls
-        :meth:`commit` as usual; here that only flushes, and the commit happens once the
-        answer is known. A ``work`` that never commits (a no-op, an error) records nothing.
+        concurrently) returns that answer. ``work`` calls :meth:`commit` as usual; here that
+        only flushes, and the commit happens once the answer is known. A ``work`` that never
+        commits (a no-op, an error) records nothing.
+
+        There is no look-up first (first attempts are the common case): the answer's row is
+        inserted last, ``ON CONFLICT DO NOTHING``, with the change's queued rows. A repeat
+        finds the key taken (after waiting for a concurrent first attempt to commit), rolls
+        its own work back and returns the first answer.
         """
         key = self.context.idempotency_key
         if key is None:
             return work()
-        earlier = self._answered(operation, key)
-        if earlier is not None:
-            return earlier.answer
         self.rollback()  # no transaction stays open while work() may call another service
         self._holding = True
         try:
             answer = work()
             self._holding = False
             if not self._flushed:
-                return answer
-            self.session.add(self._models.ProcessedRequest(
-                operation=operation, key=key, answer=answer, at=self.now()))
+                earlier = self._answered(operation, key)
+                return answer if earlier is None else earlier.answer
+            if self._write(self._record(operation, key, answer)).first() is None:
+                self.rollback()
+                return self._answered(operation, key).answer
             self.commit()
             return answer
         except Exception:
             self._holding = False
             self.rollback()
-            # The same request, running concurrently, committed first (and made this attempt
-            # fail on a unique key): its answer is the answer.
+            # The same request committed first and this attempt failed because of it (a
+            # state it already changed): its answer is the answer.
             earlier = self._answered(operation, key)
             if earlier is not None:
                 return earlier.answer
@@ -172,15 +191,24 @@ class UnitOfWork:
             self._holding = False
             self._flushed = False
 
+    def _record(self, operation: str, key: str, answer):
+        """The insert of the answer's row: nothing (no row returned) if the key is taken."""
+        table = self._models.ProcessedRequest.__table__
+        return (upsert(self.session, table)
+                .values(operation=operation, key=key, answer=answer, at=self.now())
+                .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+                .returning(table.c.key))
+
     def _answered(self, operation: str, key: str):
         return self.session.get(self._models.ProcessedRequest, (operation, key),
                                 populate_existing=True)
 
     def commit(self):
-        if self._holding:
+        if self._holding:  # the queued rows wait for once()'s final statement
             self.session.flush()
             self._flushed = True
             return
+        self._write()
         self.session.commit()
         self.committed.extend(self._pending)
         self._pending.clear()
@@ -189,6 +217,7 @@ class UnitOfWork:
         if self._session is not None:
             self._session.rollback()
         self._pending.clear()
+        self._rows.clear()
 
     def close(self):
         if self._session is not None:

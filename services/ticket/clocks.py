@@ -10,7 +10,7 @@ from services.ticket.presentation import current_cycle, present
 
 def start_cycle(ticket: Ticket, clock: str, target: int, now: datetime, calendar) -> None:
     previous = current_cycle(ticket, clock)
-    row = SlaClock(clock=clock, cycle=previous.cycle + 1 if previous else 1,
+    row = SlaClock(ticket_id=ticket.id, clock=clock, cycle=previous.cycle + 1 if previous else 1,
                    target_seconds=target, held_seconds=0.0)
     sla.start(row, now, ticket.on_hold, calendar)
     ticket.clocks.append(row)

@@ -48,8 +48,8 @@ def tell_customer(uow, ticket: Ticket, kind: str, now: datetime, **extra) -> Non
     to = address_of(ticket)
     if not ticket.notify_customer or to is None:
         return
-    uow.session.add(CustomerNotice(ticket_id=ticket.id, kind=kind, to=to,
-                                   language=ticket.language, at=now))
+    uow.add_row(CustomerNotice(ticket_id=ticket.id, kind=kind, to=to, language=ticket.language,
+                               at=now))
     notice = {"kind": kind, "to": to, "language": ticket.language,
               "params": {**_params(ticket), **extra}}
     uow.emit("ticket.customer_notified", {"ticket": present(ticket, now), "notice": notice})

@@ -1,6 +1,8 @@
 """The SLA policy: one row, read when a ticket is created (which snapshots its targets)."""
 import copy
 
+from sqlalchemy import select
+
 from services.common.schemas import load_or_422, schema_of
 from services.ticket import sla
 from services.ticket.models import SlaPolicy
@@ -10,8 +12,21 @@ POLICY_ROW = 1
 
 
 def current_policy(session) -> dict:
-    row = session.get(SlaPolicy, POLICY_ROW)
-    return row.policy if row is not None else copy.deepcopy(sla.DEFAULT_POLICY)
+    return policy_or_default(session.scalar(_stored()))
+
+
+def _stored():
+    return select(SlaPolicy.policy).where(SlaPolicy.id == POLICY_ROW)
+
+
+def stored_policy():
+    """The stored policy document as a scalar subquery (NULL when none is stored), for a
+    statement that reads it along with something else."""
+    return _stored().scalar_subquery()
+
+
+def policy_or_default(stored: dict | None) -> dict:
+    return stored if stored is not None else copy.deepcopy(sla.DEFAULT_POLICY)
 
 
 def set_policy(uow, payload: dict) -> dict:
