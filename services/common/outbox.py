@@ -3,8 +3,9 @@
 A worker gets a :class:`UnitOfWork`: one session, one transaction. ``uow.emit()`` writes an
 event envelope into the ``outbox`` table of the same transaction, so a rolled-back change
 emits nothing. After the worker has finished (its reply sent, its message acked), the
-provider publishes what that worker committed: the fast path. A relay thread in every
-container first marks every row the fast path published since its last round as sent, in
+provider publishes what that worker committed, with what other workers committed meanwhile,
+in one batch with one wait for the broker's confirms: the fast path. A relay thread in every
+container (:mod:`services.common.relay`) first marks every row the fast path published since its last round as sent, in
 one statement, then publishes whatever is still unsent a few seconds after its commit (a
 crash between commit and publish, a broker outage): the safe path. An event may therefore be
 published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
@@ -12,35 +13,23 @@ published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.cla
 A write RPC is made safe to repeat with :func:`idempotent`: under the caller's idempotency
 key the change and its answer are committed together, and a repeat gets that answer back.
 """
-import logging
-import threading
-import time
 from datetime import timedelta
 from functools import wraps
 
 import eventlet
 from kombu import Exchange, Queue
-from nameko.amqp.publish import Publisher
-from nameko.events import get_event_exchange
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import make_engine, purge_before, upsert
+from services.common.db import make_engine, upsert
 from services.common.events import catalogue, make_envelope
-from services.common.periodic import run_every
 from services.common.queues import queue_arguments
+from services.common.relay import OutboxRelay
 from services.common.rows import insert_together, row_of
 
-log = logging.getLogger(__name__)
-
-RELAY_GRACE_SECONDS = 3
-RELAY_BATCH = 500
-PURGE_EVERY_SECONDS = 60
-SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
 ANSWER_RETENTION = timedelta(hours=24)  # how long a repeated request gets its first answer
 DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
 
@@ -224,124 +213,6 @@ class UnitOfWork:
             self._session.close()
 
 
-class OutboxRelay:
-    """Publishes outbox rows to ``<source>.events`` (routing key: the event type) and marks
-    them sent. Used for the fast path after a commit and by the periodic relay."""
-
-    def __init__(self, amqp_uri: str, source: str, session_factory, outbox_model, clock,
-                 expiring=()):
-        """``expiring``: ``(timestamp column, retention)`` pairs of other tables whose old
-        rows each round purges as well (remembered answers to idempotent requests)."""
-        self.exchange = get_event_exchange(source, {})
-        self.publisher = Publisher(amqp_uri, declare=[self.exchange],
-                                   retry_policy=PATIENT_RETRY_POLICY)
-        self.session_factory = session_factory
-        self.outbox = outbox_model
-        self.clock = clock
-        self.expiring = ((outbox_model.sent_at, SENT_RETENTION),) + tuple(expiring)
-        self.stopped = False
-        self.observers = []  # called with the rows each publish sent (metrics count them)
-        self._published = []  # ids the fast path published, not yet marked sent
-        self._published_lock = threading.Lock()
-        self._purged_at, self._purge_backlog = None, False
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    def _send(self, rows) -> None:
-        for row in rows:
-            self.publisher.publish(row.envelope, exchange=self.exchange,
-                                   routing_key=row.event_type, headers=row.headers)
-        for observe in self.observers:
-            observe(rows)
-
-    def publish(self, rows) -> None:
-        self._send(rows)
-        self._mark_sent([row.id for row in rows])
-
-    def publish_committed(self, rows) -> None:
-        """The fast path: publish now, and leave the rows to be marked sent, with every
-        other worker's, in one statement at the start of the relay's next round (no second
-        transaction per worker). On failure the periodic relay publishes these rows later."""
-        try:
-            self._send(rows)
-        except Exception:
-            log.warning("fast-path publish failed; the outbox relay will retry", exc_info=True)
-            return
-        with self._published_lock:
-            self._published.extend(row.id for row in rows)
-
-    def mark_published(self) -> bool:
-        """Mark what the fast path published as sent, in one statement. When the database
-        cannot be reached, the ids are kept for the next round and False is returned: the
-        relay must then not resend those rows, which are still unsent in the table."""
-        with self._published_lock:
-            ids, self._published = self._published, []
-        if not ids:
-            return True
-        try:
-            self._mark_sent(ids)
-        except Exception:
-            with self._published_lock:
-                self._published[:0] = ids
-            log.warning("marking %d published rows failed; trying again next round",
-                        len(ids), exc_info=True)
-            return False
-        return True
-
-    def relay_pending(self) -> int:
-        """Publish unsent rows older than the grace period; return how many were sent."""
-        outbox = self.outbox
-        cutoff = self.clock.now() - timedelta(seconds=RELAY_GRACE_SECONDS)
-        with self.session_factory() as session:
-            due = session.scalars(
-                select(outbox).where(outbox.sent_at.is_(None), outbox.created_at <= cutoff)
-                .order_by(outbox.created_at).limit(RELAY_BATCH)
-            ).all()
-        if due:
-            self.publish(due)
-        return len(due)
-
-    def backlog(self) -> tuple[int, float]:
-        """How many rows are unsent, and the age in seconds of the oldest (0 when none)."""
-        outbox = self.outbox
-        with self.session_factory() as session:
-            unsent, oldest = session.execute(
-                select(func.count(), func.min(outbox.created_at))
-                .where(outbox.sent_at.is_(None))).one()
-        if oldest is None:
-            return unsent, 0.0
-        return unsent, max(0.0, (self.clock.now() - oldest).total_seconds())
-
-    def relay_forever(self, interval: float, sleep) -> None:
-        """Relay (and purge) every ``interval`` seconds until :meth:`stop`."""
-        run_every(interval, self._relay_round, lambda: not self.stopped, sleep, "outbox relay")
-
-    def _relay_round(self) -> None:
-        # First mark what the fast path published, so the relay does not send it again.
-        if not self.mark_published():
-            return
-        self.relay_pending()
-        # Purging expired rows can wait a minute, unless the last purge left a backlog.
-        if self._purged_at is None or self._purge_backlog \
-                or time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
-            self._purge_backlog = self.purge_expired() >= RELAY_BATCH
-            self._purged_at = time.monotonic()
-
-    def purge_expired(self) -> int:
-        """Delete outbox rows published longer than :data:`SENT_RETENTION` ago, and the
-        expired rows of the ``expiring`` tables; return how many (one batch of each)."""
-        now = self.clock.now()
-        return sum(purge_before(self.session_factory, column, now - retention, RELAY_BATCH)
-                   for column, retention in self.expiring)
-
-    def _mark_sent(self, ids) -> None:
-        with self.session_factory() as session:
-            session.execute(update(self.outbox).where(self.outbox.id.in_(ids))
-                            .values(sent_at=self.clock.now()))
-            session.commit()
-
-
 class UnitOfWorkProvider(DependencyProvider):
     """Database session + outbox for a service that owns database ``database``.
 
@@ -373,10 +244,12 @@ class UnitOfWorkProvider(DependencyProvider):
     def stop(self):
         self.relay.stop()
         self.relay.mark_published()
+        self.relay.close()
         self.engine.dispose()
 
     def kill(self):
         self.relay.stop()
+        self.relay.close()
 
     def get_dependency(self, worker_ctx):
         unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,

@@ -1,13 +1,15 @@
 """The outbox keeps published rows a week, then forgets them; unsent rows are never lost."""
+import socket
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
 from services.common.db import make_engine
-from services.common import outbox
-from services.common.outbox import OutboxRelay
+from services.common import relay as outbox_relay
+from services.common.relay import OutboxRelay
 from services.customer.models import Outbox
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -101,7 +103,7 @@ def test_relay_rounds_purge_once_a_minute(databases, rabbit_config, monkeypatch)
     add_expired("second")
     relay._relay_round()
     assert expired_rows() == 1  # the last purge was under a minute ago
-    monkeypatch.setattr(outbox, "PURGE_EVERY_SECONDS", 0)
+    monkeypatch.setattr(outbox_relay, "PURGE_EVERY_SECONDS", 0)
     relay._relay_round()
     assert expired_rows() == 0
     engine.dispose()
@@ -121,4 +123,40 @@ def test_rows_whose_marking_failed_are_marked_later_not_published_again(database
     assert unsent(factory) == 0
     assert received() == 3
     unreachable.dispose()
+    engine.dispose()
+
+
+def test_rows_of_workers_finishing_together_go_out_in_shared_batches(databases, rabbit_config):
+    """Twenty workers publishing at once: every row reaches the broker and is marked sent
+    once, in fewer batches than workers."""
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    rows = [row(f"together-{n}", 1) for n in range(60)]
+    with factory() as session:
+        session.add_all(rows)
+        session.commit()
+    received = _published_to(rabbit_config["AMQP_URI"], "customers")
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
+    batches = []
+    relay.observers.append(batches.append)
+    pool = eventlet.GreenPool()
+    for n in range(20):
+        pool.spawn(relay.publish_committed, rows[3 * n:3 * n + 3])
+    pool.waitall()
+    relay._relay_round()
+    assert unsent(factory) == 0
+    assert received() == 60
+    assert sum(len(batch) for batch in batches) == 60 and len(batches) < 20
+    relay.close()
+    engine.dispose()
+
+
+def test_a_connection_the_broker_dropped_is_opened_again(databases, rabbit_config):
+    """The next batch finds the connection cut (a broker restart, say), opens another and
+    sends the batch on it."""
+    engine, factory, relay, received = fast_path_published(databases, rabbit_config, "cut")
+    relay.publisher._connection.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+    relay.publish_committed([row("cut-after", 1)])
+    assert received() == 4
+    relay.close()
     engine.dispose()
