@@ -30,9 +30,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from gateway.models import IdempotentRequest
+from services.common.db import upsert
 from services.common.errors import InProgress, KeyReused, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -53,9 +54,17 @@ def _started(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command's parentheses
 
 
+_named: dict = {}  # this process's name, with the pid it was made for
+
+
 def this_process() -> str:
-    """``host:pid:start``: names this process, and no process that reuses its pid later."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
+    """``host:pid:start``: names this process, and no process that reuses its pid later.
+    Read from ``/proc`` once per process (a forked worker has a pid of its own), not for
+    every claim."""
+    pid = os.getpid()
+    if _named.get("pid") != pid:
+        _named.update(pid=pid, name=f"{socket.gethostname()}:{pid}:{_started(pid)}")
+    return _named["name"]
 
 
 def is_gone(claimant: str | None) -> bool:
@@ -167,16 +176,17 @@ class IdempotencyStore:
                 self.sleep(SETTLE_POLL_SECONDS)
 
     def _insert(self, user: str, key: str, fingerprint: str) -> bool:
+        """One ``INSERT … ON CONFLICT DO NOTHING``: True when it made the row."""
+        table = IdempotentRequest.__table__
         with self.session_factory() as session:
-            session.add(IdempotentRequest(username=user, key=key, request_hash=fingerprint,
-                                          state=IN_FLIGHT, created_at=self.clock.now(),
-                                          claimed_by=this_process()))
-            try:
-                session.commit()
-                return True
-            except IntegrityError:
-                session.rollback()
-                return False
+            made = session.execute(
+                upsert(session, table)
+                .values(username=user, key=key, request_hash=fingerprint, state=IN_FLIGHT,
+                        created_at=self.clock.now(), claimed_by=this_process())
+                .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+                .returning(table.c.key)).first()
+            session.commit()
+        return made is not None
 
     def _take_over(self, row: IdempotentRequest, fingerprint: str) -> bool:
         """Restart an expired or abandoned claim, unless another repeat just did."""
