@@ -1,9 +1,10 @@
 """Passwords, tokens and the login throttle: plain functions, no Flask."""
 import re
 import secrets
+import time
 import uuid
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jwt
@@ -18,6 +19,7 @@ TOKEN_ALGORITHM = "HS256"
 # another deployment sharing it is refused.
 TOKEN_ISSUER = "deskflow-gateway"
 TOKEN_AUDIENCE = "deskflow-api"
+KNOWN_TOKENS = 4096  # tokens whose checked claims are remembered (about 1 kB each)
 _hasher = PasswordHasher()
 
 
@@ -74,14 +76,33 @@ def issue_token(secret: str, username: str, role: str, now: datetime, ttl_second
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def read_token(secret: str, token: str) -> dict:
+def read_token(secret: str, token: str, now: float | None = None) -> dict:
+    """The claims of a valid token (at ``now``, a Unix time; the clock's by default); 401
+    otherwise. Whether the session behind it still stands (logout, password change,
+    deactivation) is for :mod:`gateway.sessions`."""
+    claims = _checked(secret, token)
+    if int(claims["exp"]) <= (time.time() if now is None else now):
+        raise _expired()
+    return dict(claims)
+
+
+def _expired() -> Unauthorized:
+    return Unauthorized("The token has expired; log in again.")
+
+
+@lru_cache(maxsize=KNOWN_TOKENS)
+def _checked(secret: str, token: str) -> dict:
+    """A token's claims, checked in full once per token and then remembered: PyJWT's checks
+    cost more CPU than the rest of a request's authentication, and none of them can turn out
+    differently for the same token later except its expiry, which :func:`read_token` checks
+    every time. A refused token is not remembered (an exception is never cached)."""
     try:
         return jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER,
                           audience=TOKEN_AUDIENCE,
                           options={"require": ["sub", "role", "exp", "iss", "aud", "jti",
                                                "gen"]})
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("The token has expired; log in again.") from None
+        raise _expired() from None
     except jwt.InvalidTokenError:
         raise Unauthorized("The token is not valid; log in again.") from None
 

@@ -66,6 +66,18 @@ def test_expired_token_is_refused():
         auth.read_token("k" * 32, token)
 
 
+def test_a_token_read_before_is_refused_once_it_expires():
+    """Checked claims are remembered per token; its expiry is checked on every read."""
+    issued = datetime.now(timezone.utc)
+    token = auth.issue_token("k" * 32, "alice", "sales", issued, 60)
+    assert auth.read_token("k" * 32, token)["sub"] == "alice"
+    assert auth.read_token("k" * 32, token, now=issued.timestamp() + 59)["sub"] == "alice"
+    with pytest.raises(Unauthorized, match="expired"):
+        auth.read_token("k" * 32, token, now=issued.timestamp() + 61)
+    with pytest.raises(Unauthorized, match="not valid"):  # the same token under another key
+        auth.read_token("other-secret-of-sufficient-length", token)
+
+
 def test_an_unknown_user_is_verified_against_a_dummy_hash_and_refused():
     assert not auth.verify_password(None, "Secret#123")
 
