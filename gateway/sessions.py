@@ -43,12 +43,13 @@ class Sessions(GatewayStore):
         transaction, no events."""
         revoked = exists().where(RevokedToken.jti == claims["jti"])
         with self.reads() as session:
-            row = session.execute(select(User, revoked).where(
-                User.username == claims["sub"])).first()
-            if row is None or row[1] or not row[0].active:
-                raise Unauthorized("This session has ended; log in again.")
-            user = row[0]
-            if user.token_generation != claims["gen"]:
+            # The columns it needs, not the User entity: no ORM identity map per request.
+            user = session.execute(select(
+                User.username, User.role, User.team, User.active, User.token_generation,
+                User.must_change_password, revoked.label("revoked"))
+                .where(User.username == claims["sub"])).first()
+            if user is None or user.revoked or not user.active \
+                    or user.token_generation != claims["gen"]:
                 raise Unauthorized("This session has ended; log in again.")
             members = ()
             if user.role == "manager" and user.team:
