@@ -18,6 +18,11 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
 
 from prometheus_client import multiprocess  # noqa: E402
 
+# The services run under eventlet and need psycopg's pure-Python select() wait (set for every
+# process by `make run` and the image); the gateway's threads do not, and psycopg's own C
+# wait costs less CPU per query. Dropped before the workers import psycopg.
+os.environ.pop("PSYCOPG_WAIT_FUNC", None)
+
 bind = f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
