@@ -96,9 +96,11 @@ def _set_phone_keys(session, customer_id: str, keys: set[str]) -> None:
         if row.key not in keys:
             session.delete(row)
     session.flush()
-    known = {row.key for row in rows}
-    session.add_all(CustomerPhoneKey(key=key, customer_id=customer_id)
-                    for key in sorted(keys - known))
+    _add_phone_keys(session, customer_id, keys - {row.key for row in rows})
+
+
+def _add_phone_keys(session, customer_id: str, keys: set[str]) -> None:
+    session.add_all(CustomerPhoneKey(key=key, customer_id=customer_id) for key in sorted(keys))
 
 
 def _check_referrer(session, referrer_id: str | None, own_id: str | None = None) -> None:
@@ -134,8 +136,9 @@ def create_customer(uow, payload: dict) -> dict:
     domain.check_conversion(data)
     domain.settle_profile(data, data)
     _check_referrer(session, data.get("referred_by"))
+    # No lookup for a duplicate first: the unique name key and phone keys refuse one at
+    # the insert, and only then is it looked up, to name it in the 409.
     name_key, phone_keys = domain.normalise_name(data["name"]), domain.phone_keys(data)
-    _refuse_duplicates(session, name_key, phone_keys)
     sequence = next_sequence(session, SequenceCounter, domain.id_scope(now.year, data["industry"]))
     first_contact_at = datetime.combine(data["first_contact_date"], time(), timezone.utc)
     customer = Customer(
@@ -149,7 +152,7 @@ def create_customer(uow, payload: dict) -> dict:
     with _duplicates_refused(uow, name_key, phone_keys):
         session.add(customer)
         session.flush()
-        _set_phone_keys(session, customer.id, phone_keys)
+        _add_phone_keys(session, customer.id, phone_keys)  # a new customer has none yet
         shown = present(customer, now)
         record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
         uow.emit("customer.created", {"customer": shown})
