@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from gateway.models import IdempotentRequest
-from services.common.db import upsert
 from services.common.errors import InProgress, KeyReused, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -112,14 +112,31 @@ def service_key(user: str, key: str, fingerprint: str) -> str:
     return hashlib.sha256(f"{user}\n{key}\n{fingerprint}".encode()).hexdigest()
 
 
+def _claim(insert):
+    return (insert(_TABLE).on_conflict_do_nothing(index_elements=["username", "key"])
+            .returning(_TABLE.c.key))
+
+
+# Built once, executed with parameters: a request spends no CPU building statements.
+_TABLE = IdempotentRequest.__table__
+_IS = (_TABLE.c.username == bindparam("b_user"), _TABLE.c.key == bindparam("b_key"))
+_CLAIMS = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+_ROW = select(_TABLE).where(*_IS)
+_FINISH = update(_TABLE).where(*_IS).values(
+    state=DONE, status=bindparam("b_status"), body=bindparam("b_body"),
+    headers=bindparam("b_headers", type_=_TABLE.c.headers.type))
+_RELEASE = delete(_TABLE).where(*_IS)
+
+
 class IdempotencyStore:
-    def __init__(self, session_factory, clock, abandoned_after: timedelta,
+    def __init__(self, connect, clock, abandoned_after: timedelta,
                  wait_seconds: float = 2.0, sleep=time.sleep,
                  settle_seconds: float = SETTLE_SECONDS):
-        """A row ``in_flight`` longer than ``abandoned_after`` (its gateway died mid-call)
-        is taken over by the next repeat; a repeat waits up to ``wait_seconds`` for a
-        running first attempt."""
-        self.session_factory = session_factory
+        """``connect()`` opens a database connection (see
+        :func:`services.common.db.single_statement_engine`). A row ``in_flight`` longer
+        than ``abandoned_after`` (its gateway died mid-call) is taken over by the next
+        repeat; a repeat waits up to ``wait_seconds`` for a running first attempt."""
+        self.connect = connect
         self.clock = clock
         self.abandoned_after = abandoned_after
         self.wait_seconds = wait_seconds
@@ -154,21 +171,21 @@ class IdempotencyStore:
             self.sleep(WAIT_POLL_SECONDS)
 
     def finish(self, user: str, key: str, answer: Answer) -> None:
-        self._settle(update(IdempotentRequest).where(*self._is(user, key)).values(
-            state=DONE, status=answer.status, body=answer.body, headers=answer.headers))
+        self._settle(_FINISH, {"b_user": user, "b_key": key, "b_status": answer.status,
+                               "b_body": answer.body, "b_headers": answer.headers})
 
     def release(self, user: str, key: str) -> None:
         """Forget a claim whose request failed on our side, so a retry runs again."""
-        self._settle(delete(IdempotentRequest).where(*self._is(user, key)))
+        self._settle(_RELEASE, {"b_user": user, "b_key": key})
 
-    def _settle(self, statement) -> None:
+    def _settle(self, statement, parameters: dict) -> None:
         """Run ``statement``, retrying for ``settle_seconds`` while the database is out."""
         deadline = time.monotonic() + self.settle_seconds
         while True:
             try:
-                with self.session_factory() as session:
-                    session.execute(statement)
-                    session.commit()
+                with self.connect() as connection:
+                    connection.execute(statement, parameters)
+                    connection.commit()
                 return
             except OperationalError:
                 if time.monotonic() >= deadline:
@@ -177,37 +194,28 @@ class IdempotencyStore:
 
     def _insert(self, user: str, key: str, fingerprint: str) -> bool:
         """One ``INSERT … ON CONFLICT DO NOTHING``: True when it made the row."""
-        table = IdempotentRequest.__table__
-        with self.session_factory() as session:
-            made = session.execute(
-                upsert(session, table)
-                .values(username=user, key=key, request_hash=fingerprint, state=IN_FLIGHT,
-                        created_at=self.clock.now(), claimed_by=this_process())
-                .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-                .returning(table.c.key)).first()
-            session.commit()
+        with self.connect() as connection:
+            made = connection.execute(_CLAIMS[connection.dialect.name], {
+                "username": user, "key": key, "request_hash": fingerprint, "state": IN_FLIGHT,
+                "created_at": self.clock.now(), "claimed_by": this_process()}).first()
+            connection.commit()
         return made is not None
 
-    def _take_over(self, row: IdempotentRequest, fingerprint: str) -> bool:
+    def _take_over(self, row, fingerprint: str) -> bool:
         """Restart an expired or abandoned claim, unless another repeat just did."""
-        with self.session_factory() as session:
-            taken = session.execute(
-                update(IdempotentRequest)
-                .where(*self._is(row.username, row.key),
-                       IdempotentRequest.created_at == row.created_at)
+        with self.connect() as connection:
+            taken = connection.execute(
+                update(_TABLE).where(*_IS, _TABLE.c.created_at == row.created_at)
                 .values(request_hash=fingerprint, state=IN_FLIGHT, status=None, body=None,
                         headers=None, created_at=self.clock.now(),
-                        claimed_by=this_process())).rowcount
-            session.commit()
+                        claimed_by=this_process()),
+                {"b_user": row.username, "b_key": row.key}).rowcount
+            connection.commit()
         return taken == 1
 
-    def _row(self, user: str, key: str) -> IdempotentRequest | None:
-        with self.session_factory() as session:
-            return session.scalars(select(IdempotentRequest).where(*self._is(user, key))).first()
-
-    @staticmethod
-    def _is(user: str, key: str):
-        return IdempotentRequest.username == user, IdempotentRequest.key == key
+    def _row(self, user: str, key: str):
+        with self.connect() as connection:
+            return connection.execute(_ROW, {"b_user": user, "b_key": key}).first()
 
 
 def expiring_column():

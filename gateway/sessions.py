@@ -9,7 +9,7 @@ database on every request: no other service is asked.
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 
 from gateway import auth, logins
 from gateway.models import LoginAttempt, RevokedToken, User
@@ -30,10 +30,21 @@ class Actor:
     must_change_password: bool = False
 
 
+# Built once: the per-request lookup then costs no statement construction. The columns it
+# needs, not the User entity: no ORM session or identity map per request.
+_ACTOR = select(
+    User.username, User.role, User.team, User.active, User.token_generation,
+    User.must_change_password,
+    exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
+).where(User.username == bindparam("username"))
+_TEAM = (select(User.username).where(User.team == bindparam("team"), User.active.is_(True))
+         .order_by(User.username))
+
+
 class Sessions(GatewayStore):
     def __init__(self, unit_of_work, relay, reads):
-        """``reads()`` opens a session for the per-request lookup of :meth:`actor` (see
-        :func:`services.common.db.single_statement_sessions`)."""
+        """``reads()`` opens a connection for the per-request lookup of :meth:`actor` (see
+        :func:`services.common.db.single_statement_engine`)."""
         super().__init__(unit_of_work, relay)
         self.reads = reads
 
@@ -41,21 +52,15 @@ class Sessions(GatewayStore):
         """Who a token speaks for; 401 when the token was revoked or its user is gone or
         deactivated. A manager's team members travel with its calls. Only reads: no
         transaction, no events."""
-        revoked = exists().where(RevokedToken.jti == claims["jti"])
-        with self.reads() as session:
-            # The columns it needs, not the User entity: no ORM identity map per request.
-            user = session.execute(select(
-                User.username, User.role, User.team, User.active, User.token_generation,
-                User.must_change_password, revoked.label("revoked"))
-                .where(User.username == claims["sub"])).first()
+        with self.reads() as connection:
+            user = connection.execute(_ACTOR, {"username": claims["sub"],
+                                               "jti": claims["jti"]}).first()
             if user is None or user.revoked or not user.active \
                     or user.token_generation != claims["gen"]:
                 raise Unauthorized("This session has ended; log in again.")
             members = ()
             if user.role == "manager" and user.team:
-                members = tuple(session.scalars(
-                    select(User.username).where(User.team == user.team, User.active.is_(True))
-                    .order_by(User.username)))
+                members = tuple(connection.execute(_TEAM, {"team": user.team}).scalars())
             return Actor(user.username, user.role, user.team, members, user.must_change_password)
 
     def authenticate(self, payload: dict, address: str, user_agent: str | None,

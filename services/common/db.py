@@ -83,16 +83,20 @@ def make_engine(url: str):
     return engine
 
 
-def single_statement_sessions(engine) -> sessionmaker:
-    """Sessions for work done one statement at a time (a read, an insert or update that
+def single_statement_engine(engine):
+    """``engine`` for work done one statement at a time (a read, an insert or update that
     stands alone): on PostgreSQL each statement commits by itself, without the BEGIN and
     COMMIT (or ROLLBACK) round trips of a transaction; on SQLite the transaction begins at
-    the first statement, and a read takes no write lock (:mod:`services.common.sqlite`)."""
+    the first statement, and a read takes no write lock (:mod:`services.common.sqlite`).
+    The gateway runs its per-request statements on its ``connect()``, with no ORM session."""
     if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    else:
-        engine = engine.execution_options(**{STATEMENT_AT_A_TIME: True})
-    return sessionmaker(engine, expire_on_commit=False)
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(**{STATEMENT_AT_A_TIME: True})
+
+
+def single_statement_sessions(engine) -> sessionmaker:
+    """ORM sessions over :func:`single_statement_engine`."""
+    return sessionmaker(single_statement_engine(engine), expire_on_commit=False)
 
 
 def _note_idle(_dbapi_connection, record):

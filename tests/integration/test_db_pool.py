@@ -61,16 +61,16 @@ def test_a_busy_connection_is_handed_out_without_a_ping(databases, monkeypatch):
         engine.dispose()
 
 
-def test_single_statement_sessions_run_each_statement_on_its_own(databases):
+def test_a_single_statement_engine_runs_each_statement_on_its_own(databases):
     """No transaction around them on PostgreSQL (two statements see two start times), and
-    the gateway's idempotency store, which uses them, still claims, waits and replays."""
+    the gateway's idempotency store, which uses it, still claims, waits and replays."""
     engine = db.make_engine(databases.fresh("gateway"))
     try:
-        with db.single_statement_sessions(engine)() as session:
-            first = session.execute(text("SELECT now()")).scalar()
-            second = session.execute(text("SELECT now()")).scalar()
+        with db.single_statement_engine(engine).connect() as connection:
+            first = connection.execute(text("SELECT now()")).scalar()
+            second = connection.execute(text("SELECT now()")).scalar()
         assert first != second
-        store = IdempotencyStore(db.single_statement_sessions(engine), SystemClock(),
+        store = IdempotencyStore(db.single_statement_engine(engine).connect, SystemClock(),
                                  abandoned_after=timedelta(minutes=1), wait_seconds=0.1)
         assert store.claim("alice", "key-00001", "hash-a") is None
         with pytest.raises(InProgress):

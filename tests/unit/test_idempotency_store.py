@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import sessionmaker
 
 from gateway import idempotency
 from gateway.idempotency import Answer, IdempotencyStore
@@ -28,7 +27,7 @@ def clock():
 def store(clock, tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
     Base.metadata.create_all(engine)
-    yield IdempotencyStore(sessionmaker(engine, expire_on_commit=False), clock,
+    yield IdempotencyStore(engine.connect, clock,
                            abandoned_after=timedelta(minutes=1), wait_seconds=0.2)
     engine.dispose()
 
@@ -66,7 +65,7 @@ def test_a_claim_left_by_a_dead_gateway_is_taken_over(store, clock):
 
 
 class Outage:
-    """A session factory whose database cannot be reached for the next ``sessions`` tries."""
+    """A connection factory whose database cannot be reached for the next ``sessions`` tries."""
 
     def __init__(self, factory):
         self.factory, self.sessions = factory, 0
@@ -80,7 +79,7 @@ class Outage:
 
 def test_ending_a_claim_waits_out_a_short_database_outage(store, clock):
     """Else the claim stays in flight and every retry is 409 until it counts as abandoned."""
-    outage, pauses = Outage(store.session_factory), []
+    outage, pauses = Outage(store.connect), []
     store = IdempotencyStore(outage, clock, abandoned_after=timedelta(minutes=1),
                              wait_seconds=0, sleep=pauses.append)
     store.claim("alice", "key-00001", "hash-a")
@@ -94,7 +93,7 @@ def test_ending_a_claim_waits_out_a_short_database_outage(store, clock):
 
 
 def test_ending_a_claim_gives_up_on_a_long_outage(store, clock):
-    outage = Outage(store.session_factory)
+    outage = Outage(store.connect)
     store = IdempotencyStore(outage, clock, abandoned_after=timedelta(minutes=1),
                              wait_seconds=0.2, settle_seconds=0)
     store.claim("alice", "key-00001", "hash-a")
@@ -106,9 +105,9 @@ def test_ending_a_claim_gives_up_on_a_long_outage(store, clock):
 
 
 def claimed_by(store, claimant: str) -> None:
-    with store.session_factory() as session:
-        session.execute(update(IdempotentRequest).values(claimed_by=claimant))
-        session.commit()
+    with store.connect() as connection:
+        connection.execute(update(IdempotentRequest).values(claimed_by=claimant))
+        connection.commit()
 
 
 def test_a_claim_of_a_process_that_is_gone_is_taken_over_at_once(store):
@@ -148,7 +147,7 @@ def test_requests_are_the_same_when_their_json_is_the_same_data():
 
 
 def test_the_relay_round_purges_answers_older_than_24_hours(store, clock):
-    relay = OutboxRelay("memory://", "gateway", store.session_factory, Outbox, clock,
+    relay = OutboxRelay("memory://", "gateway", store.connect, Outbox, clock,
                         expiring=[idempotency.expiring_column()])
     store.claim("alice", "old-key-01", "hash-a")
     store.finish("alice", "old-key-01", ANSWER)
