@@ -20,7 +20,9 @@ whichever comes first, so a lone event waits only those few milliseconds. The co
 prefetch is twice the largest batch size, so the next batch fills while one runs. Both are
 per handler, ``CONSUMER_BATCH_SIZE`` and ``CONSUMER_BATCH_WAIT_MS`` in the Nameko config
 override them for every batch handler of a container. The worker runs with the context
-data (``nameko.*`` headers: request id, actor…) that every message of the batch shares.
+data (``nameko.*`` headers: request id, actor…) that every message of the batch shares; a
+handler whose use case reads some of it per event names those keys (``same=("actor",)``)
+and gets its batch cut into runs of consecutive messages that agree on them, a worker each.
 
 Outcome: when the worker returns, every message of the batch is acked. When it raises, each
 message of the batch runs again alone (``[payload]``) in a worker of its own, through the
@@ -67,9 +69,9 @@ class BatchEventHandler(DeadLettering, EventHandler):
     queue_consumer = BatchQueueConsumer()
 
     def __init__(self, source_service, event_type, size=BATCH_SIZE, wait_ms=BATCH_WAIT_MS,
-                 **kwargs):
+                 same=(), **kwargs):
         super().__init__(source_service, event_type, **kwargs)
-        self.size, self.wait_ms = size, wait_ms
+        self.size, self.wait_ms, self.same = size, wait_ms, tuple(same)
 
     def setup(self):
         config = self.container.config
@@ -102,6 +104,24 @@ class BatchEventHandler(DeadLettering, EventHandler):
         return buffer
 
     def _run(self, deliveries: list) -> None:
+        for run in self._runs(deliveries):
+            self._run_together(run)
+
+    def _runs(self, deliveries: list) -> list[list]:
+        """The deliveries in runs of consecutive ones that agree on the ``same`` context keys
+        (all of them in one run when there are none)."""
+        runs, last = [], None
+        for delivery in deliveries:
+            headers = self.unpack_message_headers(delivery[1])
+            key = tuple(headers.get(name) for name in self.same)
+            if runs and key == last:
+                runs[-1].append(delivery)
+            else:
+                runs.append([delivery])
+            last = key
+        return runs
+
+    def _run_together(self, deliveries: list) -> None:
         if len(deliveries) == 1:
             self._alone(*deliveries[0])
             return
