@@ -4,7 +4,8 @@ from nameko.dependency_providers import Config
 
 from services.common.attachment_entrypoints import AttachmentEntrypoints
 from services.common.config import settings_from
-from services.common.consumers import consume_command, consume_event
+from services.common.batches import consume_event_batch
+from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
@@ -115,14 +116,14 @@ class CustomerService(AttachmentEntrypoints):
         return churn.customers_at_risk(self.uow, query or {},
                                        settings_from(self.config).churn_warning_days)
 
-    @consume_event("workflow", "followup.plan_changed")
-    def followup_plan_changed(self, payload):
+    @consume_event_batch("workflow", "followup.plan_changed")
+    def followup_plan_changed(self, payloads):
         """The plan is the workflow's grade rules; next follow-up dates shown here follow it."""
-        consumed.apply_followup_plans(self.uow, [payload])
+        consumed.apply_followup_plans(self.uow, payloads)
 
-    @consume_event("tickets", "ticket.created")
-    @consume_event("tickets", "ticket.transitioned")
-    @consume_event("tickets", "ticket.commented")
-    def ticket_activity(self, payload):
+    @consume_event_batch("tickets", "ticket.created")
+    @consume_event_batch("tickets", "ticket.transitioned")
+    @consume_event_batch("tickets", "ticket.commented")
+    def ticket_activity(self, payloads):
         """Ticket activity is contact: it keeps the customer's lifecycle status fresh."""
-        consumed.record_ticket_activity(self.uow, [payload])
+        consumed.record_ticket_activity(self.uow, payloads)

@@ -7,7 +7,7 @@ from nameko.dependency_providers import Config
 from nameko.exceptions import RpcTimeout
 
 from services.common.config import settings_from
-from services.common.consumers import consume_events
+from services.common.batches import consume_event_batches
 from services.common.context import CallContextProvider
 from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS
@@ -31,9 +31,10 @@ class NotificationService:
     config = Config()
     reporting = ScreenedRpcProxy("reporting")
 
-    @consume_events(domain.CONTRACT)
-    def handle_event(self, payload):
-        intake.handle_events(self.uow, [payload], self.delivery.email_enabled,
+    # Nobody is told of what they did themselves: each batch is one actor's events.
+    @consume_event_batches(domain.CONTRACT, same=("actor",))
+    def handle_event(self, payloads):
+        intake.handle_events(self.uow, payloads, self.delivery.email_enabled,
                              self.delivery.first_admin, self.survey_link, self._fetch_file)
 
     def _fetch_file(self, event_type, data) -> bytes:

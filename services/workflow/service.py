@@ -1,7 +1,7 @@
 """The ``workflow`` Nameko service: thin entrypoints over :mod:`services.workflow.tasks`,
 :mod:`~services.workflow.rulebook`, :mod:`~services.workflow.learning` and
 :mod:`~services.workflow.engine`."""
-from services.common.consumers import consume_events
+from services.common.batches import consume_event_batches
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
@@ -110,9 +110,10 @@ class WorkflowService:
         return "pong"
 
     # --- on their own
-    @consume_events(CONSUMED)
-    def handle_event(self, payload):
-        learning.handle_events(self.uow, self.options, [payload])
+    # The tasks' events carry who acted (their header), as the event that made them did.
+    @consume_event_batches(CONSUMED, same=("actor",))
+    def handle_event(self, payloads):
+        learning.handle_events(self.uow, self.options, payloads)
 
     @once
     def make_default_rules(self):

@@ -46,7 +46,7 @@ def learn_user(runner, username, role, team):
         "username": username, "display_name": username, "role": role, "team": team,
         "active": True, "email": f"{username}@example.com"}}, "gateway", None, START)
     for service in ("notifications", "workflow"):
-        call(runner, f"{service}.handle_event", envelope)
+        call(runner, f"{service}.handle_event", [envelope])
 
 
 def deal(amount: int, owner: str) -> dict:

@@ -54,7 +54,7 @@ def test_ticket_activity_counts_once_per_event(world):
     assert worker().get(customer["id"])["status"] == "dormant"
     event = ticket_event(customer["id"], clock.now())
     for _ in range(2):  # delivered twice
-        worker().ticket_activity(event)
+        worker().ticket_activity([event])
     with factory() as session:
         claims = session.scalars(select(models.ProcessedEvent)).all()
     assert len(claims) == 1
@@ -68,7 +68,7 @@ def test_the_followup_plan_follows_the_workflow_grade_rules(world):
     event = {"id": str(uuid.uuid4()), "type": "followup.plan_changed", "source": "workflow",
              "occurred_at": clock.now().isoformat(), "data": {"plan": {"A": 3, "B": 10, "C": 20}}}
     for _ in range(2):
-        worker().followup_plan_changed(event)
+        worker().followup_plan_changed([event])
     created = worker().create(customer_payload(name="Tight Plan", industry="SVC", grade="A"))
     due = datetime.fromisoformat(created["next_followup_due_at"])
     assert due - clock.now() == timedelta(days=3)
@@ -103,7 +103,7 @@ def activity_in_batches(twins):
 def test_a_batch_of_ticket_activity_applies_as_its_events_one_by_one(twins):
     one_by_one, batched, events, (first, second) = activity_in_batches(twins)
     for event in [*events, events[0]]:
-        worker_factory(CustomerService, uow=one_by_one.uow()).ticket_activity(event)
+        worker_factory(CustomerService, uow=one_by_one.uow()).ticket_activity([event])
     assert consumed.record_ticket_activity(batched.uow(), [*events[:2], events[0]]) == 2
     assert consumed.record_ticket_activity(batched.uow(), events[1:]) == 2  # one seen before
     assert consumed.record_ticket_activity(batched.uow(), [events[2]]) == 0
@@ -134,7 +134,7 @@ def test_followup_plans_in_one_batch_apply_in_order_and_once(twins):
               "occurred_at": START.isoformat(), "data": {"plan": plan}}
              for plan in ({"A": 3, "B": 10, "C": 20}, {"A": 5, "B": 10, "C": 25})]
     for event in [*plans, plans[0]]:
-        worker_factory(CustomerService, uow=one_by_one.uow()).followup_plan_changed(event)
+        worker_factory(CustomerService, uow=one_by_one.uow()).followup_plan_changed([event])
     assert consumed.apply_followup_plans(batched.uow(), [plans[0], plans[1], plans[0]]) == 2
     assert consumed.apply_followup_plans(batched.uow(), plans[:1]) == 0
     known = [plan["id"] for plan in plans]

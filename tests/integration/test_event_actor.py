@@ -26,7 +26,7 @@ def open_as(runner, actor, customer, owner) -> tuple[dict, dict]:
     seen = {}
 
     def created(worker_ctx, result, exc_info):
-        if worker_ctx.args[0]["type"] != "ticket.created":
+        if "ticket.created" not in {payload["type"] for payload in worker_ctx.args[0]}:
             return False
         seen.update(worker_ctx.data)
         return True

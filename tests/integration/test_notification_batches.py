@@ -85,7 +85,7 @@ def test_batches_leave_every_table_as_the_events_one_by_one(twins):
     one_by_one, batched = twins
     events = mixed_events()
     for envelope in [*events, events[4]]:
-        one_by_one_worker(one_by_one).handle_event(envelope)
+        one_by_one_worker(one_by_one).handle_event([envelope])
     assert handle_events(batched, [*events[:5], events[4], events[0]]) == 5
     assert handle_events(batched, events[3:]) == 5  # two seen before
     assert handle_events(batched, events[-1:]) == 0

@@ -53,7 +53,7 @@ def service(container_factory, make_config, smtp):
 
 
 def handle(container, envelope, actor=None):
-    call(container, "handle_event", envelope, actor=actor)
+    call(container, "handle_event", [envelope], actor=actor)
 
 
 def subscribe(container, receiver, *event_types):
@@ -95,6 +95,31 @@ def test_the_actor_is_not_told_of_their_own_assignment(service):
     container, owner = service(), name("bob")
     handle(container, event("ticket.created", {"ticket": ticket(owner)}), actor=owner)
     assert call(container, "inbox", {}, actor=owner)["total"] == 0
+
+
+def test_a_batch_of_events_by_different_people_spares_each_their_own(
+        container_factory, make_config, smtp, rabbit_config):
+    """A backlog taken in one batch: who acted is each event's own (its ``nameko.actor``)."""
+    config = {**make_config("notification", SMTP_URL=smtp.url), **FAST_DELIVERY,
+              "CONSUMER_BATCH_SIZE": 10, "CONSUMER_BATCH_WAIT_MS": 300}
+    first = container_factory(NotificationService, config)
+    first.start()
+    call(first, "create_webhook", {"url": "http://127.0.0.1:9/", "secret": SECRET,
+                                   "event_types": ["ticket.created"]})
+    first.stop()  # its durable queues now keep what is published
+    kim, lee, max_ = name("kim"), name("lee"), name("max")
+    publish(rabbit_config["AMQP_URI"], event("ticket.created", {"ticket": ticket(kim, 1)}),
+            actor=kim)  # her own ticket
+    publish(rabbit_config["AMQP_URI"], event("ticket.created", {"ticket": ticket(kim, 2)}),
+            event("ticket.created", {"ticket": ticket(max_, 3)}), actor=lee)
+    container = container_factory(NotificationService, config)
+    container.start()
+    wait_until(lambda: call(container, "deliveries", {"channel": "webhook"})["total"] == 3,
+               message="the three events handled")
+    (told,) = call(container, "inbox", {}, actor=kim)["items"]
+    assert "2026-TECH-001-002" in told["title"]
+    assert call(container, "inbox", {}, actor=max_)["total"] == 1
+    assert call(container, "inbox", {}, actor=lee)["total"] == 0
 
 
 def test_each_user_reads_and_marks_only_their_own_inbox(service):
@@ -176,7 +201,8 @@ def test_the_same_envelope_delivered_twice_is_notified_once(service, smtp, recei
 
     handled = []
     with entrypoint_waiter(container, "handle_event",
-                           callback=lambda *_: handled.append(1) or len(handled) == 2):
+                           callback=lambda worker_ctx, *_: handled.extend(worker_ctx.args[0])
+                           or len(handled) == 2):
         publish(rabbit_config["AMQP_URI"], envelope, actor="admin")
         publish(rabbit_config["AMQP_URI"], envelope, actor="admin")
 

@@ -77,7 +77,7 @@ def test_batches_leave_every_table_as_the_events_one_by_one(twins, options):
     events = mixed_events()
     for envelope in [*events, events[5]]:
         worker_factory(WorkflowService, uow=one_by_one.uow(), options=options).handle_event(
-            envelope)
+            [envelope])
     assert learning.handle_events(batched.uow(), options, [*events[:6], events[5]]) == 6
     assert learning.handle_events(batched.uow(), options, events[4:]) == 2  # two seen before
     assert learning.handle_events(batched.uow(), options, events[:1]) == 0

@@ -65,7 +65,7 @@ def ticket_event(event_type, ticket_id, at, **data):
 
 
 def handle(runner, envelope):
-    call(runner, "handle_event", envelope)
+    call(runner, "handle_event", [envelope])
 
 
 def publish(amqp_uri: str, envelope: dict) -> None:
