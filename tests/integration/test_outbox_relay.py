@@ -50,16 +50,23 @@ def _published_to(amqp_uri: str, source: str):
     return received
 
 
+def stored_rows(databases, prefix: str, count: int):
+    """``count`` unsent outbox rows a day old in a fresh database: the engine, a session
+    factory and the rows."""
+    engine = make_engine(databases.fresh("customer"))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    rows = [row(f"{prefix}-{n}", 1) for n in range(count)]
+    with factory() as session:
+        session.add_all(rows)
+        session.commit()
+    return engine, factory, rows
+
+
 def fast_path_published(databases, rabbit_config, prefix: str):
     """Three unsent rows a day old (past the relay's grace) that the fast path has just
     published: the engine, a session factory, the relay, and a count of what reached the
     broker."""
-    engine = make_engine(databases.fresh("customer"))
-    factory = sessionmaker(engine, expire_on_commit=False)
-    rows = [row(f"{prefix}-{n}", 1) for n in range(3)]
-    with factory() as session:
-        session.add_all(rows)
-        session.commit()
+    engine, factory, rows = stored_rows(databases, prefix, 3)
     received = _published_to(rabbit_config["AMQP_URI"], "customers")
     relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
     relay.publish_committed(rows)
@@ -129,12 +136,7 @@ def test_rows_whose_marking_failed_are_marked_later_not_published_again(database
 def test_rows_of_workers_finishing_together_go_out_in_shared_batches(databases, rabbit_config):
     """Twenty workers publishing at once: every row reaches the broker and is marked sent
     once, in fewer batches than workers."""
-    engine = make_engine(databases.fresh("customer"))
-    factory = sessionmaker(engine, expire_on_commit=False)
-    rows = [row(f"together-{n}", 1) for n in range(60)]
-    with factory() as session:
-        session.add_all(rows)
-        session.commit()
+    engine, factory, rows = stored_rows(databases, "together", 60)
     received = _published_to(rabbit_config["AMQP_URI"], "customers")
     relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, ManualClock(NOW))
     batches = []
