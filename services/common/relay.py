@@ -2,7 +2,14 @@
 sent. The fast path publishes what workers have just committed, in shared batches; a
 periodic round marks those rows sent in one statement, then publishes whatever is still
 unsent a few seconds after its commit (a crash between commit and publish, a broker
-outage), and purges old rows. See :mod:`services.common.outbox`."""
+outage), and purges old rows. See :mod:`services.common.outbox`.
+
+Looking for unsent rows is a query per round in every process, most of an idle stack's
+database work; the relay makes it only when rows may be unsent: from its start (a process
+that died may have left some) and from any failed fast-path publish, until a look made
+after the grace period finds none; and otherwise every :data:`LOOK_EVERY_SECONDS`, for rows
+another process committed and could not publish (a replica that crashed, a command-line
+tool), which are then published up to that much later."""
 import logging
 import threading
 import time
@@ -20,6 +27,7 @@ log = logging.getLogger(__name__)
 RELAY_GRACE_SECONDS = 3
 RELAY_BATCH = 500
 PURGE_EVERY_SECONDS = 60
+LOOK_EVERY_SECONDS = 30
 SENT_RETENTION = timedelta(days=7)  # published rows are kept this long for inspection
 
 
@@ -44,6 +52,8 @@ class OutboxRelay:
         self._published_lock = threading.Lock()  # guards both lists
         self._sending = threading.Lock()  # one fast-path batch at a time
         self._purged_at, self._purge_backlog = None, False
+        self._suspect_since = clock.now()  # rows may be unsent since then (None: not)
+        self._looked_at = None
 
     def stop(self) -> None:
         self.stopped = True
@@ -79,6 +89,7 @@ class OutboxRelay:
             except Exception:
                 log.warning("fast-path publish failed; the outbox relay will retry",
                             exc_info=True)
+                self._suspect_since = self.clock.now()
                 return
             with self._published_lock:
                 self._published.extend(row.id for row in batch)
@@ -139,12 +150,28 @@ class OutboxRelay:
         # First mark what the fast path published, so the relay does not send it again.
         if not self.mark_published():
             return
-        self.relay_pending()
+        if self._may_have_unsent():
+            self._look()
         # Purging expired rows can wait a minute, unless the last purge left a backlog.
         if self._purged_at is None or self._purge_backlog \
                 or time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
             self._purge_backlog = self.purge_expired() >= RELAY_BATCH
             self._purged_at = time.monotonic()
+
+    def _may_have_unsent(self) -> bool:
+        return self._suspect_since is not None or self._looked_at is None \
+            or time.monotonic() - self._looked_at >= LOOK_EVERY_SECONDS
+
+    def _look(self) -> None:
+        """Relay what is due. A look that finds nothing ends the suspicion once every row
+        committed before it began is past the grace period (the clock is the one the rows'
+        ``created_at`` is stamped with)."""
+        now, suspect_since = self.clock.now(), self._suspect_since
+        if self.relay_pending() == 0 and suspect_since is not None \
+                and now - suspect_since >= timedelta(seconds=RELAY_GRACE_SECONDS) \
+                and self._suspect_since == suspect_since:
+            self._suspect_since = None
+        self._looked_at = time.monotonic()
 
     def purge_expired(self) -> int:
         """Delete outbox rows published longer than :data:`SENT_RETENTION` ago, and the

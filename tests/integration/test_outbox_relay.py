@@ -162,3 +162,55 @@ def test_a_connection_the_broker_dropped_is_opened_again(databases, rabbit_confi
     assert received() == 4
     relay.close()
     engine.dispose()
+
+
+def test_an_idle_relay_looks_for_unsent_rows_only_when_some_may_be_there(databases,
+                                                                          rabbit_config,
+                                                                          monkeypatch):
+    """Rows a dead process left are found by the looks from the relay's start until one past
+    the grace period finds none; then the relay looks again only every LOOK_EVERY_SECONDS
+    (or after a failed fast-path publish), and finds what another process left meanwhile."""
+    clock = ManualClock(NOW)
+    engine, factory, left = stored_rows(databases, "left", 2)
+    received = _published_to(rabbit_config["AMQP_URI"], "customers")
+    looks = []
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, clock)
+
+    def counted(real=relay.relay_pending):
+        looks.append(real())
+        return looks[-1]
+
+    relay.relay_pending = counted
+    relay._relay_round()
+    clock.advance(outbox_relay.RELAY_GRACE_SECONDS)
+    relay._relay_round()
+    assert looks == [2, 0] and received() == 2  # the suspicion from the start has ended
+    relay._relay_round()
+    assert looks == [2, 0]  # idle: no query
+    with factory() as session:  # another process commits a row it could not publish
+        session.add(row("elsewhere", 1))
+        session.commit()
+    monkeypatch.setattr(outbox_relay, "LOOK_EVERY_SECONDS", 0)
+    relay._relay_round()
+    assert looks == [2, 0, 1] and received() == 3 and unsent(factory) == 0
+    engine.dispose()
+
+
+def test_a_failed_fast_path_publish_makes_the_relay_look_until_its_rows_are_out(
+        databases, rabbit_config):
+    clock = ManualClock(NOW)
+    engine, factory, rows = stored_rows(databases, "failed", 1)
+    relay = OutboxRelay(rabbit_config["AMQP_URI"], "customers", factory, Outbox, clock)
+    relay._suspect_since = None  # as after the looks that follow its start
+    relay._looked_at = float("inf")
+
+    def broker_gone(batch):
+        raise ConnectionError("the broker is restarting")
+
+    relay._send = broker_gone
+    relay.publish_committed(rows)
+    del relay._send
+    received = _published_to(rabbit_config["AMQP_URI"], "customers")
+    relay._relay_round()
+    assert received() == 1 and unsent(factory) == 0
+    engine.dispose()
