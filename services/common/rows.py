@@ -53,8 +53,12 @@ def insert_together(session, rows, final=None):
     if is_postgres(session):
         *before, last = statements
         if before:
+            # The tables the ``WITH`` clauses write, for those who watch writes to a table
+            # (:class:`services.common.wakeups.CommitWatch`): the statement names only its own.
+            written = frozenset(statement.table for statement in before)
             last = last.add_cte(*(statement.cte(f"write_{n}")
-                                  for n, statement in enumerate(before)))
+                                  for n, statement in enumerate(before))) \
+                .execution_options(written_tables=written)
         statements = [last]
     result = None
     for statement in statements:

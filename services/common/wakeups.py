@@ -13,7 +13,9 @@ from services.common.config import settings_from
 class CommitWatch:
     """Calls ``on_commit()`` after each commit, in this process, of a session that wrote
     (inserted or updated) a row of one of ``models``, as an object or by an insert or update
-    statement run through the session (not through a bare connection). The write only
+    statement run through the session (not through a bare connection; one whose ``WITH``
+    clauses write other tables names them in its ``written_tables`` execution option, as
+    :func:`services.common.rows.insert_together` does). The write only
     marks the session: a round started before the commit would not see the row."""
 
     def __init__(self, models, on_commit):
@@ -43,8 +45,11 @@ class CommitWatch:
             session.info[self.key] = True
 
     def _mark_statement(self, state) -> None:
-        if (state.is_insert or state.is_update) \
-                and getattr(state.statement, "table", None) in self.tables:
+        if not (state.is_insert or state.is_update):
+            return
+        written = {getattr(state.statement, "table", None)}
+        written |= state.execution_options.get("written_tables", frozenset())
+        if not written.isdisjoint(self.tables):
             state.session.info[self.key] = True
 
     def _after_commit(self, session) -> None:
