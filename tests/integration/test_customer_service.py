@@ -7,6 +7,7 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import create_engine, func, select, text
 
 from services.common.consumers import consume_event
+from services.common import relay
 from services.common.errors import Duplicate, NotFound, ValidationFailed
 from services.customer.models import Outbox
 from services.customer.service import CustomerService
@@ -133,8 +134,11 @@ def test_a_racing_duplicate_is_refused_by_the_database(container_factory, config
                for outcome in outcomes if isinstance(outcome, Duplicate))
 
 
-def test_unsent_outbox_rows_are_relayed(container_factory, config, service):
-    """A crash between commit and publish leaves a row unsent; the relay publishes it."""
+def test_unsent_outbox_rows_are_relayed(container_factory, config, service, monkeypatch):
+    """A crash between commit and publish leaves a row unsent; the relay publishes it (here
+    by its periodic look, made every round for the test, as for rows another process
+    left)."""
+    monkeypatch.setattr(relay, "LOOK_EVERY_SECONDS", 0)
     created = call(config, "create", customer_payload(name="Crashed Before Publish"))
     Listener.received = []
     listener = container_factory(Listener, config)
