@@ -18,11 +18,17 @@ def unclaimed(uow, consumer: str, envelopes: list[dict]) -> list[dict]:
     """The envelopes ``consumer`` has not handled before, each id once, in delivery order;
     all are claimed in one statement (:meth:`UnitOfWork.claim_many`)."""
     fresh = uow.claim_many(consumer, [envelope["id"] for envelope in envelopes])
-    first = []
-    for envelope in envelopes:
-        if envelope["id"] in fresh:
-            fresh.discard(envelope["id"])
-            first.append(envelope)
+    return first_copies(envelopes, fresh, lambda envelope: envelope["id"])
+
+
+def first_copies(items: list, fresh: set, id_of) -> list:
+    """The items whose id (``id_of(item)``) is in ``fresh``, each id once (its first copy:
+    a second copy in the same batch is a repeat too), in order."""
+    fresh, first = set(fresh), []
+    for item in items:
+        if id_of(item) in fresh:
+            fresh.discard(id_of(item))
+            first.append(item)
     return first
 
 

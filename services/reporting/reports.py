@@ -3,6 +3,7 @@ summary, build an export, and rebuild the read model from the event log."""
 import logging
 from datetime import datetime
 
+from services.common.consuming import first_copies
 from services.common.events import parse_envelope
 from services.common.errors import ValidationFailed
 from services.common.schemas import load_or_422, schema_of
@@ -74,13 +75,10 @@ def consume_batch(uow, payloads: list) -> int:
     store.lock_entities(session, {key for _, event in parsed for key in _entity_keys(event[2])})
     fresh = store.record_events(session, [(envelope, event[1]) for envelope, event in parsed],
                                 uow.now())
-    new = []
-    for envelope, event in parsed:
-        if envelope["id"] in fresh:
-            fresh.discard(envelope["id"])  # a second copy in this batch is a repeat too
-            new.append((envelope, event))
-        else:
-            log.info("event %s (%s) already applied; skipped", envelope["id"], envelope["type"])
+    new = first_copies(parsed, fresh, lambda item: item[0]["id"])
+    if len(new) < len(parsed):
+        log.info("%d of %d events already applied; skipped", len(parsed) - len(new),
+                 len(parsed))
     if not new:
         uow.rollback()
         return 0
