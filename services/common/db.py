@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from services.common.errors import NotFound, Unavailable
@@ -92,11 +92,6 @@ def single_statement_engine(engine):
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine.execution_options(**{STATEMENT_AT_A_TIME: True})
-
-
-def single_statement_sessions(engine) -> sessionmaker:
-    """ORM sessions over :func:`single_statement_engine`."""
-    return sessionmaker(single_statement_engine(engine), expire_on_commit=False)
 
 
 def _note_idle(_dbapi_connection, record):

@@ -8,7 +8,7 @@ process: they queue on a lock of the process, one per file, taken before ``BEGIN
 and released when the transaction ends, and nobody polls. ``threading.Lock`` is eventlet's
 green lock in a monkey-patched service and a real lock in the gateway's threads.
 
-Sessions that run one statement at a time (:func:`services.common.db.single_statement_sessions`,
+Sessions that run one statement at a time (:func:`services.common.db.single_statement_engine`,
 :data:`STATEMENT_AT_A_TIME`) begin at their first statement instead: a read begins deferred
 and takes no lock (under WAL it reads a snapshot while a writer works), anything else
 begins as above; a write after reads in such a session commits the reads first, as each

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from services.common import sqlite as sqlite_engines
-from services.common.db import make_engine, next_sequence, single_statement_sessions
+from services.common.db import make_engine, next_sequence, single_statement_engine
 
 METADATA = MetaData()
 COUNTERS = Table("sequence_counters", METADATA, Column("scope", String(80), primary_key=True),
@@ -109,14 +109,14 @@ def test_a_single_statement_read_runs_while_a_writer_holds_the_lock(engine, stat
     statements.clear()
     writer = sessionmaker(engine)()
     next_sequence(writer, Counter, "2026-TECH")
-    with single_statement_sessions(engine)() as reader:
+    with sessionmaker(single_statement_engine(engine), expire_on_commit=False)() as reader:
         assert reader.scalar(select(COUNTERS.c.value)) == 7  # the last committed value
     writer.commit()
     assert begins(statements) == 1
 
 
 def test_a_single_statement_write_after_reads_sees_the_latest_rows(engine, statements):
-    factory = single_statement_sessions(engine)
+    factory = sessionmaker(single_statement_engine(engine), expire_on_commit=False)
     with factory() as session:
         assert value_of(session, "2026-TECH") is None
         assert advance(engine) == 1  # committed by another session meanwhile
