@@ -2,8 +2,8 @@
 
 ``find_customer = Lookup("customers", "customer_id")`` gives each worker a function
 ``find_customer(customer_id)`` that calls ``customers.get`` with the ``RPC_TIMEOUT``: an
-unknown id is a 422 naming the field, a silent service a 503. :func:`answer_of` is the
-timed call underneath, for other questions."""
+unknown id is a 422 naming the field (:func:`no_such`), a silent service a 503.
+:func:`answer_of` is the timed call underneath, for other questions."""
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
 
@@ -16,23 +16,28 @@ class Lookup(ScreenedRpcProxy):
     def __init__(self, service: str, field: str, **kwargs):
         super().__init__(service, **kwargs)
         self.field = field
-        self.what = field.removesuffix("_id")
 
     def setup(self):
         self.timeout = settings_from(self.container.config).rpc_timeout
 
     def get_dependency(self, worker_ctx):
         proxy = super().get_dependency(worker_ctx)
-        field, what = self.field, self.what
+        field = self.field
 
         def find(record_id: str) -> dict:
             try:
                 return answer_of(proxy, "get", self.timeout, record_id)
             except NotFound:
-                raise ValidationFailed(f"{field}: no {what} {record_id}.", {"fields": {
-                    field: [f"No {what} {record_id}."]}}) from None
+                raise no_such(field, record_id) from None
 
         return find
+
+
+def no_such(field: str, record_id: str) -> ValidationFailed:
+    """The 422 for a ``field`` naming a record that does not exist (or no longer does)."""
+    what = field.removesuffix("_id")
+    return ValidationFailed(f"{field}: no {what} {record_id}.", {"fields": {
+        field: [f"No {what} {record_id}."]}})
 
 
 def answer_of(proxy, method: str, timeout: float, *args):

@@ -254,3 +254,18 @@ class TicketAttachment(AttachmentMixin, Base):
     __tablename__ = "ticket_attachments"
 
     ticket_id: Mapped[str] = mapped_column(String(48), index=True)
+
+
+class KnownCustomer(Base):
+    """What a ticket takes from its customer (owner, email, language), and whether the
+    customer was deleted, as the customer service's events told it (:mod:`.customers`)."""
+
+    __tablename__ = "known_customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(10))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The occurred_at of the event the row reflects: an older event arriving late is ignored.
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)

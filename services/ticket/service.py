@@ -1,9 +1,11 @@
 """The ``tickets`` Nameko service: thin entrypoints over the use cases in
 :mod:`~services.ticket.tickets`, :mod:`~services.ticket.working`, :mod:`~services.ticket.ratings`,
-:mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep` and :mod:`~services.ticket.metrics`."""
+:mod:`~services.ticket.policy`, :mod:`~services.ticket.sweep`, :mod:`~services.ticket.metrics`
+and, for the customer events it keeps a view of, :mod:`~services.ticket.customers`."""
 from nameko.dependency_providers import Config
 
 from services.common.attachment_entrypoints import AttachmentEntrypoints
+from services.common.batches import consume_event_batches
 from services.common.config import settings_from
 from services.common.consumers import consume_command
 from services.common.context import CallContextProvider
@@ -16,8 +18,8 @@ from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.wakeups import SweepGate
 from services.ticket import (
-    archive, attachments, departments, metrics, models, policy, ratings, surveys, sweep, tickets,
-    working,
+    archive, attachments, customers, departments, metrics, models, policy, ratings, surveys, sweep,
+    tickets, working,
 )
 from services.ticket.schemas import TicketAttachmentSchema
 
@@ -42,6 +44,11 @@ class TicketService(AttachmentEntrypoints):
     @idempotent
     def create(self, ticket):
         return tickets.create_ticket(self.uow, ticket, self.find_customer)
+
+    @consume_event_batches(customers.CONSUMED)
+    def learn_customers(self, payloads):
+        """The customers' owner, email and language, for the tickets made for them."""
+        customers.learn_customers(self.uow, payloads)
 
     @consume_command("ticket.create")
     def create_command(self, command):

@@ -7,6 +7,7 @@ from services.common.errors import Archived, NotFound
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.clocks import start_cycle
+from services.ticket.customers import NotInView, from_view, view_columns
 from services.ticket.departments import check_department
 from services.ticket.models import ArchivedTicket, SequenceCounter, Ticket, Transition
 from services.ticket.notices import ACKNOWLEDGEMENT, settle_notify_customer, tell_customer
@@ -21,22 +22,35 @@ LIST_FILTERS = ("state", "customer_id", "owner", "priority", "category", "channe
 
 def create_ticket(uow, payload: dict, find_customer,
                   command_id: str | None = None) -> dict | None:
-    """``find_customer(customer_id)`` asks the customer service; it runs before the
-    transaction opens, so no database connection waits on another service. A ticket made by
-    a ``ticket.create`` command is made once per ``command_id`` (a repeat returns None); a
-    repeated request is answered by the service's ``@idempotent`` entrypoint."""
+    """The customer's owner, email and language come from the service's view of customers
+    (:mod:`~services.ticket.customers`), read along with the ticket's number; about a
+    customer the view does not hold yet, ``find_customer(customer_id)`` asks the customer
+    service, outside any transaction, and the create starts over with its answer. A ticket
+    made by a ``ticket.create`` command is made once per ``command_id`` (a repeat returns
+    None); a repeated request is answered by the service's ``@idempotent`` entrypoint."""
     data = load_or_422(schema_of(TicketInputSchema), payload)
     received_at = data.pop("received_at", None) or uow.now()
     domain.check_received_at(received_at, uow.now())
-    customer = find_customer(data["customer_id"])
-    data.setdefault("owner", customer["owner"])
     notify = data.pop("notify_customer", None)
+    try:
+        return _open_ticket(uow, data, received_at, notify, command_id)
+    except NotInView:
+        uow.rollback()  # no transaction stays open while another service is asked
+        customer = find_customer(data["customer_id"])
+        return _open_ticket(uow, data, received_at, notify, command_id, customer)
+
+
+def _open_ticket(uow, data: dict, received_at, notify, command_id: str | None,
+                 customer: dict | None = None) -> dict | None:
+    """Open the ticket for ``customer`` (None: as the view knows it) and commit."""
     if command_id is not None and not uow.claim("tickets.create", command_id):
         return None
     session, now = uow.session, uow.now()
     check_department(session, data.get("department"))
-    sequence, stored = next_sequence(session, SequenceCounter, data["customer_id"],
-                                     stored_policy())
+    sequence, stored, *known = next_sequence(session, SequenceCounter, data["customer_id"],
+                                             stored_policy(), *view_columns(data["customer_id"]))
+    if customer is None:
+        customer = from_view(data["customer_id"], known)
     policy = policy_or_default(stored)
     # Written with Core inserts at commit, in one round trip with its clocks, history and
     # events (the ORM would add a round trip per table and nothing else).
@@ -46,7 +60,8 @@ def create_ticket(uow, payload: dict, find_customer,
                     created_at=now, updated_at=now, received_at=received_at,
                     late_entry=domain.is_late_entry(received_at, now),
                     customer_email=customer.get("email"),
-                    language=customer.get("language") or domain.DEFAULT_LANGUAGE, **data)
+                    language=customer.get("language") or domain.DEFAULT_LANGUAGE,
+                    **{"owner": customer["owner"], **data})
     settle_notify_customer(ticket, notify)
     uow.add_row(ticket)
     calendar = calendar_of(ticket)

@@ -4,13 +4,17 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import select
 
 from services.common.clock import ManualClock
+from services.common.db import make_engine
 from services.common.errors import Conflict, InvalidTransition, NotFound, Unavailable, ValidationFailed
 from services.customer.service import CustomerService
+from services.ticket.models import KnownCustomer
 from services.ticket.service import TicketService
 from tests.support.customers import customer_payload
 from tests.support.services import call
+from tests.support.waiting import wait_until
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -64,8 +68,15 @@ def test_unknown_or_deleted_customer_is_refused_naming_customer_id(services, cus
         new_ticket(services, {"id": "2026-TECH-999"})
     assert "customer_id" in missing.value.details["fields"]
     call(services, "customers.delete", customer["id"])
-    with pytest.raises(ValidationFailed):
+    # The ticket service learns of the deletion from its event, a moment later.
+    engine = make_engine(services.config["DESKFLOW_SETTINGS"].database_url("ticket"))
+    with engine.connect() as connection:
+        wait_until(lambda: connection.scalar(select(KnownCustomer.deleted).where(
+            KnownCustomer.id == customer["id"])))
+    engine.dispose()
+    with pytest.raises(ValidationFailed) as deleted:
         new_ticket(services, customer)
+    assert deleted.value.details == {"fields": {"customer_id": [f"No customer {customer['id']}."]}}
 
 
 def test_work_reopen_close_and_rate(services, customer, clock):
