@@ -123,12 +123,15 @@ class UnitOfWork:
             return set()
         table = self._models.ProcessedEvent.__table__
         now = self.now()
+        # Executed with a list of parameters, not built with ``.values([...])``: a multi-row
+        # VALUES clause has no cache key, so it was compiled anew for every batch;
+        # SQLAlchemy still sends the rows as one INSERT ("insertmanyvalues").
         statement = (upsert(self.session, table)
-                     .values([{"consumer": consumer, "event_id": event_id, "processed_at": now}
-                              for event_id in event_ids])
                      .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
                      .returning(table.c.event_id))
-        return set(self.session.scalars(statement))
+        return set(self.session.scalars(statement, [
+            {"consumer": consumer, "event_id": event_id, "processed_at": now}
+            for event_id in event_ids]))
 
     def handled(self, consumer: str, event_ids) -> set:
         """Which of ``event_ids`` ``consumer`` has claimed (as far as this transaction sees)."""
