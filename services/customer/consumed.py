@@ -17,6 +17,14 @@ from services.customer.schemas import FollowupPlanSchema
 ACTIVITY_CONSUMER = "customers.ticket_activity"
 PLAN_CONSUMER = "customers.followup_plan"
 
+_CUSTOMERS = Customer.__table__
+# Built once: a customer's last activity moves forward, never back (an older or repeated
+# event's time matches no row, so it writes nothing).
+_MOVE_FORWARD = (update(_CUSTOMERS)
+                 .where(_CUSTOMERS.c.id == bindparam("customer"),
+                        _CUSTOMERS.c.last_activity_at < bindparam("at"))
+                 .values(last_activity_at=bindparam("at")))
+
 
 def record_ticket_activity(uow, payloads: list) -> int:
     """Ticket events count as contact: each customer's last activity moves forward to its
@@ -41,13 +49,8 @@ def record_activity(session, latest: dict[str, datetime]) -> None:
     one statement per customer, sent together, locking the rows in id order."""
     if not latest:
         return
-    table = Customer.__table__
-    statement = (update(table)
-                 .where(table.c.id == bindparam("customer"),
-                        table.c.last_activity_at < bindparam("at"))
-                 .values(last_activity_at=bindparam("at")))
-    session.execute(statement, [{"customer": customer_id, "at": latest[customer_id]}
-                                for customer_id in sorted(latest)])
+    session.execute(_MOVE_FORWARD, [{"customer": customer_id, "at": latest[customer_id]}
+                                    for customer_id in sorted(latest)])
 
 
 def apply_followup_plans(uow, payloads: list) -> int:

@@ -120,6 +120,18 @@ def followup_plan(session) -> dict:
     return plan
 
 
+def stored_interval(grade: str):
+    """The stored follow-up interval of ``grade`` as a scalar subquery (NULL when the default
+    applies), for a statement that reads it along with something else."""
+    return select(FollowupPlan.interval_days).where(FollowupPlan.grade == grade) \
+        .scalar_subquery()
+
+
+def plan_with(grade: str, interval: int | None) -> dict:
+    """The follow-up plan, given what :func:`stored_interval` read for ``grade``."""
+    return {**domain.DEFAULT_FOLLOWUP_DAYS, **({} if interval is None else {grade: interval})}
+
+
 def record_change(uow, customer_id: str, action: str, changes: list[dict]):
     uow.session.add(CustomerChange(customer_id=customer_id, action=action, at=uow.now(),
                                    by=uow.context.actor, changes=changes))
@@ -139,14 +151,18 @@ def create_customer(uow, payload: dict) -> dict:
     # No lookup for a duplicate first: the unique name key and phone keys refuse one at
     # the insert, and only then is it looked up, to name it in the 409.
     name_key, phone_keys = domain.normalise_name(data["name"]), domain.phone_keys(data)
-    sequence = next_sequence(session, SequenceCounter, domain.id_scope(now.year, data["industry"]))
+    # The grade's follow-up interval is read in the round trip that numbers the customer.
+    sequence, interval = next_sequence(session, SequenceCounter,
+                                       domain.id_scope(now.year, data["industry"]),
+                                       stored_interval(data["grade"]))
     first_contact_at = datetime.combine(data["first_contact_date"], time(), timezone.utc)
     customer = Customer(
         id=domain.customer_id(now.year, data["industry"], sequence), version=1,
         name_key=name_key, created_at=now, updated_at=now,
         review="pending", review_author=uow.context.actor,
         last_activity_at=max(now, first_contact_at),
-        next_followup_due_at=domain.next_followup_due(data["grade"], now, followup_plan(session)),
+        next_followup_due_at=domain.next_followup_due(data["grade"], now,
+                                                      plan_with(data["grade"], interval)),
         **data,
     )
     with _duplicates_refused(uow, name_key, phone_keys):
