@@ -7,8 +7,9 @@ database (their kernel tables ``outbox``, ``processed_requests``… share one de
 A create validates as the service does, runs under the same idempotency key rule
 (``processed_requests``), and instead of an outbox row applies each event it emits right
 away, inside the same transaction, with the consumers' own code: the reporting read model,
-the notification inbox, the customer's last activity. The bearer token is checked (a JWT,
-as the gateway checks it; the users-table lookup the gateway adds is not).
+the notification inbox, the customer's last activity, the ticket service's view of
+customers. The bearer token is checked (a JWT, as the gateway checks it; the users-table
+lookup the gateway adds is not).
 
 ``MONOLITH_DATABASE_URL`` names the database; ``MONOLITH_JWT_SECRET`` the token secret.
 Served by ``gunicorn 'bench.monolith:create_app()'``.
@@ -38,7 +39,7 @@ from services.customer import consumed, customers, models as customer_models
 from services.notification import domain as notification_domain, models as notification_models
 from services.notification import intake
 from services.reporting import models as reporting_models, reports
-from services.ticket import models as ticket_models, tickets
+from services.ticket import customers as ticket_customers, models as ticket_models, tickets
 from tests.support.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,6 +105,8 @@ def apply_event(consumers: InProcessEvents, envelope: dict) -> None:
         consumed.record_activity(consumers.session, {
             envelope["data"]["ticket"]["customer_id"]: datetime.fromisoformat(
                 envelope["occurred_at"])})
+    if envelope["type"] in ticket_customers.CONSUMED["customers"]:
+        ticket_customers.learn_customers(consumers, [envelope])
 
 
 def create_app() -> Flask:
