@@ -1,15 +1,23 @@
 """New rows written with Core inserts, together: where the ORM adds nothing (rows nobody
-reads back in the transaction: outbox rows, history, a new ticket's clocks), a unit of work
-queues them and writes them all at commit. On PostgreSQL they go in one statement
-(data-modifying ``WITH`` clauses), one round trip for any number of tables and rows; SQLite,
-in process, takes one statement per table."""
-from sqlalchemy import insert, inspect
+reads back in the transaction: outbox rows, history, a new ticket and its clocks), a unit of
+work queues them and writes them all at commit.
+
+On PostgreSQL a small write (a create: its row, clocks, history, events) goes in one
+statement, each table a data-modifying ``WITH`` clause, one round trip for any number of
+tables. That statement is built once per shape (the tables and columns of its rows, in
+order) with named parameters, so SQLAlchemy compiles it once and reuses it; a multi-row
+``VALUES`` would have no cache key and be compiled anew on every commit. A larger write
+(SQLite, in process, or many rows) takes one cached ``executemany`` per table and set of
+columns, which SQLAlchemy sends as multi-row inserts."""
+from functools import lru_cache
+
+from sqlalchemy import bindparam, cast, insert, inspect, select, union_all
 
 from services.common.db import is_postgres
 
-# A multi-row VALUES binds one parameter per column and row: stay well under PostgreSQL's
-# 65,535 parameters per statement.
-ROWS_PER_STATEMENT = 500
+# Up to this many rows, one statement of one WITH clause per row; beyond, a statement per
+# table (a bulk import's hundreds of events would otherwise make a statement per count).
+ONE_STATEMENT_ROWS = 16
 
 
 def row_of(record) -> tuple:
@@ -29,38 +37,65 @@ def row_of(record) -> tuple:
     return mapper.local_table, values
 
 
-def _statements(rows) -> list:
-    """One multi-row insert per table and set of columns, in the order first queued (parents
-    before the children whose foreign keys point at them)."""
+def insert_together(session, rows, final=None):
+    """Insert ``rows`` (``(table, values)`` pairs), then run ``final`` (a statement whose
+    result the caller wants, or None); return ``final``'s result. Rows go in the order
+    queued, parents before the children whose foreign keys point at them; in one statement
+    foreign keys are checked at its end, so a parent and its children can share one."""
+    if rows and is_postgres(session) and len(rows) <= ONE_STATEMENT_ROWS:
+        return _in_one_statement(session, rows, final)
+    for (table, _columns), values in _by_table(rows).items():
+        session.execute(insert(table), values)
+    return session.execute(final) if final is not None else None
+
+
+def _by_table(rows) -> dict:
+    """The rows' values per table and set of columns, in the order first queued."""
     groups = {}
     for table, values in rows:
         groups.setdefault((table, tuple(values)), []).append(values)
-    return [insert(table).values(batch[start:start + ROWS_PER_STATEMENT])
-            for (table, _columns), batch in groups.items()
-            for start in range(0, len(batch), ROWS_PER_STATEMENT)]
+    return groups
 
 
-def insert_together(session, rows, final=None):
-    """Insert ``rows`` (``(table, values)`` pairs), then run ``final`` (a statement whose
-    result the caller wants, or None); return ``final``'s result. On PostgreSQL this is one
-    statement: each insert a ``WITH`` clause of ``final`` (or of the last insert). Foreign
-    keys are checked at the end of the statement, so a parent and its children can share one."""
-    statements = _statements(rows)
-    if final is not None:
-        statements.append(final)
-    if not statements:
-        return None
-    if is_postgres(session):
-        *before, last = statements
-        if before:
-            # The tables the ``WITH`` clauses write, for those who watch writes to a table
-            # (:class:`services.common.wakeups.CommitWatch`): the statement names only its own.
-            written = frozenset(statement.table for statement in before)
-            last = last.add_cte(*(statement.cte(f"write_{n}")
-                                  for n, statement in enumerate(before))) \
-                .execution_options(written_tables=written)
-        statements = [last]
-    result = None
-    for statement in statements:
-        result = session.execute(statement)
+def _in_one_statement(session, rows, final):
+    """``rows`` as ``WITH`` clauses of ``final`` (or the last table's insert its statement)."""
+    shape = tuple((table, tuple(values)) for table, values in rows)
+    parameters = {f"row{n}_{column}": value
+                  for n, (_table, values) in enumerate(rows) for column, value in values.items()}
+    if final is None:
+        statement = _joined(shape)
+    else:
+        statement = final.add_cte(*_clauses(_table_inserts(shape))).execution_options(
+            written_tables=frozenset(table for table, _columns in shape))
+    result = session.execute(statement, parameters)
     return result if final is not None else None
+
+
+@lru_cache(maxsize=256)
+def _table_inserts(shape) -> tuple:
+    """An insert per table and set of columns of ``shape``, its rows selected from named
+    parameters (``row<n>_<column>``) in the order queued: the order they are stored in, as
+    a multi-row ``VALUES`` would (which SQLAlchemy cannot cache)."""
+    groups = {}
+    for n, (table, columns) in enumerate(shape):
+        groups.setdefault((table, columns), []).append(n)
+    return tuple(insert(table).from_select(columns, union_all(*(
+        select(*(cast(bindparam(f"row{n}_{column}", type_=table.c[column].type),
+                      table.c[column].type) for column in columns)) for n in numbers)))
+        for (table, columns), numbers in groups.items())
+
+
+@lru_cache(maxsize=256)
+def _joined(shape):
+    """The last table's insert, the others its ``WITH`` clauses."""
+    *before, last = _table_inserts(shape)
+    if not before:
+        return last
+    # The tables the WITH clauses write, for those who watch writes to a table
+    # (:class:`services.common.wakeups.CommitWatch`): the statement names only its own.
+    return last.add_cte(*_clauses(before)).execution_options(
+        written_tables=frozenset(statement.table for statement in before))
+
+
+def _clauses(inserts) -> list:
+    return [statement.cte(f"write_{n}") for n, statement in enumerate(inserts)]
