@@ -1,11 +1,12 @@
 """The detail rows in SQL: writing what :mod:`services.reporting.details` returns, and
 reading a range back in pages (keyset order, so page 1,000 costs what page 1 costs)."""
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, or_, select, tuple_, update
 
-from services.common.db import upsert
-from services.reporting.details import Row
+from services.reporting.bulk import Upsert, replace
+from services.reporting.details import DETAIL_CLOCKS, Row
 from services.reporting.exports.details import DETAIL_COLUMNS
 from services.reporting.models import (
     ConvertedCustomer, FollowupDetail, RatingDetail, TicketDetail,
@@ -20,61 +21,79 @@ def clear(session) -> None:
 
 
 def write(session, rows: list[Row]) -> None:
+    """Write ``rows`` in order: consecutive upserts into one table, each of another row,
+    go in one statement."""
+    for kind, run in _runs(rows):
+        if kind in UPSERTS:
+            _upsert_of(kind, tuple(run[0])).execute(session, run)
+        else:
+            for values in run:
+                UPDATES[kind](session, values)
+
+
+def _runs(rows: list[Row]) -> list[tuple[str, list[dict]]]:
+    """``rows`` in runs of consecutive upserts of one kind with distinct keys (an update
+    is a run of its own)."""
+    runs, keys = [], set()
     for row in rows:
-        WRITERS[row.kind](session, row.values)
+        key = row.values[UPSERTS[row.kind][1]] if row.kind in UPSERTS else None
+        if runs and runs[-1][0] == row.kind and key is not None and key not in keys:
+            runs[-1][1].append(row.values)
+        else:
+            runs.append((row.kind, [row.values]))
+            keys = set()
+        keys.add(key)
+    return runs
 
 
-def _newer(model, excluded):
+def _newer(table, excluded):
     """An upsert's condition: the incoming snapshot is not older than the stored one."""
-    return or_(model.updated_at.is_(None), excluded.updated_at.is_(None),
-               excluded.updated_at >= model.updated_at)
+    return or_(table.c.updated_at.is_(None), excluded.updated_at.is_(None),
+               excluded.updated_at >= table.c.updated_at)
 
 
-def _upsert(session, model, values: dict, key: str, only_newer: bool = True) -> None:
-    statement = upsert(session, model.__table__).values(**values)
-    columns = {name: statement.excluded[name] for name in values if name != key}
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[key], set_=columns,
-        where=_newer(model, statement.excluded) if only_newer else None))
+# Per kind of upsert: its table, key and condition (None: always overwrite).
+UPSERTS = {"customer_converted": (ConvertedCustomer, "id", None),
+           "ticket": (TicketDetail, "id", _newer),
+           "rating": (RatingDetail, "ticket_id", None),
+           "followup": (FollowupDetail, "id", None)}
 
 
-def _customer_converted(session, values: dict) -> None:
-    _upsert(session, ConvertedCustomer, values, "id", only_newer=False)
+@cache
+def _upsert_of(kind: str, columns: tuple) -> Upsert:
+    model, key, where = UPSERTS[kind]
+    return Upsert(model, (key,), replace((key,)), where=where, columns=columns)
+
+
+_CONVERTED, _TICKETS = ConvertedCustomer.__table__, TicketDetail.__table__
+_SEEN = update(_CONVERTED).where(_CONVERTED.c.id == bindparam("row_id"))
+_SEEN_NOT_NEWER = _SEEN.where(or_(_CONVERTED.c.updated_at.is_(None),
+                                  _CONVERTED.c.updated_at <= bindparam("row_updated_at")))
 
 
 def _customer_seen(session, values: dict) -> None:
     """Keep a converted customer's name, owner and deal current; others have no row."""
     changes = {name: value for name, value in values.items() if name != "id"}
-    query = update(ConvertedCustomer).where(ConvertedCustomer.id == values["id"])
-    if values["updated_at"] is not None:
-        query = query.where(or_(ConvertedCustomer.updated_at.is_(None),
-                                ConvertedCustomer.updated_at <= values["updated_at"]))
-    session.execute(query.values(**changes))
+    if values["updated_at"] is None:
+        session.execute(_SEEN, {"row_id": values["id"], **changes})
+    else:
+        session.execute(_SEEN_NOT_NEWER, {"row_id": values["id"],
+                                          "row_updated_at": values["updated_at"], **changes})
 
 
-def _ticket(session, values: dict) -> None:
-    _upsert(session, TicketDetail, values, "id")
+_CLOCKS = {clock: update(_TICKETS).where(
+    _TICKETS.c.id == bindparam("row_id"),
+    or_(_TICKETS.c[clock].is_(None), _TICKETS.c[clock] != "breached"))
+    for clock in DETAIL_CLOCKS}
 
 
 def _clock(session, values: dict) -> None:
     """A clock once breached stays breached (a reopened ticket's later cycle is met)."""
-    column = getattr(TicketDetail, values["clock"])
-    session.execute(update(TicketDetail)
-                    .where(TicketDetail.id == values["id"],
-                           or_(column.is_(None), column != "breached"))
-                    .values({values["clock"]: values["outcome"]}))
+    session.execute(_CLOCKS[values["clock"]],
+                    {"row_id": values["id"], values["clock"]: values["outcome"]})
 
 
-def _rating(session, values: dict) -> None:
-    _upsert(session, RatingDetail, values, "ticket_id", only_newer=False)
-
-
-def _followup(session, values: dict) -> None:
-    _upsert(session, FollowupDetail, values, "id", only_newer=False)
-
-
-WRITERS = {"customer_converted": _customer_converted, "customer_seen": _customer_seen,
-           "ticket": _ticket, "clock": _clock, "rating": _rating, "followup": _followup}
+UPDATES = {"customer_seen": _customer_seen, "clock": _clock}
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -53,10 +53,10 @@ def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Ag
 
 def apply_details(session, envelopes: list[dict]) -> None:
     """Write the detail rows of the exports for these envelopes (in order)."""
-    for envelope in envelopes:
-        detail_store.write(session, details.rows_of(
+    detail_store.write(session, [
+        row for envelope in envelopes for row in details.rows_of(
             envelope["type"], datetime.fromisoformat(envelope["occurred_at"]),
-            envelope["data"]))
+            envelope["data"])])
 
 
 def consume_batch(uow, payloads: list) -> int:

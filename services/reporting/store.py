@@ -1,12 +1,14 @@
 """The read model in SQL: the event log, additive upserts of the aggregator's deltas, and the
 range queries behind the summary. Works on PostgreSQL and SQLite."""
 from collections import Counter
+from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, text, union_all
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, union_all
 
-from services.common.db import is_postgres, upsert
+from services.common.db import is_postgres
 from services.reporting import domain, periods, summary
+from services.reporting.bulk import Upsert, add_n, replace
 from services.reporting.models import (
     CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, PeriodCount, TicketRow,
 )
@@ -14,6 +16,31 @@ from services.reporting.models import (
 ID_CHUNK = 2000
 READ_MODEL = (DailyCount, PeriodCount, DurationHistogram, CurrentCount, CustomerRow, TicketRow)
 ROLLUPS = {periods.WEEK: periods.week_of, periods.MONTH: periods.month_of}
+CUSTOMER_FIELDS = tuple(field.name for field in fields(domain.CustomerState))
+TICKET_FIELDS = tuple(field.name for field in fields(domain.TicketState))
+
+# Built once (see :mod:`services.reporting.bulk`).
+LOCK_ENTITIES = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
+    " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered")
+LOG = Upsert(EventLog, ("id",), returning="id")
+STATES = {  # (id, *state fields) of the rows with some ids
+    model: select(*[model.__table__.c[name] for name in ("id", *names)])
+    .where(model.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    for model, names in ((CustomerRow, CUSTOMER_FIELDS), (TicketRow, TICKET_FIELDS))}
+
+
+def _counter(model, key: tuple) -> Upsert:
+    """Adds ``n`` to the counter with the ``key`` columns; rows are ``(*key, n)``."""
+    return Upsert(model, key, add_n, columns=(*key, "n"))
+
+
+ADD_DAILY = _counter(DailyCount, ("day", "metric", "dimension", "value"))
+ADD_PERIOD = _counter(PeriodCount, ("period", "start", "metric", "dimension", "value"))
+ADD_DURATION = _counter(DurationHistogram, ("clock", "period", "start", "seconds"))
+ADD_CURRENT = _counter(CurrentCount, ("dimension", "value"))
+REPLACE_CUSTOMER = Upsert(CustomerRow, ("id",), replace(("id",)))
+REPLACE_TICKET = Upsert(TicketRow, ("id",), replace(("id",)))
 
 
 # --- the event log -------------------------------------------------------------------------
@@ -25,10 +52,7 @@ def lock_entities(session, keys) -> None:
     The locks are taken in the order of their hashes, the same in every transaction, so two
     batches sharing entities wait for each other instead of deadlocking."""
     if keys and is_postgres(session):
-        session.execute(text(
-            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
-            " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered"),
-            {"keys": sorted(keys)})
+        session.execute(LOCK_ENTITIES, {"keys": sorted(keys)})
 
 
 def record_events(session, events: list[tuple[dict, datetime]], now: datetime) -> set:
@@ -42,16 +66,7 @@ def record_events(session, events: list[tuple[dict, datetime]], now: datetime) -
         rows.setdefault(envelope["id"], dict(
             id=envelope["id"], type=envelope["type"], source=envelope["source"],
             occurred_at=occurred_at, envelope=envelope, received_at=now))
-    if not rows:
-        return set()
-    table = EventLog.__table__
-    statement = (
-        upsert(session, table)
-        .values(list(rows.values()))
-        .on_conflict_do_nothing(index_elements=[table.c.id])
-        .returning(table.c.id)
-    )
-    return set(session.scalars(statement))
+    return LOG.execute(session, list(rows.values()))
 
 
 def logged_events(session, after_seq: int, limit: int) -> list[EventLog]:
@@ -73,50 +88,38 @@ def clear_read_model(session) -> None:
 # --- current states ------------------------------------------------------------------------
 
 def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
-    customers = {
-        row.id: domain.CustomerState(type=row.type, grade=row.grade, industry=row.industry,
-                                     source=row.source, updated_at=row.updated_at,
-                                     deleted=row.deleted, review=row.review, owner=row.owner,
-                                     deal_cents=row.deal_cents, signed_date=row.signed_date,
-                                     last_activity_at=row.last_activity_at)
-        for row in _rows_with_ids(session, CustomerRow, customer_ids)
-    }
-    tickets = {
-        row.id: domain.TicketState(customer_id=row.customer_id, state=row.state,
-                                   service_type=row.service_type, category=row.category,
-                                   priority=row.priority, created_at=row.created_at,
-                                   updated_at=row.updated_at, times=row.times,
-                                   status_label=row.status_label)
-        for row in _rows_with_ids(session, TicketRow, ticket_ids)
-    }
+    customers = {row[0]: domain.CustomerState(*row[1:])
+                 for row in _rows_with_ids(session, CustomerRow, customer_ids)}
+    tickets = {row[0]: domain.TicketState(*row[1:])
+               for row in _rows_with_ids(session, TicketRow, ticket_ids)}
     return customers, tickets
 
 
 def _rows_with_ids(session, model, ids) -> list:
+    """``(id, *state fields)`` of the rows of ``model`` with these ids."""
     ids, rows = sorted(ids), []
     for start in range(0, len(ids), ID_CHUNK):
-        rows += session.scalars(select(model).where(model.id.in_(ids[start:start + ID_CHUNK])))
+        rows += session.execute(STATES[model], {"ids": ids[start:start + ID_CHUNK]})
     return rows
 
 
 # --- writing the aggregator's results ------------------------------------------------------
 
 def flush(session, aggregator: domain.Aggregator) -> None:
-    """Add the aggregator's deltas and write back the states it changed.
+    """Add the aggregator's deltas and write back the states it changed, a statement per
+    table.
 
     Rows go in key order, so concurrent transactions lock shared counters in the same order
     and cannot deadlock."""
-    _add(session, DailyCount, ("day", "metric", "dimension", "value"), aggregator.counts)
-    _add(session, PeriodCount, ("period", "start", "metric", "dimension", "value"),
-         _rolled_up(aggregator.counts))
-    _add(session, DurationHistogram, ("clock", "period", "start", "seconds"),
-         _by_day_and_week(aggregator.durations))
-    _add(session, CurrentCount, ("dimension", "value"), aggregator.current)
-    _replace(session, CustomerRow, [
-        {"id": key, **_customer_columns(aggregator.customers[key])}
+    _add(session, ADD_DAILY, aggregator.counts)
+    _add(session, ADD_PERIOD, _rolled_up(aggregator.counts))
+    _add(session, ADD_DURATION, _by_day_and_week(aggregator.durations))
+    _add(session, ADD_CURRENT, aggregator.current)
+    REPLACE_CUSTOMER.execute(session, [
+        _state_row(key, aggregator.customers[key], CUSTOMER_FIELDS)
         for key in sorted(aggregator.dirty_customers)])
-    _replace(session, TicketRow, [
-        {"id": key, **_ticket_columns(aggregator.tickets[key])}
+    REPLACE_TICKET.execute(session, [
+        _state_row(key, aggregator.tickets[key], TICKET_FIELDS)
         for key in sorted(aggregator.dirty_tickets)])
 
 
@@ -138,40 +141,17 @@ def _by_day_and_week(durations: Counter) -> Counter:
     return rolled
 
 
-def _customer_columns(state: domain.CustomerState) -> dict:
-    return {"type": state.type, "grade": state.grade, "industry": state.industry,
-            "source": state.source, "updated_at": state.updated_at, "deleted": state.deleted,
-            "review": state.review, "owner": state.owner, "deal_cents": state.deal_cents,
-            "signed_date": state.signed_date, "last_activity_at": state.last_activity_at}
+def _state_row(key: str, state, names: tuple) -> dict:
+    row = {name: getattr(state, name) for name in names}
+    row["id"] = key
+    return row
 
 
-def _ticket_columns(state: domain.TicketState) -> dict:
-    return {"customer_id": state.customer_id, "state": state.state,
-            "service_type": state.service_type, "category": state.category,
-            "priority": state.priority, "created_at": state.created_at,
-            "updated_at": state.updated_at, "times": state.times,
-            "status_label": state.status_label}
-
-
-def _add(session, model, key_columns: tuple, deltas) -> None:
-    rows = [dict(zip(key_columns, key), n=n) for key, n in sorted(deltas.items()) if n]
-    if not rows:
-        return
-    table = model.__table__
-    statement = upsert(session, table)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=list(table.primary_key.columns),
-        set_={"n": table.c.n + statement.excluded.n}), rows)
-
-
-def _replace(session, model, rows: list[dict]) -> None:
-    if not rows:
-        return
-    table = model.__table__
-    statement = upsert(session, table)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "id"}), rows)
+def _add(session, upsert: Upsert, deltas) -> None:
+    """The non-zero deltas ``{key: n}``, in key order."""
+    columns = upsert.columns
+    upsert.execute(session, [dict(zip(columns, (*key, n)))
+                             for key, n in sorted(deltas.items()) if n])
 
 
 # --- reading figures -----------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Upserts of many rows into one table, each statement built once per backend.
+
+The consumers write a batch's counters and states with these: one statement per table and
+batch, whatever the number of rows, instead of one per row, and no statement built or
+compiled per call (SQLAlchemy caches the compiled form of a statement object it has seen).
+
+On PostgreSQL the rows travel as one array per column and the statement inserts
+``SELECT unnest(:a), unnest(:b), ...``: a single statement text for any number of rows, in
+one round trip, the rows taken in the order given (callers sort them by key, so concurrent
+transactions lock shared rows in the same order). SQLite, in process, runs the same
+``INSERT ... ON CONFLICT`` once per row through the driver's ``executemany``.
+"""
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+
+
+class Upsert:
+    """``INSERT`` of rows into ``model``'s table; on a conflict on ``key`` (column names),
+    ``update(table, excluded, columns)`` gives the ``SET`` (``None``: do nothing) and
+    ``where(table, excluded)`` an optional condition. ``columns``: the names every row
+    carries (default: every column but an autoincremented key); ``returning``: a column
+    whose values :meth:`execute` returns (the rows inserted or updated)."""
+
+    def __init__(self, model, key: tuple, update=None, where=None, columns=None,
+                 returning=None):
+        self.table = model.__table__
+        self.key, self.update, self.where, self.returning = key, update, where, returning
+        self.columns = tuple(columns or (
+            column.name for column in self.table.columns
+            if not (column.primary_key and column.autoincrement is True)))
+        self._statements = {}
+
+    def execute(self, session, rows: list[dict]):
+        """Write ``rows`` (dicts with :attr:`columns`; no two with the same key) in order;
+        the ``returning`` column's values, or None."""
+        if not rows:
+            return set() if self.returning else None
+        dialect = session.bind.dialect.name
+        statement = self._statements.get(dialect)
+        if statement is None:
+            statement = self._statements[dialect] = self._build(dialect)
+        if dialect == "postgresql":
+            parameters = {name: [row[name] for row in rows] for name in self.columns}
+        else:
+            parameters = [{name: row[name] for name in self.columns} for row in rows]
+        result = session.execute(statement, parameters)
+        return set(result.scalars()) if self.returning else None
+
+    def _build(self, dialect: str):
+        table = self.table
+        if dialect == "postgresql":
+            statement = postgresql.insert(table).from_select(self.columns, select(*[
+                func.unnest(bindparam(name, type_=ARRAY(table.c[name].type))).label(name)
+                for name in self.columns]))
+        else:
+            statement = sqlite.insert(table)
+        excluded = statement.excluded
+        if self.update is None:
+            statement = statement.on_conflict_do_nothing(index_elements=list(self.key))
+        else:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(self.key), set_=self.update(table, excluded, self.columns),
+                where=self.where(table, excluded) if self.where else None)
+        if self.returning:
+            statement = statement.returning(table.c[self.returning])
+        return statement
+
+
+def add_n(table, excluded, columns) -> dict:
+    """The ``SET`` of an additive counter: its ``n`` plus the delta."""
+    return {"n": table.c.n + excluded.n}
+
+
+def replace(key: tuple):
+    """The ``SET`` that overwrites the written columns but ``key`` with the incoming row's."""
+    return lambda table, excluded, columns: {name: excluded[name] for name in columns
+                                             if name not in key}
