@@ -4,15 +4,19 @@ The consumers write a batch's counters and states with these: one statement per 
 batch, whatever the number of rows, instead of one per row, and no statement built or
 compiled per call (SQLAlchemy caches the compiled form of a statement object it has seen).
 
-On PostgreSQL the rows travel as one array per column and the statement inserts
-``SELECT unnest(:a), unnest(:b), ...``: a single statement text for any number of rows, in
-one round trip, the rows taken in the order given (callers sort them by key, so concurrent
-transactions lock shared rows in the same order). SQLite, in process, runs the same
-``INSERT ... ON CONFLICT`` once per row through the driver's ``executemany``.
+On PostgreSQL the rows travel as one JSON array, turned back into rows of the table's own
+column types by ``json_populate_recordset``: a single statement text for any number of rows,
+one parameter (dumped by the C ``json`` encoder rather than an array per column, element by
+element), one round trip, the rows taken in the order given (callers sort them by key, so
+concurrent transactions lock shared rows in the same order). SQLite, in process, runs the
+same ``INSERT ... ON CONFLICT`` once per row through the driver's ``executemany``.
 """
-from sqlalchemy import bindparam, func, select
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 
 
 class Upsert:
@@ -41,7 +45,7 @@ class Upsert:
         if statement is None:
             statement = self._statements[dialect] = self._build(dialect)
         if dialect == "postgresql":
-            parameters = {name: [row[name] for row in rows] for name in self.columns}
+            parameters = {"rows": json.dumps(rows, default=_json_value)}
         else:
             parameters = [{name: row[name] for name in self.columns} for row in rows]
         result = session.execute(statement, parameters)
@@ -50,9 +54,12 @@ class Upsert:
     def _build(self, dialect: str):
         table = self.table
         if dialect == "postgresql":
-            statement = postgresql.insert(table).from_select(self.columns, select(*[
-                func.unnest(bindparam(name, type_=ARRAY(table.c[name].type))).label(name)
-                for name in self.columns]))
+            quote = postgresql.dialect().identifier_preparer.quote
+            names = ", ".join(quote(name) for name in self.columns)
+            source = text(
+                f"SELECT {names} FROM json_populate_recordset(NULL::{quote(table.name)},"
+                f" CAST(:rows AS json))").columns(*[table.c[name] for name in self.columns])
+            statement = postgresql.insert(table).from_select(self.columns, source)
         else:
             statement = sqlite.insert(table)
         excluded = statement.excluded
@@ -76,3 +83,16 @@ def replace(key: tuple):
     """The ``SET`` that overwrites the written columns but ``key`` with the incoming row's."""
     return lambda table, excluded, columns: {name: excluded[name] for name in columns
                                              if name not in key}
+
+
+def _json_value(value):
+    """Dates and moments as ISO text (a moment with its offset), exact numbers as text."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
