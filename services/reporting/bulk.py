@@ -15,7 +15,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -41,15 +41,20 @@ class Upsert:
         if not rows:
             return set() if self.returning else None
         dialect = session.bind.dialect.name
+        result = session.execute(self.statement(dialect), self.parameters(dialect, rows))
+        return set(result.scalars()) if self.returning else None
+
+    def statement(self, dialect: str):
         statement = self._statements.get(dialect)
         if statement is None:
             statement = self._statements[dialect] = self._build(dialect)
+        return statement
+
+    def parameters(self, dialect: str, rows: list[dict]):
+        """On PostgreSQL the JSON parameter named after the table, else one set per row."""
         if dialect == "postgresql":
-            parameters = {"rows": json.dumps(rows, default=_json_value)}
-        else:
-            parameters = [{name: row[name] for name in self.columns} for row in rows]
-        result = session.execute(statement, parameters)
-        return set(result.scalars()) if self.returning else None
+            return {self.table.name: json.dumps(rows, default=_json_value)}
+        return [{name: row[name] for name in self.columns} for row in rows]
 
     def _build(self, dialect: str):
         table = self.table
@@ -58,7 +63,7 @@ class Upsert:
             names = ", ".join(quote(name) for name in self.columns)
             source = text(
                 f"SELECT {names} FROM json_populate_recordset(NULL::{quote(table.name)},"
-                f" CAST(:rows AS json))").columns(*[table.c[name] for name in self.columns])
+                f" CAST(:{table.name} AS json))").columns(*[table.c[name] for name in self.columns])
             statement = postgresql.insert(table).from_select(self.columns, source)
         else:
             statement = sqlite.insert(table)
@@ -72,6 +77,36 @@ class Upsert:
         if self.returning:
             statement = statement.returning(table.c[self.returning])
         return statement
+
+
+class Together:
+    """Several upserts in one statement on PostgreSQL, each a data-modifying ``WITH``
+    clause: one round trip for all their tables (a table without rows this time gets an
+    empty array). Elsewhere they run one after another, those with rows.
+
+    The tables are written in the same order by every transaction running the statement,
+    each in the order of its rows, so shared rows are locked in one order."""
+
+    def __init__(self, *upserts: Upsert):
+        self.upserts = upserts
+        self._statement = None
+
+    def execute(self, session, rows: list[list[dict]]) -> None:
+        """``rows[i]``: the rows of ``upserts[i]``."""
+        if not any(rows):
+            return
+        if session.bind.dialect.name != "postgresql":
+            for upsert, its_rows in zip(self.upserts, rows):
+                upsert.execute(session, its_rows)
+            return
+        if self._statement is None:
+            self._statement = select(literal_column("1")).add_cte(*[
+                upsert.statement("postgresql").cte(f"written_{upsert.table.name}")
+                for upsert in self.upserts])
+        parameters = {}
+        for upsert, its_rows in zip(self.upserts, rows):
+            parameters.update(upsert.parameters("postgresql", its_rows))
+        session.execute(self._statement, parameters)
 
 
 def add_n(table, excluded, columns) -> dict:

@@ -256,6 +256,8 @@ class Aggregator:
         self._replace_customer(customer_id, before, after)
 
     def _replace_customer(self, customer_id: str, before, after: CustomerState) -> None:
+        if after == before:  # a repeat of what is known: nothing to count or write
+            return
         self._move_current(before.dimensions() if before else [], after.dimensions())
         for key, n in (before.revenue() if before else []):
             self.counts[key] -= n
@@ -335,6 +337,8 @@ class Aggregator:
         elif is_stale(snapshot, before):
             return before
         after = ticket_state(snapshot, before.times if before else None)
+        if after == before:
+            return before
         self._move_current(before.dimensions() if before else [], after.dimensions())
         self.tickets[ticket_id] = after
         self.dirty_tickets.add(ticket_id)

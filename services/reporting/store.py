@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, text, union_a
 
 from services.common.db import is_postgres
 from services.reporting import domain, periods, summary
-from services.reporting.bulk import Upsert, add_n, replace
+from services.reporting.bulk import Together, Upsert, add_n, replace
 from services.reporting.models import (
     CurrentCount, CustomerRow, DailyCount, DurationHistogram, EventLog, PeriodCount, TicketRow,
 )
@@ -41,6 +41,8 @@ ADD_DURATION = _counter(DurationHistogram, ("clock", "period", "start", "seconds
 ADD_CURRENT = _counter(CurrentCount, ("dimension", "value"))
 REPLACE_CUSTOMER = Upsert(CustomerRow, ("id",), replace(("id",)))
 REPLACE_TICKET = Upsert(TicketRow, ("id",), replace(("id",)))
+FLUSH = Together(ADD_DAILY, ADD_PERIOD, ADD_DURATION, ADD_CURRENT, REPLACE_CUSTOMER,
+                 REPLACE_TICKET)
 
 
 # --- the event log -------------------------------------------------------------------------
@@ -111,16 +113,15 @@ def flush(session, aggregator: domain.Aggregator) -> None:
 
     Rows go in key order, so concurrent transactions lock shared counters in the same order
     and cannot deadlock."""
-    _add(session, ADD_DAILY, aggregator.counts)
-    _add(session, ADD_PERIOD, _rolled_up(aggregator.counts))
-    _add(session, ADD_DURATION, _by_day_and_week(aggregator.durations))
-    _add(session, ADD_CURRENT, aggregator.current)
-    REPLACE_CUSTOMER.execute(session, [
-        _state_row(key, aggregator.customers[key], CUSTOMER_FIELDS)
-        for key in sorted(aggregator.dirty_customers)])
-    REPLACE_TICKET.execute(session, [
-        _state_row(key, aggregator.tickets[key], TICKET_FIELDS)
-        for key in sorted(aggregator.dirty_tickets)])
+    FLUSH.execute(session, [
+        _deltas(ADD_DAILY, aggregator.counts),
+        _deltas(ADD_PERIOD, _rolled_up(aggregator.counts)),
+        _deltas(ADD_DURATION, _by_day_and_week(aggregator.durations)),
+        _deltas(ADD_CURRENT, aggregator.current),
+        [_state_row(key, aggregator.customers[key], CUSTOMER_FIELDS)
+         for key in sorted(aggregator.dirty_customers)],
+        [_state_row(key, aggregator.tickets[key], TICKET_FIELDS)
+         for key in sorted(aggregator.dirty_tickets)]])
 
 
 def _rolled_up(counts: Counter) -> Counter:
@@ -147,11 +148,10 @@ def _state_row(key: str, state, names: tuple) -> dict:
     return row
 
 
-def _add(session, upsert: Upsert, deltas) -> None:
-    """The non-zero deltas ``{key: n}``, in key order."""
+def _deltas(upsert: Upsert, deltas) -> list[dict]:
+    """The rows of the non-zero deltas ``{key: n}``, in key order."""
     columns = upsert.columns
-    upsert.execute(session, [dict(zip(columns, (*key, n)))
-                             for key, n in sorted(deltas.items()) if n])
+    return [dict(zip(columns, (*key, n))) for key, n in sorted(deltas.items()) if n]
 
 
 # --- reading figures -----------------------------------------------------------------------
