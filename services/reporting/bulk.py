@@ -2,7 +2,8 @@
 
 The consumers write a batch's counters and states with these: one statement per table and
 batch, whatever the number of rows, instead of one per row, and no statement built or
-compiled per call (SQLAlchemy caches the compiled form of a statement object it has seen).
+compiled per call (SQLAlchemy caches the compiled form of a statement object it has seen), run on the session's connection (its
+transaction) without the ORM's handling of a statement.
 
 On PostgreSQL the rows travel as one JSON array, turned back into rows of the table's own
 column types by ``json_populate_recordset``: a single statement text for any number of rows,
@@ -41,7 +42,8 @@ class Upsert:
         if not rows:
             return set() if self.returning else None
         dialect = session.bind.dialect.name
-        result = session.execute(self.statement(dialect), self.parameters(dialect, rows))
+        result = session.connection().execute(self.statement(dialect),
+                                              self.parameters(dialect, rows))
         return set(result.scalars()) if self.returning else None
 
     def statement(self, dialect: str):
@@ -106,7 +108,7 @@ class Together:
         parameters = {}
         for upsert, its_rows in zip(self.upserts, rows):
             parameters.update(upsert.parameters("postgresql", its_rows))
-        session.execute(self._statement, parameters)
+        session.connection().execute(self._statement, parameters)
 
 
 def add_n(table, excluded, columns) -> dict:

@@ -4,7 +4,9 @@ from collections import Counter
 from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text, union_all
+from sqlalchemy import (
+    and_, bindparam, delete, func, literal, null, or_, select, text, union_all,
+)
 
 from services.common.db import is_postgres
 from services.reporting import domain, periods, summary
@@ -24,10 +26,25 @@ LOCK_ENTITIES = text(
     "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
     " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered")
 LOG = Upsert(EventLog, ("id",), returning="id")
-STATES = {  # (id, *state fields) of the rows with some ids
-    model: select(*[model.__table__.c[name] for name in ("id", *names)])
-    .where(model.__table__.c.id.in_(bindparam("ids", expanding=True)))
-    for model, names in ((CustomerRow, CUSTOMER_FIELDS), (TicketRow, TICKET_FIELDS))}
+
+
+def _states_statement():
+    """The customers with ids ``customers`` and the tickets with ids ``tickets`` in one
+    select: ``(is a ticket, id, *customer fields, *ticket fields)``, the other kind's
+    fields null."""
+    customers, tickets = CustomerRow.__table__, TicketRow.__table__
+    customer_columns = [customers.c[name] for name in CUSTOMER_FIELDS]
+    ticket_columns = [tickets.c[name] for name in TICKET_FIELDS]
+    return union_all(
+        select(literal(False), customers.c.id, *customer_columns,
+               *[null().cast(column.type) for column in ticket_columns])
+        .where(customers.c.id.in_(bindparam("customers", expanding=True))),
+        select(literal(True), tickets.c.id,
+               *[null().cast(column.type) for column in customer_columns], *ticket_columns)
+        .where(tickets.c.id.in_(bindparam("tickets", expanding=True))))
+
+
+STATES = _states_statement()
 
 
 def _counter(model, key: tuple) -> Upsert:
@@ -54,7 +71,7 @@ def lock_entities(session, keys) -> None:
     The locks are taken in the order of their hashes, the same in every transaction, so two
     batches sharing entities wait for each other instead of deadlocking."""
     if keys and is_postgres(session):
-        session.execute(LOCK_ENTITIES, {"keys": sorted(keys)})
+        session.connection().execute(LOCK_ENTITIES, {"keys": sorted(keys)})
 
 
 def record_events(session, events: list[tuple[dict, datetime]], now: datetime) -> set:
@@ -90,19 +107,18 @@ def clear_read_model(session) -> None:
 # --- current states ------------------------------------------------------------------------
 
 def load_states(session, customer_ids, ticket_ids) -> tuple[dict, dict]:
-    customers = {row[0]: domain.CustomerState(*row[1:])
-                 for row in _rows_with_ids(session, CustomerRow, customer_ids)}
-    tickets = {row[0]: domain.TicketState(*row[1:])
-               for row in _rows_with_ids(session, TicketRow, ticket_ids)}
+    customers, tickets = {}, {}
+    customer_ids, ticket_ids = sorted(customer_ids), sorted(ticket_ids)
+    split = 1 + len(CUSTOMER_FIELDS)
+    for start in range(0, max(len(customer_ids), len(ticket_ids)), ID_CHUNK):
+        for row in session.connection().execute(STATES, {
+                "customers": customer_ids[start:start + ID_CHUNK],
+                "tickets": ticket_ids[start:start + ID_CHUNK]}):
+            if row[0]:
+                tickets[row[1]] = domain.TicketState(*row[split + 1:])
+            else:
+                customers[row[1]] = domain.CustomerState(*row[2:split + 1])
     return customers, tickets
-
-
-def _rows_with_ids(session, model, ids) -> list:
-    """``(id, *state fields)`` of the rows of ``model`` with these ids."""
-    ids, rows = sorted(ids), []
-    for start in range(0, len(ids), ID_CHUNK):
-        rows += session.execute(STATES[model], {"ids": ids[start:start + ID_CHUNK]})
-    return rows
 
 
 # --- writing the aggregator's results ------------------------------------------------------
