@@ -25,25 +25,30 @@ class Upsert:
     ``update(table, excluded, columns)`` gives the ``SET`` (``None``: do nothing) and
     ``where(table, excluded)`` an optional condition. ``columns``: the names every row
     carries (default: every column but an autoincremented key); ``returning``: a column
-    whose values :meth:`execute` returns (the rows inserted or updated)."""
+    whose values :meth:`execute` returns (the rows inserted or updated); ``guard``: on
+    PostgreSQL, a condition (SQL text) evaluated once before any row is written, whose
+    parameters :meth:`execute` passes on."""
 
     def __init__(self, model, key: tuple, update=None, where=None, columns=None,
-                 returning=None):
+                 returning=None, guard=None):
         self.table = model.__table__
         self.key, self.update, self.where, self.returning = key, update, where, returning
+        self.guard = guard
         self.columns = tuple(columns or (
             column.name for column in self.table.columns
             if not (column.primary_key and column.autoincrement is True)))
         self._statements = {}
 
-    def execute(self, session, rows: list[dict]):
+    def execute(self, session, rows: list[dict], guarding: dict | None = None):
         """Write ``rows`` (dicts with :attr:`columns`; no two with the same key) in order;
-        the ``returning`` column's values, or None."""
+        the ``returning`` column's values, or None. ``guarding``: the guard's parameters."""
         if not rows:
             return set() if self.returning else None
         dialect = session.bind.dialect.name
-        result = session.connection().execute(self.statement(dialect),
-                                              self.parameters(dialect, rows))
+        parameters = self.parameters(dialect, rows)
+        if dialect == "postgresql" and self.guard:
+            parameters.update(guarding)
+        result = session.connection().execute(self.statement(dialect), parameters)
         return set(result.scalars()) if self.returning else None
 
     def statement(self, dialect: str):
@@ -65,7 +70,8 @@ class Upsert:
             names = ", ".join(quote(name) for name in self.columns)
             source = text(
                 f"SELECT {names} FROM json_populate_recordset(NULL::{quote(table.name)},"
-                f" CAST(:{table.name} AS json))").columns(*[table.c[name] for name in self.columns])
+                f" CAST(:{table.name} AS json))"
+                + (f" WHERE {self.guard}" if self.guard else "")).columns(*[table.c[name] for name in self.columns])
             statement = postgresql.insert(table).from_select(self.columns, source)
         else:
             statement = sqlite.insert(table)

@@ -72,9 +72,9 @@ def consume_batch(uow, payloads: list) -> int:
     if not parsed:
         return 0
     session = uow.session
-    store.lock_entities(session, {key for _, event in parsed for key in _entity_keys(event[2])})
     fresh = store.record_events(session, [(envelope, event[1]) for envelope, event in parsed],
-                                uow.now())
+                                uow.now(),
+                                {key for _, event in parsed for key in _entity_keys(event[2])})
     new = first_copies(parsed, fresh, lambda item: item[0]["id"])
     if len(new) < len(parsed):
         log.info("%d of %d events already applied; skipped", len(parsed) - len(new),

@@ -22,10 +22,11 @@ CUSTOMER_FIELDS = tuple(field.name for field in fields(domain.CustomerState))
 TICKET_FIELDS = tuple(field.name for field in fields(domain.TicketState))
 
 # Built once (see :mod:`services.reporting.bulk`).
-LOCK_ENTITIES = text(
-    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
-    " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered")
-LOG = Upsert(EventLog, ("id",), returning="id")
+# Takes the advisory locks of the entities ``keys``, in the order of their hashes (an
+# uncorrelated subquery: PostgreSQL runs it once, before the first row is written).
+LOCKED = ("(SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
+          " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered) >= 0")
+LOG = Upsert(EventLog, ("id",), returning="id", guard=LOCKED)
 
 
 def _states_statement():
@@ -64,28 +65,24 @@ FLUSH = Together(ADD_DAILY, ADD_PERIOD, ADD_DURATION, ADD_CURRENT, REPLACE_CUSTO
 
 # --- the event log -------------------------------------------------------------------------
 
-def lock_entities(session, keys) -> None:
-    """Serialise the events of each customer or ticket in ``keys`` across workers and
-    instances, in one statement (SQLite already serialises every writing transaction).
-
-    The locks are taken in the order of their hashes, the same in every transaction, so two
-    batches sharing entities wait for each other instead of deadlocking."""
-    if keys and is_postgres(session):
-        session.connection().execute(LOCK_ENTITIES, {"keys": sorted(keys)})
-
-
-def record_events(session, events: list[tuple[dict, datetime]], now: datetime) -> set:
+def record_events(session, events: list[tuple[dict, datetime]], now: datetime,
+                  keys) -> set:
     """Log ``(envelope, occurred_at)`` pairs in order, in one statement; return the ids
     logged now (not the ones logged before, an id repeated in the list counts once).
 
-    ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same id to commit, so two
-    deliveries handled at once still take effect once."""
+    On PostgreSQL the same statement first serialises the events of each customer or ticket
+    in ``keys`` across workers and instances (SQLite already serialises every writing
+    transaction): the locks are taken in the order of their hashes, the same in every
+    transaction, so two batches sharing entities wait for each other instead of
+    deadlocking, and before the log rows, so two deliveries of one event cannot each hold
+    what the other waits for. ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of
+    the same id to commit, so two deliveries handled at once still take effect once."""
     rows = {}
     for envelope, occurred_at in events:
         rows.setdefault(envelope["id"], dict(
             id=envelope["id"], type=envelope["type"], source=envelope["source"],
             occurred_at=occurred_at, envelope=envelope, received_at=now))
-    return LOG.execute(session, list(rows.values()))
+    return LOG.execute(session, list(rows.values()), {"keys": sorted(keys)})
 
 
 def logged_events(session, after_seq: int, limit: int) -> list[EventLog]:
