@@ -51,12 +51,9 @@ def apply_events(session, events: list[tuple[str, datetime, dict]]) -> domain.Ag
     return aggregator
 
 
-def apply_details(session, envelopes: list[dict]) -> None:
-    """Write the detail rows of the exports for these envelopes (in order)."""
-    detail_store.write(session, [
-        row for envelope in envelopes for row in details.rows_of(
-            envelope["type"], datetime.fromisoformat(envelope["occurred_at"]),
-            envelope["data"])])
+def apply_details(session, events: list[tuple[str, datetime, dict]]) -> None:
+    """Write the detail rows of the exports for these parsed events (in order)."""
+    detail_store.write(session, [row for event in events for row in details.rows_of(*event)])
 
 
 def consume_batch(uow, payloads: list) -> int:
@@ -82,8 +79,9 @@ def consume_batch(uow, payloads: list) -> int:
     if not new:
         uow.rollback()
         return 0
-    apply_events(session, [event for _, event in new])
-    apply_details(session, [envelope for envelope, _ in new])
+    events = [event for _, event in new]
+    apply_events(session, events)
+    apply_details(session, events)
     uow.commit()
     return len(new)
 
@@ -97,8 +95,9 @@ def rebuild(session, progress=lambda replayed: None) -> int:
     detail_store.clear(session)
     last_seq = replayed = 0
     while batch := store.logged_events(session, last_seq, REBUILD_BATCH):
-        apply_events(session, [event_of(row.envelope) for row in batch])
-        apply_details(session, [row.envelope for row in batch])
+        events = [event_of(row.envelope) for row in batch]
+        apply_events(session, events)
+        apply_details(session, events)
         last_seq, replayed = batch[-1].seq, replayed + len(batch)
         progress(replayed)
     session.commit()

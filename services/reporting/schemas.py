@@ -18,7 +18,8 @@ EXPORT_FORMATS = tuple(CONTENT_TYPES)
 LANGUAGES = ("en", "zh")
 
 
-# --- consumed events: only the fields the read model uses; the rest is ignored -------------
+# --- consumed events: only the fields the read model uses (its figures and the exports'
+# detail rows, :mod:`services.reporting.details`); the rest is ignored ------------------------
 
 class _Lenient(Schema):
     class Meta:
@@ -38,6 +39,8 @@ class CustomerSnapshotSchema(_Lenient):
     deal_amount = fields.Decimal(allow_none=True, load_default=None)
     signed_date = fields.Date(allow_none=True, load_default=None)
     last_activity_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    name = fields.String(allow_none=True, load_default=None)
+    deal_product = fields.String(allow_none=True, load_default=None)
 
 
 class TicketSnapshotSchema(_Lenient):
@@ -53,13 +56,20 @@ class TicketSnapshotSchema(_Lenient):
     channel = fields.String(allow_none=True, load_default=None)
     department = fields.String(allow_none=True, load_default=None)
     late_entry = fields.Boolean(load_default=False)
+    title = fields.String(allow_none=True, load_default=None)
+    owner = fields.String(allow_none=True, load_default=None)
 
 
 class FollowupSnapshotSchema(_Lenient):
+    id = fields.Integer(required=True)
+    customer_id = fields.String(required=True)
     at = fields.AwareDateTime(required=True)
     outcome = fields.String(required=True)
     owner = fields.String(allow_none=True, load_default=None)
-    customer_id = fields.String(allow_none=True, load_default=None)
+    channel = fields.String(allow_none=True, load_default=None)
+    subject = fields.String(allow_none=True, load_default=None)
+    feedback = fields.String(allow_none=True, load_default=None)
+    next_action = fields.String(allow_none=True, load_default=None)
 
 
 class RatingSnapshotSchema(_Lenient):
@@ -71,6 +81,9 @@ class RatingSnapshotSchema(_Lenient):
     speed = fields.Integer(allow_none=True, load_default=None)
     effectiveness = fields.Integer(allow_none=True, load_default=None)
     would_cooperate_again = fields.String(allow_none=True, load_default=None)
+    comment = fields.String(allow_none=True, load_default=None)
+    collected_via = fields.String(allow_none=True, load_default=None)
+    by = fields.String(allow_none=True, load_default=None)
 
 
 class TaskSnapshotSchema(_Lenient):
