@@ -1,9 +1,9 @@
 """Upserts of many rows into one table, each statement built once per backend.
 
-The consumers write a batch's counters and states with these: one statement per table and
-batch, whatever the number of rows, instead of one per row, and no statement built or
-compiled per call (SQLAlchemy caches the compiled form of a statement object it has seen), run on the session's connection (its
-transaction) without the ORM's handling of a statement.
+The consumers write a batch's counters, states and detail rows with these: one statement per
+table and batch, whatever the number of rows, instead of one per row, and no statement built
+or compiled per call (SQLAlchemy caches the compiled form of a statement object it has
+seen), run on the session's connection (its transaction) without the ORM's handling.
 
 On PostgreSQL the rows travel as one JSON array, turned back into rows of the table's own
 column types by ``json_populate_recordset``: a single statement text for any number of rows,
@@ -47,7 +47,7 @@ class Upsert:
         dialect = session.bind.dialect.name
         parameters = self.parameters(dialect, rows)
         if dialect == "postgresql" and self.guard:
-            parameters.update(guarding)
+            parameters.update(guarding or {})
         result = session.connection().execute(self.statement(dialect), parameters)
         return set(result.scalars()) if self.returning else None
 
@@ -71,7 +71,8 @@ class Upsert:
             source = text(
                 f"SELECT {names} FROM json_populate_recordset(NULL::{quote(table.name)},"
                 f" CAST(:{table.name} AS json))"
-                + (f" WHERE {self.guard}" if self.guard else "")).columns(*[table.c[name] for name in self.columns])
+                + (f" WHERE {self.guard}" if self.guard else "")
+            ).columns(*[table.c[name] for name in self.columns])
             statement = postgresql.insert(table).from_select(self.columns, source)
         else:
             statement = sqlite.insert(table)

@@ -21,7 +21,8 @@ ROLLUPS = {periods.WEEK: periods.week_of, periods.MONTH: periods.month_of}
 CUSTOMER_FIELDS = tuple(field.name for field in fields(domain.CustomerState))
 TICKET_FIELDS = tuple(field.name for field in fields(domain.TicketState))
 
-# Built once (see :mod:`services.reporting.bulk`).
+# The statements of consumption, built once (see :mod:`services.reporting.bulk`).
+
 # Takes the advisory locks of the entities ``keys``, in the order of their hashes (an
 # uncorrelated subquery: PostgreSQL runs it once, before the first row is written).
 LOCKED = ("(SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
