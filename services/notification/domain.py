@@ -176,6 +176,9 @@ TRIGGERS = {
     "ticket.dissatisfied": _dissatisfied,
     "report.monthly_built": _monthly_report,
 }
+# The events whose notices may reach the admins: the admins are looked up for these only.
+TO_ADMINS = frozenset({"ticket.sla_breached", "customer.churn_risk", "ticket.dissatisfied",
+                       "report.monthly_built"})
 # Nobody needs telling what they just did themselves.
 SKIP_ACTOR = frozenset({TICKET_ASSIGNED, CONTACT_CHANGED, TASK_ASSIGNED})
 

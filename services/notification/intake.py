@@ -2,14 +2,18 @@
 transaction, each event once (:func:`~services.common.consuming.apply_batch`).
 
 A batch gives what its events would give one by one, in delivery order. What the events
-look up (the admins, the managers, each recipient, the live webhooks) is read once per batch
-(:class:`Directory`) and again after a user event changes it; the tickets and tasks the
-events carry are kept in one statement, written before anything reads them."""
+look up is read when an event first needs it, once per batch (:class:`Directory`): the live
+webhooks always (any event type may be subscribed to), the admins, managers and recipients
+only for the events that name them, and the people again after a user event changes them.
+What the batch writes goes in one execution per table of a prebuilt statement
+(:class:`Writes`): the tickets and tasks the events carry before anything reads them, the
+inbox entries and the deliveries at the end, so an event that notifies no one costs its
+claim and the webhook read."""
 import hashlib
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from services.common.consuming import apply_batch
 from services.common.errors import ValidationFailed
@@ -24,6 +28,13 @@ CONSUMER = "notifications"
 USER_EVENTS = ("user.created", "user.updated", "user.login_alert")
 
 
+# Prebuilt, so that each is compiled once per process (see :class:`Writes`).
+LIVE_WEBHOOKS = (select(Webhook.__table__.c.id, Webhook.__table__.c.event_types)
+                 .where(Webhook.__table__.c.deleted_at.is_(None)).order_by(Webhook.__table__.c.id))
+ADD_INBOX_ENTRIES = insert(InboxEntry.__table__)
+ADD_DELIVERIES = insert(Delivery.__table__)
+
+
 class Directory:
     """The people and webhooks a batch's events look up, each read once."""
 
@@ -32,8 +43,8 @@ class Directory:
         self._known = {}
 
     def forget(self) -> None:
-        """A user event changed the people: read them again."""
-        self._known.clear()
+        """A user event changed the people: read them again (the webhooks stay)."""
+        self._known = {key: value for key, value in self._known.items() if key == "webhooks"}
 
     def _once(self, key, load):
         if key not in self._known:
@@ -57,9 +68,33 @@ class Directory:
         return self._once(("recipient", username),
                           lambda: self.session.get(Recipient, username))
 
-    def webhooks(self) -> list[Webhook]:
-        return self._once("webhooks", lambda: list(self.session.scalars(
-            select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.id))))
+    def webhooks(self) -> list:
+        """The live webhooks' ``id`` and ``event_types``."""
+        return self._once("webhooks", lambda: self.session.execute(LIVE_WEBHOOKS).all())
+
+
+class Writes:
+    """What a batch writes, each table in one execution (one round trip: psycopg pipelines
+    the rows) of a statement compiled once per process, where a multi-row ``VALUES`` would
+    be compiled anew for every batch: the tickets and tasks to keep (:mod:`.serving`,
+    written before a contact change reads them), the inbox entries and the deliveries (read
+    by nothing in the batch: written at its end)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.work, self.entries, self.deliveries = [], [], []
+
+    def keep_work(self) -> None:
+        serving.track(self.session, self.work)
+        self.work.clear()
+
+    def flush(self) -> None:
+        self.keep_work()
+        for statement, rows in ((ADD_INBOX_ENTRIES, self.entries),
+                                (ADD_DELIVERIES, self.deliveries)):
+            if rows:
+                self.session.execute(statement, rows)
+            rows.clear()
 
 
 def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
@@ -77,39 +112,38 @@ def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
         envelopes.append(envelope)
 
     def apply(fresh):
-        directory, work = Directory(uow.session, first_admin), []
+        directory, writes = Directory(uow.session, first_admin), Writes(uow.session)
         for envelope in fresh:
-            _handle(uow, envelope, loaded[envelope["id"]], directory, work, email_enabled,
+            _handle(uow, envelope, loaded[envelope["id"]], directory, writes, email_enabled,
                     survey_link, fetch_file)
-        serving.track(uow.session, work)
+        writes.flush()
 
     return apply_batch(uow, CONSUMER, envelopes, apply)
 
 
-def _handle(uow, envelope: dict, data: dict, directory: Directory, work: list,
+def _handle(uow, envelope: dict, data: dict, directory: Directory, writes: Writes,
             email_enabled: bool, survey_link, fetch_file) -> None:
-    """One event: ``work`` collects the tickets and tasks to keep (see :mod:`.serving`)."""
+    """One event: what it writes goes to ``writes``."""
     event_type, occurred_at = envelope["type"], datetime.fromisoformat(envelope["occurred_at"])
     if event_type in USER_EVENTS:
         learn_recipient(uow, data["user"], occurred_at)
         directory.forget()
     row = serving.work_row(event_type, envelope["data"], occurred_at)
     if row is not None:
-        work.append(row)
+        writes.work.append(row)
     attachment = None
     if event_type in domain.WITH_ATTACHMENT and email_enabled and fetch_file is not None:
         attachment = _keep_attachment(uow, data, fetch_file(event_type, data))
-    related = _related(uow.session, directory, work, event_type, data)
-    for notice in domain.notices_for(event_type, data, directory.admins(), uow.context.actor,
-                                     related):
-        _notify(uow, envelope, notice, email_enabled, attachment, directory)
+    related = _related(uow.session, directory, writes, event_type, data)
+    admins = directory.admins() if event_type in domain.TO_ADMINS else []
+    for notice in domain.notices_for(event_type, data, admins, uow.context.actor, related):
+        _notify(uow, envelope, notice, email_enabled, attachment, directory, writes)
     if event_type == "ticket.customer_notified" and email_enabled:
-        _email_customer(uow, envelope, domain.customer_email(data, survey_link))
+        _email_customer(uow, envelope, domain.customer_email(data, survey_link), writes)
     for hook in directory.webhooks():
         if event_type in hook.event_types:
-            delivery = _delivery("webhook", str(hook.id), envelope, envelope, uow.now())
-            delivery.webhook_id = hook.id
-            uow.session.add(delivery)
+            writes.deliveries.append(_delivery("webhook", str(hook.id), envelope, envelope,
+                                               uow.now(), webhook_id=hook.id))
 
 
 def learn_recipient(uow, user: dict, as_of: datetime) -> None:
@@ -123,14 +157,13 @@ def learn_recipient(uow, user: dict, as_of: datetime) -> None:
                                 active=user.get("active", True), updated_at=as_of))
 
 
-def _related(session, directory: Directory, work: list, event_type: str,
+def _related(session, directory: Directory, writes: Writes, event_type: str,
              data: dict) -> list[str]:
     """The people an event's notices need looked up (see :func:`domain.notices_for`)."""
     if event_type in domain.ESCALATED_TO_MANAGERS:
         return _managers_of(session, directory, domain.escalated_owner(event_type, data))
     if event_type == "customer.updated":
-        serving.track(session, work)  # what the batch's earlier events said first
-        work.clear()
+        writes.keep_work()  # what the batch's earlier events said first
         return serving.serving(session, data["customer"]["id"])
     if event_type in domain.TO_ALL_MANAGERS:
         return directory.managers()
@@ -161,28 +194,32 @@ def _keep_attachment(uow, data: dict, content: bytes) -> str:
     return digest
 
 
-def _email_customer(uow, envelope: dict, email: domain.CustomerEmail) -> None:
+def _email_customer(uow, envelope: dict, email: domain.CustomerEmail, writes: Writes) -> None:
     """An email to a ticket's customer: one delivery, retried and logged like the others."""
     payload = {"to": email.to, "kind": email.kind, "params": email.params, "lang": email.lang}
-    uow.session.add(_delivery("email", email.target, envelope, payload, uow.now()))
+    writes.deliveries.append(_delivery("email", email.target, envelope, payload, uow.now()))
 
 
 def _notify(uow, envelope: dict, notice: domain.Notice, email_enabled: bool,
-            attachment: str | None, directory: Directory) -> None:
-    session, now = uow.session, uow.now()
-    session.add(InboxEntry(username=notice.recipient, event_id=envelope["id"],
-                           event_type=envelope["type"], kind=notice.kind, params=notice.params,
-                           created_at=now))
+            attachment: str | None, directory: Directory, writes: Writes) -> None:
+    now = uow.now()
+    writes.entries.append({"username": notice.recipient, "event_id": envelope["id"],
+                           "event_type": envelope["type"], "kind": notice.kind,
+                           "params": notice.params, "created_at": now, "read_at": None})
+    if not email_enabled:
+        return
     recipient = directory.recipient(notice.recipient)
-    if email_enabled and recipient is not None and recipient.email and recipient.active:
+    if recipient is not None and recipient.email and recipient.active:
         payload = {"to": recipient.email, "kind": notice.kind, "params": notice.params}
         if attachment is not None:
             payload["attachment"] = attachment
-        session.add(_delivery("email", notice.recipient, envelope, payload, now))
+        writes.deliveries.append(_delivery("email", notice.recipient, envelope, payload, now))
 
 
-def _delivery(channel: str, target: str, envelope: dict, payload: dict, now) -> Delivery:
-    return Delivery(id=str(uuid.uuid4()), channel=channel, target=target,
-                    event_id=envelope["id"], event_type=envelope["type"], payload=payload,
-                    status="pending", attempts=0, next_attempt_at=now, held=False,
-                    created_at=now)
+def _delivery(channel: str, target: str, envelope: dict, payload: dict, now,
+              webhook_id: int | None = None) -> dict:
+    """A new ``deliveries`` row (every one of a batch names the same columns)."""
+    return {"id": str(uuid.uuid4()), "channel": channel, "target": target,
+            "webhook_id": webhook_id, "event_id": envelope["id"], "event_type": envelope["type"],
+            "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "held": False, "created_at": now}

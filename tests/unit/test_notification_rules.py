@@ -62,6 +62,12 @@ def test_the_contract_lists_exactly_the_documented_events_by_source():
 def test_who_hears_of_which_event(event_type, data, admins, expected):
     notices = domain.notices_for(event_type, data, admins, actor="someone")
     assert [(notice.recipient, notice.kind) for notice in notices] == expected
+    if event_type not in domain.TO_ADMINS:  # the service looks the admins up for these only
+        assert domain.notices_for(event_type, data, [], actor="someone") == notices
+
+
+def test_the_events_that_reach_the_admins_are_events_that_notify():
+    assert domain.TO_ADMINS <= set(domain.TRIGGERS)
 
 
 def test_a_contact_change_reaches_the_owner_and_the_people_serving_the_customer_once():
