@@ -7,8 +7,9 @@ webhooks always (any event type may be subscribed to), the admins, managers and 
 only for the events that name them, and the people again after a user event changes them.
 What the batch writes goes in one execution per table of a prebuilt statement
 (:class:`Writes`): the tickets and tasks the events carry before anything reads them, the
-inbox entries and the deliveries at the end, so an event that notifies no one costs its
-claim and the webhook read."""
+inbox entries and the deliveries at the end. A batch that can change nothing here (no
+notice, no user, no work to keep, no webhook that wants it) is not even claimed: it costs
+the webhook read."""
 import hashlib
 import uuid
 from datetime import datetime
@@ -72,6 +73,10 @@ class Directory:
         """The live webhooks' ``id`` and ``event_types``."""
         return self._once("webhooks", lambda: self.session.execute(LIVE_WEBHOOKS).all())
 
+    def subscribed(self, event_types: set) -> bool:
+        """Whether a live webhook takes any of ``event_types``."""
+        return any(not event_types.isdisjoint(hook.event_types) for hook in self.webhooks())
+
 
 class Writes:
     """What a batch writes, each table in one execution (one round trip: psycopg pipelines
@@ -101,36 +106,54 @@ def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
                   survey_link=lambda survey_id: None, fetch_file=None) -> int:
     """Record what the delivered events ask for; returns how many were new.
 
+    A batch none of whose events can change anything here but through a webhook
+    (:func:`_quiet`), and whose types no live webhook takes, is left unclaimed: it has no
+    effect, so taking it again has none either, and it costs one read.
+
     ``fetch_file(event_type, data)`` returns the bytes of the file an event's emails carry
     (:data:`domain.WITH_ATTACHMENT`), fetched from the service that keeps it."""
-    envelopes, loaded = [], {}
+    envelopes, loaded, work = [], {}, {}
     for payload in payloads:
         envelope = parse_envelope(payload)
         schema = EVENT_DATA_SCHEMAS.get(envelope["type"])
         loaded[envelope["id"]] = load_or_422(schema_of(schema), envelope["data"]) if schema \
             else envelope["data"]
+        work[envelope["id"]] = serving.work_row(envelope["type"], envelope["data"],
+                                                datetime.fromisoformat(envelope["occurred_at"]))
         envelopes.append(envelope)
+    directory = Directory(uow.session, first_admin)
+    if all(_quiet(envelope, work[envelope["id"]], email_enabled) for envelope in envelopes) \
+            and not directory.subscribed({envelope["type"] for envelope in envelopes}):
+        return 0  # (the read's transaction ends with the worker's session)
 
     def apply(fresh):
-        directory, writes = Directory(uow.session, first_admin), Writes(uow.session)
+        writes = Writes(uow.session)
         for envelope in fresh:
-            _handle(uow, envelope, loaded[envelope["id"]], directory, writes, email_enabled,
-                    survey_link, fetch_file)
+            _handle(uow, envelope, loaded[envelope["id"]], work[envelope["id"]], directory,
+                    writes, email_enabled, survey_link, fetch_file)
         writes.flush()
 
     return apply_batch(uow, CONSUMER, envelopes, apply)
 
 
-def _handle(uow, envelope: dict, data: dict, directory: Directory, writes: Writes,
-            email_enabled: bool, survey_link, fetch_file) -> None:
+def _quiet(envelope: dict, work_row: dict | None, email_enabled: bool) -> bool:
+    """Whether the event can change nothing but through a webhook: it notifies no one, names
+    no user, carries no work to keep and asks for no email."""
+    event_type = envelope["type"]
+    return (event_type not in domain.TRIGGERS and event_type not in USER_EVENTS
+            and work_row is None
+            and not (event_type == "ticket.customer_notified" and email_enabled))
+
+
+def _handle(uow, envelope: dict, data: dict, work_row: dict | None, directory: Directory,
+            writes: Writes, email_enabled: bool, survey_link, fetch_file) -> None:
     """One event: what it writes goes to ``writes``."""
     event_type, occurred_at = envelope["type"], datetime.fromisoformat(envelope["occurred_at"])
     if event_type in USER_EVENTS:
         learn_recipient(uow, data["user"], occurred_at)
         directory.forget()
-    row = serving.work_row(event_type, envelope["data"], occurred_at)
-    if row is not None:
-        writes.work.append(row)
+    if work_row is not None:
+        writes.work.append(work_row)
     attachment = None
     if event_type in domain.WITH_ATTACHMENT and email_enabled and fetch_file is not None:
         attachment = _keep_attachment(uow, data, fetch_file(event_type, data))

@@ -113,3 +113,20 @@ def test_a_payload_that_cannot_be_read_fails_the_whole_batch(twins):
             handle_events(batched, [events[0], events[4], bad])
     assert batched.tables() == before
     assert handle_events(batched, events[:1]) == 1
+
+
+def test_a_batch_that_can_change_nothing_is_left_unclaimed_until_a_webhook_wants_it(twins):
+    _, batched = twins
+    created = event("customer.created", {"customer": CUSTOMER}, source="customers")
+    before = batched.tables()
+    assert handle_events(batched, [created, created]) == 0
+    assert batched.tables() == before  # not even a claim
+    notifications.create_webhook(batched.uow(), {
+        "url": "http://127.0.0.1:9/customers", "secret": "s" * 16,
+        "event_types": ["customer.created"]}, allow_private=True)
+    assert handle_events(batched, [created, created]) == 1
+    assert handle_events(batched, [created]) == 0
+    with sessionmaker(batched.engine)() as session:
+        targets = session.scalars(select(models.Delivery.target)
+                                  .where(models.Delivery.event_id == created["id"])).all()
+    assert len(targets) == 1
