@@ -2,6 +2,8 @@
 task with a completing event seen before it, keeping schedule rules' clocks per customer, and
 the schedule sweep with its catch-up policy. Events reach it through
 :mod:`services.workflow.learning`."""
+import weakref
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -18,9 +20,40 @@ def zone_of(definition: dict, options):
     return schedules.zone(definition.get("time_zone") or options.time_zone)
 
 
-def active_rules(session) -> list[Rule]:
-    return list(session.scalars(select(Rule).where(Rule.enabled.is_(True),
-                                                   Rule.deleted_at.is_(None)).order_by(Rule.id)))
+@dataclass(frozen=True)
+class ActiveRule:
+    """What the event rules need of a rule, kept between batches."""
+    id: int
+    name: str
+    version: int
+    definition: dict
+
+
+# Per engine (one database): the rules' fingerprint and the active rules read with it.
+_ACTIVE = weakref.WeakKeyDictionary()
+
+
+# A row that changes with every write to the rules: each adds a rule, bumps a version or
+# deletes one (``deleted_at``), and none undoes another, so a row seen before means the
+# rules are as they were then. Built once, on the table (no ORM work to run it).
+RULES_FINGERPRINT = select(func.count(), func.coalesce(func.sum(Rule.__table__.c.version), 0),
+                           func.count(Rule.__table__.c.deleted_at))
+
+
+def active_rules(session) -> list[ActiveRule]:
+    """The enabled rules, oldest first. They are read again only when their fingerprint
+    (:data:`RULES_FINGERPRINT`, one small aggregate) differs from the one they were read
+    with, so a rule written by any instance counts from the next batch on."""
+    fingerprint = tuple(session.execute(RULES_FINGERPRINT).one())
+    bind = session.get_bind()
+    cached = _ACTIVE.get(bind)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    active = [ActiveRule(rule.id, rule.name, rule.version, rule.definition)
+              for rule in session.scalars(select(Rule).where(
+                  Rule.enabled.is_(True), Rule.deleted_at.is_(None)).order_by(Rule.id))]
+    _ACTIVE[bind] = (fingerprint, active)
+    return active
 
 
 # --- completions ------------------------------------------------------------------------
@@ -95,17 +128,31 @@ def earlier_completion(session, definition: dict, task: Task, since: datetime):
 
 # --- schedules ---------------------------------------------------------------------------
 
-def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: datetime) -> None:
+def clocks_of(session, customer_ids) -> dict:
+    """The schedule clocks of these customers by ``(rule id, customer id)``, in one read."""
+    if not customer_ids:
+        return {}
+    return {(row.rule_id, row.customer_id): row for row in session.scalars(
+        select(Schedule).where(Schedule.customer_id.in_(sorted(customer_ids))))}
+
+
+def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: datetime,
+                   clocks: dict) -> None:
     """Start the clock of each schedule rule the customer now matches; stop (and cancel the
-    open task of) each it no longer matches."""
+    open task of) each it no longer matches. ``clocks`` holds the customer's clocks
+    (:func:`clocks_of`; a clock started here is kept in it as ``None``) and is kept current."""
     session = uow.session
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
     for rule in schedule_rules:
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
-        row = session.get(Schedule, (rule.id, customer.id))
-        if matching and row is None:
+        key = (rule.id, customer.id)
+        if matching and key not in clocks:
             start_clock(session, options, rule, customer.id, at)
-        elif not matching and row is not None:
+            clocks[key] = None
+        elif not matching and key in clocks:
+            row = clocks.pop(key) or session.get(Schedule, key)
+            if row is None:
+                continue
             session.delete(row)
             session.flush()
             _cancel_open(uow, options, rule, customer.id, at)

@@ -1,13 +1,17 @@
-"""The workflow's events, a batch of deliveries at a time in one transaction: the customer,
-ticket and user views learnt from them, the event history, and the event rules applied
-(tasks made once per (rule, event), tasks completed by the events that say the work is done,
-schedule clocks started and stopped).
+"""The workflow's events, a batch of deliveries at a time in one transaction: the customer and
+user views learnt from them, the event history, and the event rules applied (tasks made once
+per (rule, event), tasks completed by the events that say the work is done, schedule clocks
+started and stopped).
 
 A batch is applied exactly as its events would be one by one, in delivery order: each id is
-claimed once (a repeat, in the batch or from before, is skipped); the view rows it touches
-are locked up front, in key order, so two batches never wait on each other crosswise; the
-rules are read once. A payload that does not parse raises before anything is written, so the
-batch fails and its consumer tries each delivery alone."""
+claimed once (a repeat, in the batch or from before, is skipped); the customer view rows it
+touches are locked up front, in key order, so two batches never wait on each other crosswise;
+the rules are read once. A payload that does not parse raises before anything is written, so
+the batch fails and its consumer tries each delivery alone.
+
+What an event no rule acts on costs is kept small, since most events are such (a new ticket,
+a comment): its history row is written with the commit's own statement, and a ticket event
+touches no view (the rules read a ticket's facts from its event alone)."""
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,7 +20,7 @@ from services.common.consuming import apply_batch
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, schema_of
 from services.workflow import engine, rules, tasks, views
-from services.workflow.models import CustomerView, SeenEvent, Task, TicketView
+from services.workflow.models import SeenEvent, Task
 from services.workflow.schemas import event_data_schema
 
 CONSUMER = "workflow"
@@ -32,78 +36,100 @@ def handle_events(uow, options, payloads: list) -> int:
     """Apply delivered events in one transaction; returns how many were new (see
     :func:`~services.common.consuming.apply_batch`)."""
     envelopes = [_checked(payload) for payload in payloads]
-    return apply_batch(uow, CONSUMER, envelopes, lambda fresh: _apply_all(uow, options, fresh))
+    return apply_batch(uow, CONSUMER, envelopes, lambda fresh: _Batch(uow, options).apply(fresh))
 
 
-def _apply_all(uow, options, envelopes: list[dict]) -> None:
-    session = uow.session
-    customers, tickets = _lock_views(session, envelopes)
-    active = engine.active_rules(session)
-    for envelope in envelopes:
-        at = datetime.fromisoformat(envelope["occurred_at"])
-        if envelope["type"].startswith("user."):
-            views.learn_user(session, envelope["data"])
+class _Batch:
+    """One batch's state: the locked customer rows, their schedule clocks (read once), the
+    active rules, and what is not written yet: the customer rows changed (one statement at
+    the end) and the history rows (written with the commit's own statement).
+
+    Both are written first when a rule is about to make a task, since the task reads the
+    customer's owner and :func:`engine.earlier_completion` the history (a completion seen
+    earlier in the same batch counts, as it would one by one)."""
+
+    def __init__(self, uow, options):
+        self.uow, self.options, self.session = uow, options, uow.session
+        self.seen, self.changed = [], {}
+
+    def apply(self, envelopes: list[dict]) -> None:
+        self.customers, made = _lock_customers(self.session, envelopes)
+        self.active = engine.active_rules(self.session)
+        self.schedule_rules = [rule for rule in self.active if rules.is_schedule(rule.definition)]
+        # A customer row made just now has no clock yet.
+        self.clocks = engine.clocks_of(self.session, set(self.customers) - made) \
+            if self.schedule_rules else {}
+        for envelope in envelopes:
+            at = datetime.fromisoformat(envelope["occurred_at"])
+            if envelope["type"].startswith("user."):
+                views.learn_user(self.session, envelope["data"])
+            else:
+                self._apply(envelope, at)
+        views.save_customers(self.session, list(self.changed.values()))
+        for row in self.seen:
+            self.uow.add_row(row)
+
+    def _apply(self, envelope: dict, at: datetime) -> None:
+        event_type, data = envelope["type"], envelope["data"]
+        customer = None
+        if event_type.startswith("ticket."):
+            facts = rules.event_facts(event_type, data)
         else:
-            _apply(uow, options, active, envelope, at, customers, tickets)
+            row = self.customers[data["customer"]["id"]]
+            previous = views.snapshot(row)
+            customer = views.learn_customer(event_type, data, at, row)
+            self.changed[customer.id] = customer
+            facts = rules.event_facts(event_type, data, previous=previous)
+        if event_type in rules.EVENTS:
+            self.seen.append(SeenEvent(id=envelope["id"], type=event_type, occurred_at=at,
+                                       customer_id=facts.get("customer_id"),
+                                       ticket_id=facts.get("ticket_id"), facts=facts))
+            self._complete_open_tasks(envelope, facts, at)
+            self._make_tasks(envelope, facts, at)
+        if customer is not None and self.schedule_rules:
+            engine.sync_schedules(self.uow, self.options, self.schedule_rules, customer, at,
+                                  self.clocks)
 
-
-def _lock_views(session, envelopes: list[dict]) -> tuple[dict, dict]:
-    """The customer and ticket view rows the events touch, locked (customers, then tickets);
-    a row is made blank, as of its first event, if missing."""
-    customers, tickets = {}, {}
-    for envelope in envelopes:
-        data, at = envelope["data"], datetime.fromisoformat(envelope["occurred_at"])
-        if envelope["type"].startswith("ticket."):
-            key = data["ticket"]["id"]
-            tickets.setdefault(key, {"id": key, "as_of": at})
-        elif not envelope["type"].startswith("user."):
-            key = data["customer"]["id"]
-            customers.setdefault(key, {"id": key, "ever_deal": False, "deleted": False,
-                                       "as_of": at})
-    return (views.locked_rows(session, CustomerView, customers),
-            views.locked_rows(session, TicketView, tickets))
-
-
-def _apply(uow, options, active, envelope: dict, at: datetime, customers: dict,
-           tickets: dict) -> None:
-    session, event_type, data = uow.session, envelope["type"], envelope["data"]
-    customer = None
-    if event_type.startswith("ticket."):
-        views.learn_ticket(tickets[data["ticket"]["id"]], data, at)
-        facts = rules.event_facts(event_type, data)
-    else:
-        row = customers[data["customer"]["id"]]
-        previous = views.snapshot(row)
-        customer = views.learn_customer(event_type, data, at, row)
-        facts = rules.event_facts(event_type, data, previous=previous)
-    if event_type in rules.EVENTS:
-        session.add(SeenEvent(id=envelope["id"], type=event_type, occurred_at=at,
-                              customer_id=facts.get("customer_id"),
-                              ticket_id=facts.get("ticket_id"), facts=facts))
-        _complete_open_tasks(uow, options, active, envelope, facts, at)
-        for rule in active:
+    def _make_tasks(self, envelope: dict, facts: dict, at: datetime) -> None:
+        event_type = envelope["type"]
+        for rule in self.active:
             if rule.definition["trigger"].get("event") == event_type and \
                     rules.matches(rule.definition["where"], facts):
+                self._write_so_far()
                 trigger = {"event_id": envelope["id"], "event_type": event_type,
                            "occurred_at": at.isoformat()}
-                engine.make_from_rule(uow, options, rule, envelope["id"], at, trigger, facts)
-    if customer is not None:
-        engine.sync_schedules(uow, options,
-                              [rule for rule in active if rules.is_schedule(rule.definition)],
-                              customer, at)
+                engine.make_from_rule(self.uow, self.options, rule, envelope["id"], at,
+                                      trigger, facts)
+
+    def _write_so_far(self) -> None:
+        views.save_customers(self.session, list(self.changed.values()))
+        self.session.add_all(self.seen)
+        self.seen, self.changed = [], {}
+
+    def _complete_open_tasks(self, envelope: dict, facts: dict, at: datetime) -> None:
+        completing = [rule.id for rule in self.active
+                      if envelope["type"] in rule.definition.get("completes_on", [])]
+        if not completing:
+            return
+        subject = Task.ticket_id == facts["ticket_id"] if facts.get("ticket_id") \
+            else Task.customer_id == facts.get("customer_id")
+        candidates = self.session.scalars(select(Task).where(
+            Task.rule_id.in_(completing), Task.state == "open", subject)
+            .order_by(Task.id).with_for_update())
+        for task in candidates:
+            if rules.completes({"ticket_id": task.ticket_id, "customer_id": task.customer_id},
+                               facts) and engine.trigger_time(task) < at:
+                tasks.close_task(self.uow, self.options, task, "done", at,
+                                 engine.completion_note(envelope))
 
 
-def _complete_open_tasks(uow, options, active, envelope, facts: dict, at: datetime) -> None:
-    completing = [rule.id for rule in active
-                  if envelope["type"] in rule.definition.get("completes_on", [])]
-    if not completing:
-        return
-    subject = Task.ticket_id == facts["ticket_id"] if facts.get("ticket_id") \
-        else Task.customer_id == facts.get("customer_id")
-    candidates = uow.session.scalars(select(Task).where(
-        Task.rule_id.in_(completing), Task.state == "open", subject)
-        .order_by(Task.id).with_for_update())
-    for task in candidates:
-        if rules.completes({"ticket_id": task.ticket_id, "customer_id": task.customer_id}, facts) \
-                and engine.trigger_time(task) < at:
-            tasks.close_task(uow, options, task, "done", at, engine.completion_note(envelope))
+def _lock_customers(session, envelopes: list[dict]) -> tuple[dict, set]:
+    """The customer view rows the events touch, locked, and the ids of those made blank
+    just now (as of their first event) because they were missing."""
+    blanks = {}
+    for envelope in envelopes:
+        if not envelope["type"].startswith(("ticket.", "user.")):
+            key = envelope["data"]["customer"]["id"]
+            blanks.setdefault(key, {"id": key, "ever_deal": False, "deleted": False,
+                                    "as_of": datetime.fromisoformat(envelope["occurred_at"])})
+    return views.lock_customers(session, blanks)

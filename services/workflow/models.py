@@ -1,5 +1,5 @@
 """The workflow service's tables (its own database): tasks, rules, what the rules have done,
-and the small views of customers, tickets and users it learns from their events."""
+and the small views of customers and users it learns from their events."""
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
@@ -125,16 +125,6 @@ class CustomerView(Base):
     ever_deal: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # The occurred_at of the event this row reflects: an older event arriving late is ignored.
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class TicketView(Base):
-    __tablename__ = "tickets"
-
-    id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    customer_id: Mapped[str | None] = mapped_column(String(40))
-    owner: Mapped[str | None] = mapped_column(String(80))
-    state: Mapped[str | None] = mapped_column(String(20))
     as_of: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,13 +1,14 @@
-"""What the workflow service knows of customers, tickets and users: small views kept from
-their events, each row stamped with the time of the event it reflects so a late, older event
-never overwrites a newer state."""
+"""What the workflow service knows of customers and users: small views kept from their
+events, a customer's row stamped with the time of the event it reflects so a late, older
+event never overwrites a newer state. (Of a ticket the rules need only what its event says.)"""
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db import upsert
+from services.common.db import is_postgres
 from services.customer.domain import lifecycle_status
-from services.workflow.models import CustomerView, TicketView, UserView
+from services.workflow.models import CustomerView, UserView
 from services.workflow.rules import TRACKED_CUSTOMER_FIELDS
 
 
@@ -24,19 +25,48 @@ def snapshot(customer: CustomerView | None) -> dict | None:
     return {"ever_deal": customer.ever_deal, "owner": customer.owner}
 
 
-def locked_rows(session, model, blanks: dict[str, dict]) -> dict:
-    """The view rows for the keys of ``blanks``, each made from its blank if missing, locked
-    until commit in key order. Events about one record may be handled at once (each type has
-    its queue): an insert waits for the other's and then does nothing, so neither fails, and
-    locking in key order keeps two batches from waiting on each other crosswise."""
+_CUSTOMERS = CustomerView.__table__
+# Built once (compiled once): the batch consumer's statements on the customer view.
+_MAKE_MISSING = (postgresql.insert(_CUSTOMERS).on_conflict_do_nothing()
+                 .returning(_CUSTOMERS.c.id))
+_MAKE_MISSING_SQLITE = sqlite.insert(_CUSTOMERS).on_conflict_do_nothing().returning(_CUSTOMERS.c.id)
+_LOCK = (select(_CUSTOMERS).where(_CUSTOMERS.c.id.in_(bindparam("keys", expanding=True)))
+         .order_by(_CUSTOMERS.c.id).with_for_update())
+_SAVE = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("key"))
+         .values({name: bindparam(name) for name in _CUSTOMERS.columns.keys() if name != "id"}))
+
+
+def lock_customers(session, blanks: dict[str, dict]) -> tuple[dict, set]:
+    """The customer rows for the keys of ``blanks`` (each ``{id, ever_deal, deleted,
+    as_of}``), locked until commit, as :class:`CustomerView` objects outside the session
+    (changes are written with :func:`save_customers`), and the keys whose row was missing
+    and is made from its blank now.
+
+    Events about one customer may be handled at once (each type has its queue): an insert
+    waits for the other's and then does nothing, so neither fails. The missing rows are
+    inserted, and so locked, in key order, then the others locked in key order, so two
+    batches never wait on each other crosswise."""
     if not blanks:
-        return {}
+        return {}, set()
     keys = sorted(blanks)
-    session.execute(upsert(session, model.__table__).values([blanks[key] for key in keys])
-                    .on_conflict_do_nothing())
-    rows = session.scalars(select(model).where(model.id.in_(keys)).order_by(model.id)
-                           .with_for_update().execution_options(populate_existing=True))
-    return {row.id: row for row in rows}
+    make = _MAKE_MISSING if is_postgres(session) else _MAKE_MISSING_SQLITE
+    made = set(session.scalars(make, [blanks[key] for key in keys]))
+    empty = dict.fromkeys(_CUSTOMERS.columns.keys())
+    rows = {key: CustomerView(**{**empty, **blanks[key]}) for key in keys if key in made}
+    others = [key for key in keys if key not in made]
+    if others:
+        rows.update((row.id, CustomerView(**row._mapping))
+                    for row in session.execute(_LOCK, {"keys": others}))
+    return rows, made
+
+
+def save_customers(session, rows) -> None:
+    """Write the customer rows (from :func:`lock_customers`) as they are now, in one
+    statement."""
+    if rows:
+        names = [name for name in _CUSTOMERS.columns.keys() if name != "id"]
+        session.execute(_SAVE, [{"key": row.id, **{name: getattr(row, name) for name in names}}
+                                for row in rows])
 
 
 def learn_customer(event_type: str, data: dict, at: datetime, row: CustomerView) -> CustomerView:
@@ -51,16 +81,6 @@ def learn_customer(event_type: str, data: dict, at: datetime, row: CustomerView)
         row.last_activity_at = datetime.fromisoformat(shown["last_activity_at"])
     row.ever_deal = row.ever_deal or shown.get("type") == "deal"
     row.deleted = event_type == "customer.deleted"
-    row.as_of = at
-    return row
-
-
-def learn_ticket(row: TicketView, data: dict, at: datetime) -> TicketView:
-    """Update the view from a ticket event (an older event than the row's is ignored)."""
-    shown = data["ticket"]
-    if row.as_of > at:
-        return row
-    row.customer_id, row.owner, row.state = shown.get("customer_id"), shown.get("owner"), shown.get("state")
     row.as_of = at
     return row
 
