@@ -54,11 +54,12 @@ class _Batch:
         self.seen, self.changed = [], {}
 
     def apply(self, envelopes: list[dict]) -> None:
-        self.customers, made = _lock_customers(self.session, envelopes)
+        self.customers, self.made_by = _lock_customers(self.session, envelopes)
         self.active = engine.active_rules(self.session)
         self.schedule_rules = [rule for rule in self.active if rules.is_schedule(rule.definition)]
         # A customer row made just now has no clock yet.
-        self.clocks = engine.clocks_of(self.session, set(self.customers) - made) \
+        self.clocks = engine.clocks_of(self.session,
+                                       set(self.customers) - set(self.made_by.values())) \
             if self.schedule_rules else {}
         for envelope in envelopes:
             at = datetime.fromisoformat(envelope["occurred_at"])
@@ -74,10 +75,13 @@ class _Batch:
         if event_type.startswith("ticket."):
             facts = rules.event_facts(event_type, data)
         else:
-            row = self.customers[data["customer"]["id"]]
-            previous = views.snapshot(row)
-            customer = views.learn_customer(event_type, data, at, row)
-            self.changed[customer.id] = customer
+            customer = self.customers[data["customer"]["id"]]
+            if envelope["id"] in self.made_by:  # its row was inserted as this event leaves it
+                previous = views.snapshot(views.blank_customer(customer.id, at))
+            else:
+                previous = views.snapshot(customer)
+                views.learn_customer(event_type, data, at, customer)
+                self.changed[customer.id] = customer
             facts = rules.event_facts(event_type, data, previous=previous)
         if event_type in rules.EVENTS:
             self.seen.append({"id": envelope["id"], "type": event_type, "occurred_at": at,
@@ -123,13 +127,18 @@ class _Batch:
                                  engine.completion_note(envelope))
 
 
-def _lock_customers(session, envelopes: list[dict]) -> tuple[dict, set]:
-    """The customer view rows the events touch, locked, and the ids of those made blank
-    just now (as of their first event) because they were missing."""
-    blanks = {}
+def _lock_customers(session, envelopes: list[dict]) -> tuple[dict, dict]:
+    """The customer view rows the events touch, locked, and for those missing until now:
+    the id of the event that made the row. A missing row is inserted as that first event
+    leaves a blank one (its first update is the insert itself)."""
+    firsts = {}
     for envelope in envelopes:
         if not envelope["type"].startswith(("ticket.", "user.")):
-            key = envelope["data"]["customer"]["id"]
-            blanks.setdefault(key, {"id": key, "ever_deal": False, "deleted": False,
-                                    "as_of": datetime.fromisoformat(envelope["occurred_at"])})
-    return views.lock_customers(session, blanks)
+            firsts.setdefault(envelope["data"]["customer"]["id"], envelope)
+    missing = {}
+    for key, envelope in firsts.items():
+        at = datetime.fromisoformat(envelope["occurred_at"])
+        missing[key] = views.learn_customer(envelope["type"], envelope["data"], at,
+                                            views.blank_customer(key, at))
+    rows, made = views.lock_customers(session, missing)
+    return rows, {firsts[key]["id"]: key for key in made}

@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db import is_postgres
 from services.customer.domain import lifecycle_status
 from services.workflow.models import CustomerView, UserView
 from services.workflow.rules import TRACKED_CUSTOMER_FIELDS
@@ -26,33 +25,42 @@ def snapshot(customer: CustomerView | None) -> dict | None:
 
 
 _CUSTOMERS = CustomerView.__table__
+_COLUMNS = tuple(_CUSTOMERS.columns.keys())
 # Built once (compiled once): the batch consumer's statements on the customer view.
-_MAKE_MISSING = (postgresql.insert(_CUSTOMERS).on_conflict_do_nothing()
-                 .returning(_CUSTOMERS.c.id))
-_MAKE_MISSING_SQLITE = sqlite.insert(_CUSTOMERS).on_conflict_do_nothing().returning(_CUSTOMERS.c.id)
+_MAKE_MISSING = {dialect.dialect.name: dialect.insert(_CUSTOMERS).on_conflict_do_nothing()
+                 .returning(_CUSTOMERS.c.id) for dialect in (postgresql, sqlite)}
 _LOCK = (select(_CUSTOMERS).where(_CUSTOMERS.c.id.in_(bindparam("keys", expanding=True)))
          .order_by(_CUSTOMERS.c.id).with_for_update())
 _SAVE = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("key"))
-         .values({name: bindparam(name) for name in _CUSTOMERS.columns.keys() if name != "id"}))
+         .values({name: bindparam(name) for name in _COLUMNS if name != "id"}))
 
 
-def lock_customers(session, blanks: dict[str, dict]) -> tuple[dict, set]:
-    """The customer rows for the keys of ``blanks`` (each ``{id, ever_deal, deleted,
-    as_of}``), locked until commit, as :class:`CustomerView` objects outside the session
-    (changes are written with :func:`save_customers`), and the keys whose row was missing
-    and is made from its blank now.
+def blank_customer(customer_id: str, as_of: datetime) -> CustomerView:
+    """A customer known by its id only, as of ``as_of``."""
+    return CustomerView(**{**dict.fromkeys(_COLUMNS), "id": customer_id, "ever_deal": False,
+                           "deleted": False, "as_of": as_of})
+
+
+def _values(row: CustomerView) -> dict:
+    return {name: getattr(row, name) for name in _COLUMNS}
+
+
+def lock_customers(session, missing: dict[str, CustomerView]) -> tuple[dict, set]:
+    """The customer rows for the keys of ``missing``, locked until commit, as
+    :class:`CustomerView` objects outside the session (changes are written with
+    :func:`save_customers`), and the keys whose row was missing and is inserted now as
+    ``missing`` gives it.
 
     Events about one customer may be handled at once (each type has its queue): an insert
     waits for the other's and then does nothing, so neither fails. The missing rows are
     inserted, and so locked, in key order, then the others locked in key order, so two
     batches never wait on each other crosswise."""
-    if not blanks:
+    if not missing:
         return {}, set()
-    keys = sorted(blanks)
-    make = _MAKE_MISSING if is_postgres(session) else _MAKE_MISSING_SQLITE
-    made = set(session.scalars(make, [blanks[key] for key in keys]))
-    empty = dict.fromkeys(_CUSTOMERS.columns.keys())
-    rows = {key: CustomerView(**{**empty, **blanks[key]}) for key in keys if key in made}
+    keys = sorted(missing)
+    made = set(session.scalars(_MAKE_MISSING[session.bind.dialect.name],
+                               [_values(missing[key]) for key in keys]))
+    rows = {key: missing[key] for key in keys if key in made}
     others = [key for key in keys if key not in made]
     if others:
         rows.update((row.id, CustomerView(**row._mapping))
@@ -64,9 +72,7 @@ def save_customers(session, rows) -> None:
     """Write the customer rows (from :func:`lock_customers`) as they are now, in one
     statement."""
     if rows:
-        names = [name for name in _CUSTOMERS.columns.keys() if name != "id"]
-        session.execute(_SAVE, [{"key": row.id, **{name: getattr(row, name) for name in names}}
-                                for row in rows])
+        session.execute(_SAVE, [{**_values(row), "key": row.id} for row in rows])
 
 
 def learn_customer(event_type: str, data: dict, at: datetime, row: CustomerView) -> CustomerView:

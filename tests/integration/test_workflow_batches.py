@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.config import load_settings
 from services.common.errors import ValidationFailed
 from services.common.events import make_envelope
-from services.workflow import learning, models, rulebook
+from services.workflow import dryrun, learning, models, rulebook
 from services.workflow.options import WorkflowOptions
 from services.workflow.service import WorkflowService
 from tests.support.twins import twin_worlds
@@ -104,3 +104,44 @@ def test_a_payload_that_cannot_be_read_fails_the_whole_batch(twins, options):
             learning.handle_events(batched.uow(), options, [events[1], bad])
     assert batched.tables() == before
     assert learning.handle_events(batched.uow(), options, [events[1]]) == 1
+
+
+def open_titles(world) -> list[tuple[str, str]]:
+    with sessionmaker(world.engine)() as session:
+        return [(task.ticket_id, task.title) for task in session.scalars(
+            select(models.Task).where(models.Task.ticket_id.is_not(None))
+            .order_by(models.Task.id))]
+
+
+def test_a_rule_written_between_batches_acts_from_the_next_one_and_sees_the_history(
+        twins, options):
+    """The consumer keeps the active rules between batches: a rule made, changed, disabled
+    or deleted (by any instance) counts from the next batch. Events no rule acted on when
+    they came are still kept for the dry runs and the late completions of a rule made later."""
+    _, world = twins
+    first = [ticket("ticket.created", "2026-TECH-00001-010", START),
+             ticket("ticket.commented", "2026-TECH-00001-010", START + HOUR)]
+    assert learning.handle_events(world.uow(), options, first) == 2
+    rule = {"name": "Call back on every new ticket", "trigger": {"event": "ticket.created"},
+            "task": {"title": "Call back", "due_in_hours": 4, "assignee": "ticket_owner"},
+            "completes_on": ["ticket.commented"]}
+    made = rulebook.create_rule(world.uow(), options, rule)
+    planned = dryrun.dry_run(world.uow(), options, {
+        "rule": rule, "from": START.isoformat(), "to": (START + HOUR).isoformat()})
+    assert [(task["ticket_id"], task["state"]) for task in planned["tasks"]] == [
+        ("2026-TECH-00001-010", "done")]
+
+    def new_ticket(number: int):
+        envelope = ticket("ticket.created", f"2026-TECH-00001-{number:03d}", START + 2 * HOUR)
+        assert learning.handle_events(world.uow(), options, [envelope]) == 1
+
+    new_ticket(11)
+    rulebook.update_rule(world.uow(), options, made["id"], {**rule, "enabled": False})
+    new_ticket(12)
+    rulebook.update_rule(world.uow(), options, made["id"], {
+        **rule, "task": {**rule["task"], "title": "Call back today"}})
+    new_ticket(13)
+    rulebook.delete_rule(world.uow(), options, made["id"])
+    new_ticket(14)
+    assert open_titles(world) == [("2026-TECH-00001-011", "Call back"),
+                                  ("2026-TECH-00001-013", "Call back today")]
