@@ -10,8 +10,11 @@ the rules are read once. A payload that does not parse raises before anything is
 the batch fails and its consumer tries each delivery alone.
 
 What an event no rule acts on costs is kept small, since most events are such (a new ticket,
-a comment): the batch's history rows are written with one prebuilt statement, and a ticket
-event touches no view (the rules read a ticket's facts from its event alone)."""
+a comment): the active rules are kept between batches (:func:`engine.active_rules`), the
+batch's history rows are written with one prebuilt statement, and a ticket event touches no
+view (the rules read a ticket's facts from its event alone). Every event a rule may name is
+still kept in the history, whether a rule acts on it now or not: a rule made later is dry-run
+over it, and a task it makes is completed by a completing event that came first."""
 from datetime import datetime
 
 from sqlalchemy import insert, select
