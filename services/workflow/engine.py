@@ -202,17 +202,24 @@ def due_schedules_query(now: datetime, limit: int):
 
 def sweep_schedules(uow, options, limit: int = SWEEP_BATCH) -> int:
     """Make the tasks of the schedule occurrences due now, with the catch-up policy deciding
-    about occurrences missed while the service was down; returns how many clocks were due."""
+    about occurrences missed while the service was down; returns how many clocks were due.
+    The clocks' customers, and which of their (rule, customer) pairs have an open task, are
+    read once for all the due clocks."""
     session, now = uow.session, uow.now()
     rows = session.scalars(due_schedules_query(now, limit)).all()
+    customer_ids = sorted({row.customer_id for row in rows})
+    customers = {customer.id: customer for customer in session.scalars(
+        select(CustomerView).where(CustomerView.id.in_(customer_ids)))} if rows else {}
+    open_now = _open_pairs(session, {row.rule_id for row in rows}, customer_ids)
     for row in rows:
         rule = session.get(Rule, row.rule_id)
-        customer = session.get(CustomerView, row.customer_id)
+        customer = customers.get(row.customer_id)
         if rule is None or not rule.enabled or rule.deleted_at is not None or \
                 customer is None or customer.deleted:
             session.delete(row)
             continue
-        _run_occurrences(uow, options, rule, customer, row, now)
+        _run_occurrences(uow, options, rule, customer, row, now,
+                         (row.rule_id, row.customer_id) in open_now)
     uow.commit()
     return len(rows)
 
@@ -235,26 +242,33 @@ def next_due(uow) -> datetime | None:
 
 
 def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Schedule,
-                     now: datetime) -> None:
+                     now: datetime, open_before: bool) -> None:
+    """``open_before``: whether a task of this rule for this customer is open. Afterwards
+    one is open if one was, or if a task made here was not completed at once."""
     definition = rule.definition
     trigger, zone, policy = definition["trigger"], zone_of(definition, options), definition["catch_up"]
     due = schedules.due_occurrences(trigger, row.next_at, now, zone)
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
-    open_before = _has_open(uow.session, rule.id, customer.id)
+    made = []
     if rules.matches(definition["where"], facts) and (policy == "all" or not open_before):
         for occurrence in schedules.to_make(due, now, policy):
             info = {"schedule": trigger, "occurrence": occurrence.isoformat(),
                     "customer_id": customer.id, "catch_up": policy,
                     "missed": occurrence < now - schedules.MISSED_AFTER}
-            make_from_rule(uow, options, rule, f"{customer.id}@{occurrence.isoformat()}",
-                           occurrence, info, facts)
-    if schedules.pauses_while_open(trigger) and _has_open(uow.session, rule.id, customer.id):
+            key = f"{customer.id}@{occurrence.isoformat()}"
+            made.append(make_from_rule(uow, options, rule, key, occurrence, info, facts))
+    still_open = open_before or any(task is not None and task.state == "open" for task in made)
+    if schedules.pauses_while_open(trigger) and still_open:
         row.next_at = None
     else:
         row.next_at = schedules.following(trigger, due[-1], zone)
 
 
-def _has_open(session, rule_id: int, customer_id: str) -> bool:
-    return session.scalars(select(Task.id).where(
-        Task.rule_id == rule_id, Task.customer_id == customer_id, Task.state == "open")
-        .limit(1)).first() is not None
+def _open_pairs(session, rule_ids, customer_ids) -> set:
+    """The ``(rule id, customer id)`` pairs among these with an open task, in one read."""
+    if not rule_ids or not customer_ids:
+        return set()
+    return {tuple(pair) for pair in session.execute(
+        select(Task.rule_id, Task.customer_id).where(
+            Task.state == "open", Task.rule_id.in_(sorted(rule_ids)),
+            Task.customer_id.in_(sorted(customer_ids))).distinct())}
