@@ -17,8 +17,11 @@ from functools import partial
 
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT,
+)
 from nameko.messaging import QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
 from services.common.clock import utcnow
 from services.common.config import settings_from
@@ -26,6 +29,7 @@ from services.common.db import unreachable_as_unavailable
 from services.common.metrics import count_dead_letter
 from services.common.outbox import DEAD_LETTER_EXCHANGE, dead_letter_queue
 from services.common.queues import apply_queue_type
+from services.common.replies import ReplyPublisher
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +160,31 @@ def consumer_name(service: str, provider) -> str:
 
 
 class ScreenedRpcConsumer(RpcConsumer):
-    """The service's RPC queue (``rpc-<service>``), of the configured type (quorum or classic)."""
+    """The service's RPC queue (``rpc-<service>``), of the configured type (quorum or
+    classic); its replies go out transient and unconfirmed (:mod:`services.common.replies`)."""
 
     queue_consumer = ScreeningQueueConsumer()
 
     def setup(self):
         super().setup()
-        apply_queue_type(self.queue, settings_from(self.container.config).amqp_queue_type)
+        config = self.container.config
+        apply_queue_type(self.queue, settings_from(config).amqp_queue_type)
+        self.replies = ReplyPublisher(config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+                                      config.get(AMQP_SSL_CONFIG_KEY),
+                                      config.get(LOGIN_METHOD_CONFIG_KEY))
+
+    def handle_result(self, message, result, exc_info):
+        result, exc_info = self.replies.send(message, result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def stop(self):
+        super().stop()
+        self.replies.close()
+
+    def kill(self):
+        super().kill()
+        self.replies.close()
 
 
 class ScreenedRpc(Rpc):
@@ -181,9 +203,16 @@ class ScreenedReplyListener(ReplyListener):
 
 
 class ScreenedRpcProxy(RpcProxy):
-    """``RpcProxy`` whose replies are screened like every other message."""
+    """``RpcProxy`` whose replies are screened like every other message, and whose requests
+    are transient: kept in the broker's memory only (:mod:`services.common.replies`). They
+    keep their publisher confirm, which is how a call to a service that never declared its
+    queue fails at once (``UnknownService``) instead of timing out."""
 
     rpc_reply_listener = ScreenedReplyListener()
+
+    def __init__(self, target_service, **options):
+        options.setdefault("delivery_mode", NON_PERSISTENT)
+        super().__init__(target_service, **options)
 
 
 rpc = ScreenedRpc.decorator
