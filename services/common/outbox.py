@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import make_engine, upsert
+from services.common.db import make_engine, single_statement_engine, upsert
 from services.common.events import catalogue, make_envelope
 from services.common.queues import queue_arguments
 from services.common.relay import OutboxRelay
@@ -56,8 +56,12 @@ def context_headers(context: CallContext) -> dict:
 class UnitOfWork:
     """One worker's transaction, with the events it emits."""
 
-    def __init__(self, session_factory, models, source: str, context: CallContext, clock):
+    def __init__(self, session_factory, models, source: str, context: CallContext, clock,
+                 reads_factory=None):
+        """``reads_factory`` makes the sessions of :attr:`reads` (default: :attr:`session`)."""
         self._session_factory = session_factory
+        self._reads_factory = reads_factory
+        self._reads = None
         self._models = models
         self._source = source
         self.context = context
@@ -74,6 +78,19 @@ class UnitOfWork:
         if self._session is None:
             self._session = self._session_factory()
         return self._session
+
+    @property
+    def reads(self):
+        """A session for a use case that only reads
+        (:func:`services.common.db.single_statement_engine`): on PostgreSQL each statement
+        runs on its own, without the BEGIN and ROLLBACK round trips of a transaction, so two
+        statements may see two states of the database (a read that must be consistent is one
+        statement); on SQLite its reads share one deferred transaction that takes no lock."""
+        if self._reads_factory is None:
+            return self.session
+        if self._reads is None:
+            self._reads = self._reads_factory()
+        return self._reads
 
     def now(self):
         return self.clock.now()
@@ -212,8 +229,9 @@ class UnitOfWork:
         self._rows.clear()
 
     def close(self):
-        if self._session is not None:
-            self._session.close()
+        for session in (self._session, self._reads):
+            if session is not None:
+                session.close()
 
 
 class UnitOfWorkProvider(DependencyProvider):
@@ -233,6 +251,8 @@ class UnitOfWorkProvider(DependencyProvider):
         settings = settings_from(self.container.config)
         self.engine = make_engine(settings.database_url(self.database))
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.reads_factory = sessionmaker(single_statement_engine(self.engine),
+                                          expire_on_commit=False)
         self.clock = clock_from(self.container.config)
         self.relay_interval = settings.outbox_relay_seconds
         answers = getattr(self.models, "ProcessedRequest", None)
@@ -256,7 +276,7 @@ class UnitOfWorkProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,
-                          CallContext.from_data(worker_ctx.data), self.clock)
+                          CallContext.from_data(worker_ctx.data), self.clock, self.reads_factory)
         self.units[worker_ctx] = unit
         return unit
 

@@ -1,14 +1,15 @@
 """Claiming events for a consumer, one at a time and as a batch, on SQLite and PostgreSQL:
-an event is taken once whatever the path."""
+an event is taken once whatever the path. Reads outside a transaction (``uow.reads``)."""
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
 from services.common.config import sqlite_url
 from services.common.context import CallContext
-from services.common.db import make_engine
+from services.common.db import make_engine, single_statement_engine
 from services.common.migrate import upgrade
 from services.common.outbox import UnitOfWork
 from services.customer import models
@@ -22,11 +23,13 @@ def unit(request, databases, tmp_path):
         upgrade("customer", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
+    reads = sessionmaker(single_statement_engine(engine), expire_on_commit=False)
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
     units = []
 
     def make():
-        units.append(UnitOfWork(factory, models, "customers", CallContext("req", None, None), clock))
+        units.append(UnitOfWork(factory, models, "customers", CallContext("req", None, None),
+                                clock, reads))
         return units[-1]
 
     yield make
@@ -50,3 +53,19 @@ def test_a_batch_claims_only_the_events_not_taken_before(unit):
 
 def test_an_empty_batch_claims_nothing(unit):
     assert unit().claim_many("reports", []) == set()
+
+
+def test_reads_see_what_is_committed_and_hold_no_transaction(unit):
+    writer = unit()
+    assert writer.claim("reports", "e1")
+    reader = unit()
+    table = models.ProcessedEvent.__table__
+    statement = select(table.c.event_id).where(table.c.consumer == "reports")
+    assert reader.reads.scalars(statement).all() == []  # not committed yet
+    writer.commit()
+    reader = unit()
+    assert reader.reads.scalars(statement).all() == ["e1"]
+    connection = reader.reads.connection().connection.dbapi_connection
+    if hasattr(connection, "info"):  # PostgreSQL: no transaction left open by the reads
+        assert connection.info.transaction_status.name == "IDLE"
+    assert reader.reads is reader.reads and reader._session is None
