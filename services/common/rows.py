@@ -44,16 +44,18 @@ def insert_together(session, rows, final=None):
     foreign keys are checked at its end, so a parent and its children can share one."""
     if rows and is_postgres(session) and len(rows) <= ONE_STATEMENT_ROWS:
         return _in_one_statement(session, rows, final)
-    for (table, _columns), values in _by_table(rows).items():
+    for (table, _columns), values in _grouped(((table, tuple(values)), values)
+                                              for table, values in rows).items():
         session.execute(insert(table), values)
     return session.execute(final) if final is not None else None
 
 
-def _by_table(rows) -> dict:
-    """The rows' values per table and set of columns, in the order first queued."""
+def _grouped(pairs) -> dict:
+    """The items of ``(key, item)`` pairs per key (a table and its columns), keys in the order
+    first seen."""
     groups = {}
-    for table, values in rows:
-        groups.setdefault((table, tuple(values)), []).append(values)
+    for key, item in pairs:
+        groups.setdefault(key, []).append(item)
     return groups
 
 
@@ -76,9 +78,7 @@ def _table_inserts(shape) -> tuple:
     """An insert per table and set of columns of ``shape``, its rows selected from named
     parameters (``row<n>_<column>``) in the order queued: the order they are stored in, as
     a multi-row ``VALUES`` would (which SQLAlchemy cannot cache)."""
-    groups = {}
-    for n, (table, columns) in enumerate(shape):
-        groups.setdefault((table, columns), []).append(n)
+    groups = _grouped((table_and_columns, n) for n, table_and_columns in enumerate(shape))
     return tuple(insert(table).from_select(columns, union_all(*(
         select(*(cast(bindparam(f"row{n}_{column}", type_=table.c[column].type),
                       table.c[column].type) for column in columns)) for n in numbers)))
