@@ -161,6 +161,22 @@ def upsert(session: Session, table):
     return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
 
 
+def upsert_per_backend(build):
+    """``build(insert)``, given the backend's ``ON CONFLICT``-taking insert, made once per
+    backend: a function of the session giving that statement. Run with a list of rows, a
+    statement built once is compiled once (a multi-row ``VALUES`` has no cache key, so
+    SQLAlchemy would compile it anew for every call)."""
+    built = {}
+
+    def statement(session: Session):
+        postgres = is_postgres(session)
+        if postgres not in built:
+            built[postgres] = build(postgresql.insert if postgres else sqlite.insert)
+        return built[postgres]
+
+    return statement
+
+
 def next_sequence(session: Session, counter_model, scope: str, *also):
     """Advance the counter for ``scope`` and return its new value; with ``also`` (scalar
     subqueries: other values the caller needs), the row ``(value, *also)``, read in the same

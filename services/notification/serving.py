@@ -7,13 +7,11 @@ Each event type has its own queue, so events of one record may arrive out of ord
 keeps the record as of its newest ``updated_at`` and an older snapshot changes nothing."""
 import logging
 from datetime import datetime
-from functools import cache
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db import is_postgres
+from services.common.db import upsert_per_backend
 from services.notification import domain
 from services.notification.models import CustomerWork
 
@@ -61,18 +59,19 @@ def work_row(event_type: str, data: dict, occurred_at: datetime) -> dict | None:
             "updated_at": item["updated_at"] or occurred_at}
 
 
-@cache
-def _keep(postgres: bool):
-    """The upsert of a ``customer_work`` row that keeps the newer snapshot, built once per
-    backend so that it is compiled once (a multi-row ``VALUES`` is compiled anew each
-    time); run with a list of rows, it is one round trip (psycopg pipelines them)."""
+def _keep_newer(insert):
+    """The upsert of a ``customer_work`` row that keeps the newer snapshot."""
     table = CustomerWork.__table__
-    statement = (postgresql.insert if postgres else sqlite.insert)(table)
+    statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.kind, table.c.item_id],
         set_={name: statement.excluded[name]
               for name in ("customer_id", "person", "open", "updated_at")},
         where=table.c.updated_at <= statement.excluded.updated_at)
+
+
+# Run with a list of rows it is one round trip (psycopg pipelines them).
+_KEEP = upsert_per_backend(_keep_newer)
 
 
 def track(session, rows: list[dict]) -> None:
@@ -85,7 +84,7 @@ def track(session, rows: list[dict]) -> None:
         if key not in newest or newest[key]["updated_at"] <= row["updated_at"]:
             newest[key] = row
     if newest:
-        session.execute(_keep(is_postgres(session)), [newest[key] for key in sorted(newest)])
+        session.execute(_KEEP(session), [newest[key] for key in sorted(newest)])
 
 
 def serving(session, customer_id: str) -> list[str]:

@@ -4,8 +4,8 @@ event never overwrites a newer state. (Of a ticket the rules need only what its 
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.db import upsert_per_backend
 from services.customer.domain import lifecycle_status
 from services.workflow.models import CustomerView, UserView
 from services.workflow.rules import TRACKED_CUSTOMER_FIELDS
@@ -27,8 +27,8 @@ def snapshot(customer: CustomerView | None) -> dict | None:
 _CUSTOMERS = CustomerView.__table__
 _COLUMNS = tuple(_CUSTOMERS.columns.keys())
 # Built once (compiled once): the batch consumer's statements on the customer view.
-_MAKE_MISSING = {dialect.dialect.name: dialect.insert(_CUSTOMERS).on_conflict_do_nothing()
-                 .returning(_CUSTOMERS.c.id) for dialect in (postgresql, sqlite)}
+_MAKE_MISSING = upsert_per_backend(
+    lambda insert: insert(_CUSTOMERS).on_conflict_do_nothing().returning(_CUSTOMERS.c.id))
 _LOCK = (select(_CUSTOMERS).where(_CUSTOMERS.c.id.in_(bindparam("keys", expanding=True)))
          .order_by(_CUSTOMERS.c.id).with_for_update())
 _SAVE = (update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("key"))
@@ -58,7 +58,7 @@ def lock_customers(session, missing: dict[str, CustomerView]) -> tuple[dict, set
     if not missing:
         return {}, set()
     keys = sorted(missing)
-    made = set(session.scalars(_MAKE_MISSING[session.bind.dialect.name],
+    made = set(session.scalars(_MAKE_MISSING(session),
                                [_values(missing[key]) for key in keys]))
     rows = {key: missing[key] for key in keys if key in made}
     others = [key for key in keys if key not in made]
