@@ -20,7 +20,7 @@ from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy import select
 
 from services.common.consuming import apply_batch
-from services.common.db import upsert
+from services.common.db import upsert_per_backend
 from services.common.events import parse_envelope
 from services.common.lookups import no_such
 from services.common.schemas import load_or_422, schema_of
@@ -100,12 +100,20 @@ def learn_customers(uow, payloads: list) -> int:
         uow.session, newest_states([states[envelope["id"]] for envelope in fresh])))
 
 
-def _store(session, rows: list[dict]) -> None:
-    """One upsert (its rows as parameters, so its compiled form is cached): a state at least
-    as new as the stored one replaces it; an older one leaves it."""
-    statement = upsert(session, _TABLE)
+def _newer_replaces(insert):
+    """The upsert of view rows: a state at least as new as the stored one replaces it; an
+    older one leaves it."""
+    statement = insert(_TABLE)
     excluded = statement.excluded
-    session.execute(statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[_TABLE.c.id],
         set_={name: excluded[name] for name in (*FIELDS, "deleted", "as_of")},
-        where=_TABLE.c.as_of <= excluded.as_of), rows)
+        where=_TABLE.c.as_of <= excluded.as_of)
+
+
+_STORE = upsert_per_backend(_newer_replaces)
+
+
+def _store(session, rows: list[dict]) -> None:
+    """One execution of the upsert, its rows as parameters."""
+    session.execute(_STORE(session), rows)
