@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from functools import partial
 
 from sqlalchemy import (
-    JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, tuple_,
+    JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, text,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -159,6 +160,23 @@ def is_postgres(session: Session) -> bool:
 def upsert(session: Session, table):
     """An ``INSERT`` for ``table`` that takes ``ON CONFLICT`` on both supported backends."""
     return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
+
+
+# The transaction-scoped advisory locks of the keys ``:keys`` (a text array), taken in the
+# order of their hashes, the same in every transaction, so two that share keys wait for each
+# other instead of deadlocking. A scalar subquery: a statement may take them as a condition
+# evaluated once, before it writes anything.
+ADVISORY_LOCKS = ("(SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
+                  " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered)")
+_LOCK_KEYS = text(f"SELECT {ADVISORY_LOCKS}")
+
+
+def lock_keys(session: Session, keys) -> None:
+    """Serialise, until commit, the transactions that name any of the same ``keys`` (records
+    with no row of their own to lock). On SQLite every writing transaction is serialised
+    already."""
+    if keys and is_postgres(session):
+        session.execute(_LOCK_KEYS, {"keys": sorted(keys)})
 
 
 def upsert_per_backend(build):

@@ -8,7 +8,7 @@ from sqlalchemy import (
     and_, bindparam, delete, func, literal, null, or_, select, text, union_all,
 )
 
-from services.common.db import is_postgres
+from services.common.db import ADVISORY_LOCKS, is_postgres
 from services.reporting import domain, periods, summary
 from services.reporting.bulk import Together, Upsert, add_n, replace
 from services.reporting.models import (
@@ -23,10 +23,9 @@ TICKET_FIELDS = tuple(field.name for field in fields(domain.TicketState))
 
 # The statements of consumption, built once (see :mod:`services.reporting.bulk`).
 
-# Takes the advisory locks of the entities ``keys``, in the order of their hashes (an
-# uncorrelated subquery: PostgreSQL runs it once, before the first row is written).
-LOCKED = ("(SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
-          " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered) >= 0")
+# The advisory locks of the entities ``keys``, taken by the statement that logs the batch
+# (an uncorrelated subquery: PostgreSQL runs it once, before the first row is written).
+LOCKED = f"{ADVISORY_LOCKS} >= 0"
 LOG = Upsert(EventLog, ("id",), returning="id", guard=LOCKED)
 
 
