@@ -6,6 +6,7 @@ that cannot be read fails the whole batch before anything is written."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
@@ -104,6 +105,25 @@ def test_a_payload_that_cannot_be_read_fails_the_whole_batch(twins, options):
             learning.handle_events(batched.uow(), options, [events[1], bad])
     assert batched.tables() == before
     assert learning.handle_events(batched.uow(), options, [events[1]]) == 1
+
+
+def test_events_about_one_ticket_wait_for_the_batch_that_holds_it(twins, options):
+    """Each ticket event type has its queue, so a rating and the done event whose task it
+    completes may be applied at once by two workers. The ticket's id is locked until commit,
+    so the second waits for the first and sees what it wrote: the task is made completed."""
+    _, world = twins
+    rated = ticket("ticket.rated", "2026-TECH-00001-020", START + HOUR, rating={"score": 5})
+    done = ticket("ticket.transitioned", "2026-TECH-00001-020", START, **{"to": "done"})
+    holder = world.uow()
+    learning._Batch(holder, options).apply([rated])  # applied, not yet committed
+    worker = eventlet.spawn(learning.handle_events, world.uow(), options, [done])
+    eventlet.sleep(0.5)
+    assert not worker.dead  # waiting for the rating's transaction
+    holder.commit()
+    assert worker.wait() == 1
+    with sessionmaker(world.engine)() as session:
+        (task,) = session.scalars(select(models.Task)).all()
+    assert task.state == "done" and rated["id"] in task.completion_note
 
 
 def open_titles(world) -> list[tuple[str, str]]:
