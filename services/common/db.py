@@ -7,11 +7,11 @@ counters).
 """
 import time
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 
 from sqlalchemy import (
-    JSON, DateTime, Integer, MetaData, String, create_engine, delete, event, func, select, text,
-    tuple_,
+    JSON, DateTime, Integer, MetaData, String, bindparam, create_engine, delete, event, func,
+    select, text, tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -195,24 +195,29 @@ def upsert_per_backend(build):
     return statement
 
 
-def next_sequence(session: Session, counter_model, scope: str, *also):
+def next_sequence(session: Session, counter_model, scope: str, *also, **parameters):
     """Advance the counter for ``scope`` and return its new value; with ``also`` (scalar
     subqueries: other values the caller needs), the row ``(value, *also)``, read in the same
-    round trip.
+    round trip. ``also`` may name bind parameters, given in ``parameters``: built once by
+    the caller, the same objects every time, they make the whole statement built and
+    compiled once.
 
     One upsert: PostgreSQL holds the row lock until commit, SQLite runs it under
     ``BEGIN IMMEDIATE``; either way no two transactions get the same number, and a
     rolled-back transaction gives its number back.
     """
-    table = counter_model.__table__
-    statement = (
-        upsert(session, table)
-        .values(scope=scope, value=1)
-        .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
-        .returning(table.c.value, *also)
-    )
-    row = session.execute(statement).one()
+    statement = _sequence_upsert(is_postgres(session), counter_model.__table__, also)
+    row = session.execute(statement, {"scope": scope, **parameters}).one()
     return tuple(row) if also else row[0]
+
+
+@lru_cache(maxsize=32)
+def _sequence_upsert(postgres: bool, table, also: tuple):
+    insert = (postgresql.insert if postgres else sqlite.insert)(table)
+    return (insert.values(scope=bindparam("scope", type_=table.c.scope.type), value=1)
+            .on_conflict_do_update(index_elements=[table.c.scope],
+                                   set_={"value": table.c.value + 1})
+            .returning(table.c.value, *also))
 
 
 def one_or_404(session: Session, statement, what: str, record_id):

@@ -14,17 +14,19 @@ A write RPC is made safe to repeat with :func:`idempotent`: under the caller's i
 key the change and its answer are committed together, and a repeat gets that answer back.
 """
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 
 import eventlet
 from kombu import Exchange, Queue
 from nameko.extensions import DependencyProvider
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import clock_from
 from services.common.config import settings_from
 from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import make_engine, single_statement_engine, upsert
+from services.common.db import is_postgres, make_engine, single_statement_engine, upsert
 from services.common.events import catalogue, make_envelope
 from services.common.queues import queue_arguments
 from services.common.relay import OutboxRelay
@@ -115,11 +117,12 @@ class UnitOfWork:
         outbox, a new ticket and its clocks)."""
         self._rows.append(row_of(record))
 
-    def _write(self, final=None):
-        """Flush the session, then insert the queued rows and run ``final``; its result."""
+    def _write(self, final=None, parameters=None):
+        """Flush the session, then insert the queued rows and run ``final`` with its
+        ``parameters``; its result."""
         self.session.flush()
         rows, self._rows = self._rows, []
-        return insert_together(self.session, rows, final)
+        return insert_together(self.session, rows, final, parameters)
 
     def claim(self, consumer: str, event_id: str) -> bool:
         """Record that ``consumer`` handled ``event_id``; False if it already had. One
@@ -182,7 +185,7 @@ class UnitOfWork:
             if not self._flushed:
                 earlier = self._answered(operation, key)
                 return answer if earlier is None else earlier.answer
-            if self._write(self._record(operation, key, answer)).first() is None:
+            if self._write(*self._record(operation, key, answer)).first() is None:
                 self.rollback()
                 return self._answered(operation, key).answer
             self.commit()
@@ -200,13 +203,13 @@ class UnitOfWork:
             self._holding = False
             self._flushed = False
 
-    def _record(self, operation: str, key: str, answer):
-        """The insert of the answer's row: nothing (no row returned) if the key is taken."""
-        table = self._models.ProcessedRequest.__table__
-        return (upsert(self.session, table)
-                .values(operation=operation, key=key, answer=answer, at=self.now())
-                .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-                .returning(table.c.key))
+    def _record(self, operation: str, key: str, answer) -> tuple:
+        """The insert of the answer's row and its parameters: nothing (no row returned) if
+        the key is taken."""
+        statement = _answer_insert(is_postgres(self.session),
+                                   self._models.ProcessedRequest.__table__)
+        return statement, {"operation": operation, "key": key, "answer": answer,
+                           "at": self.now()}
 
     def _answered(self, operation: str, key: str):
         return self.session.get(self._models.ProcessedRequest, (operation, key),
@@ -289,6 +292,18 @@ class UnitOfWorkProvider(DependencyProvider):
         unit = self.units.pop(worker_ctx, None)
         if unit is not None:
             unit.close()
+
+
+@lru_cache(maxsize=16)
+def _answer_insert(postgres: bool, table):
+    """The insert of an answer's row into ``table``, built once per backend and table, so
+    it is compiled once and joined to a write's inserts once per shape
+    (:func:`services.common.rows.insert_together`)."""
+    insert = (postgresql.insert if postgres else sqlite.insert)(table)
+    return (insert.values({column.name: bindparam(column.name, type_=column.type)
+                           for column in table.columns})
+            .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+            .returning(table.c.key))
 
 
 def idempotent(method):

@@ -37,17 +37,19 @@ def row_of(record) -> tuple:
     return mapper.local_table, values
 
 
-def insert_together(session, rows, final=None):
+def insert_together(session, rows, final=None, parameters=None):
     """Insert ``rows`` (``(table, values)`` pairs), then run ``final`` (a statement whose
-    result the caller wants, or None); return ``final``'s result. Rows go in the order
-    queued, parents before the children whose foreign keys point at them; in one statement
-    foreign keys are checked at its end, so a parent and its children can share one."""
+    result the caller wants, or None) with its bind ``parameters``; return ``final``'s
+    result. Rows go in the order queued, parents before the children whose foreign keys
+    point at them; in one statement foreign keys are checked at its end, so a parent and
+    its children can share one. A ``final`` built once (the same object every time) is
+    joined to the rows' inserts once per shape of rows."""
     if rows and is_postgres(session) and len(rows) <= ONE_STATEMENT_ROWS:
-        return _in_one_statement(session, rows, final)
+        return _in_one_statement(session, rows, final, parameters)
     for (table, _columns), values in _grouped(((table, tuple(values)), values)
                                               for table, values in rows).items():
         session.execute(insert(table), values)
-    return session.execute(final) if final is not None else None
+    return session.execute(final, parameters) if final is not None else None
 
 
 def _grouped(pairs) -> dict:
@@ -59,18 +61,15 @@ def _grouped(pairs) -> dict:
     return groups
 
 
-def _in_one_statement(session, rows, final):
+def _in_one_statement(session, rows, final, parameters):
     """``rows`` as ``WITH`` clauses of ``final`` (or the last table's insert its statement)."""
     shape = tuple((table, tuple(values)) for table, values in rows)
-    parameters = {f"row{n}_{column}": value
-                  for n, (_table, values) in enumerate(rows) for column, value in values.items()}
+    values = {f"row{n}_{column}": value
+              for n, (_table, row) in enumerate(rows) for column, value in row.items()}
     if final is None:
-        statement = _joined(shape)
-    else:
-        statement = final.add_cte(*_clauses(_table_inserts(shape))).execution_options(
-            written_tables=frozenset(table for table, _columns in shape))
-    result = session.execute(statement, parameters)
-    return result if final is not None else None
+        session.execute(_joined(shape), values)
+        return None
+    return session.execute(_with_inserts(final, shape), {**values, **(parameters or {})})
 
 
 @lru_cache(maxsize=256)
@@ -95,6 +94,13 @@ def _joined(shape):
     # (:class:`services.common.wakeups.CommitWatch`): the statement names only its own.
     return last.add_cte(*_clauses(before)).execution_options(
         written_tables=frozenset(statement.table for statement in before))
+
+
+@lru_cache(maxsize=256)
+def _with_inserts(final, shape):
+    """``final`` with the inserts of ``shape`` as its ``WITH`` clauses."""
+    return final.add_cte(*_clauses(_table_inserts(shape))).execution_options(
+        written_tables=frozenset(table for table, _columns in shape))
 
 
 def _clauses(inserts) -> list:

@@ -17,7 +17,7 @@ knows deleted is refused with the same 422 that call gives."""
 from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, fields
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from services.common.consuming import apply_batch
 from services.common.db import upsert_per_backend
@@ -50,17 +50,17 @@ class ShownCustomerSchema(Schema):
     language = fields.String(allow_none=True, load_default=None)
 
 
-def view_columns(customer_id: str) -> list:
-    """Whether the view knows customer ``customer_id`` deleted, and its owner, email and
-    language, as scalar subqueries (all NULL when the view does not hold it): the statement
-    that numbers a new ticket reads them along, in its round trip."""
-    return [select(column).where(_TABLE.c.id == customer_id).scalar_subquery()
-            for column in (_TABLE.c.deleted, *(_TABLE.c[name] for name in FIELDS))]
+# Whether the view knows the customer named by the bind parameter ``customer_id`` deleted,
+# and its owner, email and language, as scalar subqueries (all NULL when the view does not
+# hold it): the statement that numbers a new ticket reads them along, in its round trip.
+VIEW_COLUMNS = tuple(select(column).where(_TABLE.c.id == bindparam("customer_id"))
+                     .scalar_subquery()
+                     for column in (_TABLE.c.deleted, *(_TABLE.c[name] for name in FIELDS)))
 
 
 def from_view(customer_id: str, known) -> dict:
     """The owner, email and language a new ticket takes from its customer, given what
-    :func:`view_columns` read: :class:`NotInView` when the view does not hold the customer
+    :data:`VIEW_COLUMNS` read: :class:`NotInView` when the view does not hold the customer
     (the caller asks the customer service), the 422 ``customers.get`` would give when it
     knows it deleted."""
     deleted, *values = known

@@ -42,9 +42,11 @@ def latest_public_comment(session, ticket_id: str) -> str:
     return body or ""
 
 
-def tell_customer(uow, ticket: Ticket, kind: str, now: datetime, **extra) -> None:
+def tell_customer(uow, ticket: Ticket, kind: str, now: datetime, shown: dict | None = None,
+                  **extra) -> None:
     """Record the notice in the ticket's history and emit it for sending, if the customer
-    is to be told and has an address."""
+    is to be told and has an address. ``shown``: the ticket as :func:`present` shows it
+    now, when the caller has it already."""
     to = address_of(ticket)
     if not ticket.notify_customer or to is None:
         return
@@ -52,4 +54,5 @@ def tell_customer(uow, ticket: Ticket, kind: str, now: datetime, **extra) -> Non
                                at=now))
     notice = {"kind": kind, "to": to, "language": ticket.language,
               "params": {**_params(ticket), **extra}}
-    uow.emit("ticket.customer_notified", {"ticket": present(ticket, now), "notice": notice})
+    uow.emit("ticket.customer_notified",
+             {"ticket": shown or present(ticket, now), "notice": notice})

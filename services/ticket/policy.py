@@ -19,10 +19,9 @@ def _stored():
     return select(SlaPolicy.policy).where(SlaPolicy.id == POLICY_ROW)
 
 
-def stored_policy():
-    """The stored policy document as a scalar subquery (NULL when none is stored), for a
-    statement that reads it along with something else."""
-    return _stored().scalar_subquery()
+# The stored policy document as a scalar subquery (NULL when none is stored), for a
+# statement that reads it along with something else.
+STORED_POLICY = _stored().scalar_subquery()
 
 
 def policy_or_default(stored: dict | None) -> dict:

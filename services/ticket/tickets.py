@@ -8,11 +8,11 @@ from services.common.errors import Archived, NotFound
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.ticket import domain, sla
 from services.ticket.clocks import start_cycle
-from services.ticket.customers import NotInView, from_view, view_columns
+from services.ticket.customers import VIEW_COLUMNS, NotInView, from_view
 from services.ticket.departments import check_department
 from services.ticket.models import ArchivedTicket, SequenceCounter, Ticket, Transition
 from services.ticket.notices import ACKNOWLEDGEMENT, settle_notify_customer, tell_customer
-from services.ticket.policy import policy_or_default, stored_policy
+from services.ticket.policy import STORED_POLICY, policy_or_default
 from services.ticket.presentation import calendar_of, history_entries, present
 from services.ticket.schemas import TicketFilterSchema, TicketInputSchema
 
@@ -49,7 +49,8 @@ def _open_ticket(uow, data: dict, received_at, notify, command_id: str | None,
     session, now = uow.session, uow.now()
     check_department(session, data.get("department"))
     sequence, stored, *known = next_sequence(session, SequenceCounter, data["customer_id"],
-                                             stored_policy(), *view_columns(data["customer_id"]))
+                                             STORED_POLICY, *VIEW_COLUMNS,
+                                             customer_id=data["customer_id"])
     if customer is None:
         customer = from_view(data["customer_id"], known)
     policy = policy_or_default(stored)
@@ -77,7 +78,7 @@ def _open_ticket(uow, data: dict, received_at, notify, command_id: str | None,
                            at=now, by=uow.context.actor))
     shown = present(ticket, now)
     uow.emit("ticket.created", {"ticket": shown})
-    tell_customer(uow, ticket, ACKNOWLEDGEMENT, now)
+    tell_customer(uow, ticket, ACKNOWLEDGEMENT, now, shown)
     uow.commit()
     return shown
 
