@@ -27,6 +27,7 @@ DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 # database restart meanwhile would have cut it); a busier one is used as it is, and if it
 # was cut after all, the error invalidates the whole pool and the caller sees a 503/retry.
 PING_AFTER_IDLE_SECONDS = 1.0
+MAX_CONNECTIONS = 15  # per engine (process), whatever its pool size
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -72,13 +73,19 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def make_engine(url: str):
+def make_engine(url: str, pool_size: int = 5):
     """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
     writers (or two processes) queue instead of failing (:mod:`services.common.sqlite`).
-    Errors never show the statement's parameters (customer data), so logs cannot leak them."""
+    Errors never show the statement's parameters (customer data), so logs cannot leak them.
+
+    On PostgreSQL the pool keeps ``pool_size`` connections and opens up to
+    :data:`MAX_CONNECTIONS` in all: one opened beyond ``pool_size`` is closed when it is
+    given back, so a pool smaller than the usual concurrency opens (and the server forks)
+    a connection every few calls, and loses the statements prepared on it."""
     if url.startswith("sqlite"):
         return sqlite_engine(url, hide_parameters=True)
-    engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
+    engine = create_engine(url, pool_size=pool_size,
+                           max_overflow=max(0, MAX_CONNECTIONS - pool_size), hide_parameters=True)
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine

@@ -252,7 +252,9 @@ class UnitOfWorkProvider(DependencyProvider):
 
     def setup(self):
         settings = settings_from(self.container.config)
-        self.engine = make_engine(settings.database_url(self.database))
+        # A connection for each worker and for the relay's and the metrics' rounds.
+        self.engine = make_engine(settings.database_url(self.database),
+                                  pool_size=self.container.max_workers + 2)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.reads_factory = sessionmaker(single_statement_engine(self.engine),
                                           expire_on_commit=False)
