@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 from functools import lru_cache, partial
 
+import psycopg
 from sqlalchemy import (
     JSON, DateTime, Integer, MetaData, String, bindparam, create_engine, delete, event, func,
     select, text, tuple_,
@@ -73,7 +74,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def make_engine(url: str, pool_size: int = 5):
+def make_engine(url: str, pool_size: int = 5, dollar_placeholders: bool = False):
     """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
     writers (or two processes) queue instead of failing (:mod:`services.common.sqlite`).
     Errors never show the statement's parameters (customer data), so logs cannot leak them.
@@ -81,11 +82,20 @@ def make_engine(url: str, pool_size: int = 5):
     On PostgreSQL the pool keeps ``pool_size`` connections and opens up to
     :data:`MAX_CONNECTIONS` in all: one opened beyond ``pool_size`` is closed when it is
     given back, so a pool smaller than the usual concurrency opens (and the server forks)
-    a connection every few calls, and loses the statements prepared on it."""
+    a connection every few calls, and loses the statements prepared on it.
+
+    ``dollar_placeholders``: statements are compiled with PostgreSQL's own ``$1``
+    placeholders and sent as they are (psycopg's ``RawCursor``). With its ``%(name)s``
+    ones psycopg parses each statement to find them, and caches that only for statements
+    up to 4 kB and 50 parameters: a create's single insert of every new row was parsed
+    again on every call."""
     if url.startswith("sqlite"):
         return sqlite_engine(url, hide_parameters=True)
+    raw = {"paramstyle": "numeric_dollar",
+           "connect_args": {"cursor_factory": psycopg.RawCursor}} if dollar_placeholders else {}
     engine = create_engine(url, pool_size=pool_size,
-                           max_overflow=max(0, MAX_CONNECTIONS - pool_size), hide_parameters=True)
+                           max_overflow=max(0, MAX_CONNECTIONS - pool_size), hide_parameters=True,
+                           **raw)
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine

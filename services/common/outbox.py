@@ -254,7 +254,8 @@ class UnitOfWorkProvider(DependencyProvider):
         settings = settings_from(self.container.config)
         # A connection for each worker and for the relay's and the metrics' rounds.
         self.engine = make_engine(settings.database_url(self.database),
-                                  pool_size=self.container.max_workers + 2)
+                                  pool_size=self.container.max_workers + 2,
+                                  dollar_placeholders=True)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.reads_factory = sessionmaker(single_statement_engine(self.engine),
                                           expire_on_commit=False)
