@@ -290,19 +290,24 @@ def run_backend(backend: str, args, rabbit_api: str, broker: str, databases) -> 
 
 
 def profiled(backend: str, args, stack, token, meter, catch_up) -> list[str]:
-    """One more gateway ticket phase (not in the medians) with py-spy on every process of
-    the stack; the top frames of each."""
+    """One more gateway ticket (or, with ``--profile-customers``, customer) phase, not in
+    the medians, with py-spy on every process of the stack; the top frames of each."""
     customers = [body["id"] for body in requests.get(
         f"{stack.base_url}/api/v1/customers", params={"per_page": 100}, timeout=30,
         headers={"Authorization": f"Bearer {token}"}).json()["items"]]
     profiler = Profiler(args.profile, stack_processes(stack.process.pid), backend)
+    kind, calls = "customer" if args.profile_customers else "ticket", args.tickets
 
     def settled():
-        catch_up.expected["ticket_states"] += args.tickets
+        catch_up.expected[f"{kind}_states"] += calls
         return catch_up.wait()
-    phase("profiled ticket", args.tickets, args.concurrency, http_caller(
-        stack.base_url, token, "POST", lambda _: "/api/v1/tickets",
-        lambda i: ticket_body(customers[i % len(customers)], i)), meter, settled)
+    if args.profile_customers:
+        caller = http_caller(stack.base_url, token, "POST", lambda _: "/api/v1/customers",
+                             lambda _: customer_payload(name=f"Bench {uuid.uuid4().hex}"))
+    else:
+        caller = http_caller(stack.base_url, token, "POST", lambda _: "/api/v1/tickets",
+                             lambda i: ticket_body(customers[i % len(customers)], i))
+    phase(f"profiled {kind}", calls, args.concurrency, caller, meter, settled)
     return profile_report(profiler.stop())
 
 
@@ -444,7 +449,8 @@ def report(summary: dict, args) -> list[str]:
         f"{what} {value:.1f} {sign} {goal} {'met' if _met(value, sign, goal) else 'MISSED'}"
         for what, value, goal, sign in checks))
     if summary["profile"]:
-        out(f"py-spy, a profiled gateway ticket phase on {backend} (share of samples):")
+        kind = "customer" if args.profile_customers else "ticket"
+        out(f"py-spy, a profiled gateway {kind} phase on {backend} (share of samples):")
         lines.extend(summary["profile"])
     return lines
 
@@ -468,6 +474,8 @@ def main(argv=None):
     parser.add_argument("--idle", type=float, default=10)
     parser.add_argument("--profile", type=Path, help="py-spy every process of the stack "
                         "in one more gateway ticket phase; collapsed stacks go here")
+    parser.add_argument("--profile-customers", action="store_true",
+                        help="the profiled phase creates --tickets customers instead of tickets")
     args = parser.parse_args(argv)
     databases = PostgresDatabases(POSTGRES)
     private = None
