@@ -104,7 +104,9 @@ def make_from_rule(uow, options, rule: Rule, key: str, trigger_at: datetime, tri
     planned = plan_task(session, options, rule, trigger_at, trigger, facts)
     task = tasks.make_task(uow, options, source=f"rule:{rule.id}", rule_id=rule.id,
                            created_by=SYSTEM_ACTOR, **planned)
-    session.add(Occurrence(rule_id=rule.id, key=key, task_id=task.id, at=uow.now()))
+    # Written at commit with the other new rows: a second make of the same key in this
+    # transaction cannot come (an event is claimed once, a clock swept once per round).
+    uow.add_row(Occurrence(rule_id=rule.id, key=key, task_id=task.id, at=uow.now()))
     earlier = earlier_completion(session, rule.definition, task, trigger_at)
     if earlier is not None:
         tasks.close_task(uow, options, task, "done", earlier.occurred_at,
@@ -137,17 +139,18 @@ def clocks_of(session, customer_ids) -> dict:
 
 
 def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: datetime,
-                   clocks: dict) -> None:
+                   clocks: dict, first_seen: bool = False) -> None:
     """Start the clock of each schedule rule the customer now matches; stop (and cancel the
     open task of) each it no longer matches. ``clocks`` holds the customer's clocks
-    (:func:`clocks_of`; a clock started here is kept in it as ``None``) and is kept current."""
+    (:func:`clocks_of`; a clock started here is kept in it as ``None``) and is kept current.
+    ``first_seen``: the customer's view row was made by this event (see :func:`start_clock`)."""
     session = uow.session
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
     for rule in schedule_rules:
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
         key = (rule.id, customer.id)
         if matching and key not in clocks:
-            start_clock(session, options, rule, customer.id, at)
+            start_clock(uow, options, rule, customer if first_seen else None, customer.id, at)
             clocks[key] = None
         elif not matching and key in clocks:
             row = clocks.pop(key) or session.get(Schedule, key)
@@ -158,8 +161,22 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
             _cancel_open(uow, options, rule, customer.id, at)
 
 
-def start_clock(session, options, rule: Rule, customer_id: str, at: datetime) -> None:
-    first = schedules.first_occurrence(rule.definition["trigger"], at, zone_of(rule.definition, options))
+def start_clock(uow, options, rule: Rule, new_customer: CustomerView | None, customer_id: str,
+                at: datetime) -> None:
+    """The rule's clock for the customer, first due at its first occurrence from ``at``.
+
+    For a ``new_customer`` (one first seen now: it has no clock and no task yet) the
+    occurrences already due are made here, as the sweep would make them, and the clock
+    starts where the sweep would leave it: a new customer's first follow-up task is made
+    with the event that brought it, not by a sweep round that reads its clock back."""
+    now = uow.now()
+    first = schedules.first_occurrence(rule.definition["trigger"], at,
+                                       zone_of(rule.definition, options))
+    if new_customer is not None and first <= now:
+        row = Schedule(rule_id=rule.id, customer_id=customer_id, next_at=first)
+        _run_occurrences(uow, options, rule, new_customer, row, now, open_before=False)
+        first = row.next_at
+    session = uow.session
     session.execute(upsert(session, Schedule.__table__).values(
         rule_id=rule.id, customer_id=customer_id, next_at=first).on_conflict_do_nothing())
 
@@ -189,7 +206,7 @@ def enrol_all(uow, options, rule: Rule) -> None:
         facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
         matching = rules.matches(rule.definition["where"], facts)
         if matching and customer.id not in existing:
-            start_clock(session, options, rule, customer.id, now)
+            start_clock(uow, options, rule, None, customer.id, now)
         elif not matching and customer.id in existing:
             session.execute(delete(Schedule).where(Schedule.rule_id == rule.id,
                                                    Schedule.customer_id == customer.id))

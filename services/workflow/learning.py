@@ -101,7 +101,7 @@ class _Batch:
             self._make_tasks(envelope, facts, at)
         if customer is not None and self.schedule_rules:
             engine.sync_schedules(self.uow, self.options, self.schedule_rules, customer, at,
-                                  self.clocks)
+                                  self.clocks, first_seen=envelope["id"] in self.made_by)
 
     def _make_tasks(self, envelope: dict, facts: dict, at: datetime) -> None:
         event_type = envelope["type"]

@@ -92,7 +92,12 @@ def test_batches_leave_every_table_as_the_events_one_by_one(twins, options):
     assert [(task.ticket_id, task.state) for task in feedback] == [
         ("2026-TECH-00001-001", "done"), ("2026-TECH-00001-002", "open")]
     assert events[4]["id"] in feedback[0].completion_note  # the rating that came first
-    assert len(occurrences) == len(made) == 4  # the deal's letter and feedback, two tickets'
+    # The deal's letter and feedback, two tickets', and the new customer's first grade-B and
+    # contact-plan follow-ups, made with its creation (the grade-B one cancelled by grade A).
+    assert len(occurrences) == len(made) == 6
+    schedule_tasks = [(task.reason["trigger"]["occurrence"], task.state) for task in made
+                      if "schedule" in task.reason["trigger"]]
+    assert schedule_tasks == [(START.isoformat(), "cancelled"), (START.isoformat(), "open")]
 
 
 def test_a_payload_that_cannot_be_read_fails_the_whole_batch(twins, options):
