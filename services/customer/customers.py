@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
 from services.common.errors import Duplicate, ValidationFailed
+from services.common.rows import insert_together, row_of
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.common.versions import bump_version, check_version
 from services.customer import domain
@@ -132,9 +133,13 @@ def plan_with(grade: str, interval: int | None) -> dict:
     return {**domain.DEFAULT_FOLLOWUP_DAYS, **({} if interval is None else {grade: interval})}
 
 
+def change_entry(uow, customer_id: str, action: str, changes: list[dict]) -> CustomerChange:
+    return CustomerChange(customer_id=customer_id, action=action, at=uow.now(),
+                          by=uow.context.actor, changes=changes)
+
+
 def record_change(uow, customer_id: str, action: str, changes: list[dict]):
-    uow.session.add(CustomerChange(customer_id=customer_id, action=action, at=uow.now(),
-                                   by=uow.context.actor, changes=changes))
+    uow.session.add(change_entry(uow, customer_id, action, changes))
 
 
 def create_customer(uow, payload: dict) -> dict:
@@ -165,12 +170,15 @@ def create_customer(uow, payload: dict) -> dict:
                                                       plan_with(data["grade"], interval)),
         **data,
     )
+    row = row_of(customer)  # first: it gives the object its column defaults
+    shown = present(customer, now)
+    created = change_entry(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
     with _duplicates_refused(uow, name_key, phone_keys):
-        session.add(customer)
-        session.flush()
-        _add_phone_keys(session, customer.id, phone_keys)  # a new customer has none yet
-        shown = present(customer, now)
-        record_change(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
+        # The customer, its phone keys (a new customer has none yet) and its change-log entry
+        # in one statement, now: a duplicate's unique key fails here, where it is made a 409.
+        keys = [row_of(CustomerPhoneKey(key=key, customer_id=customer.id))
+                for key in sorted(phone_keys)]
+        insert_together(session, [row, *keys, row_of(created)])
         uow.emit("customer.created", {"customer": shown})
         uow.commit()
     return shown
