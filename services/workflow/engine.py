@@ -95,11 +95,14 @@ def plan_task(session, options, rule: Rule, trigger_at: datetime, trigger: dict,
 
 
 def make_from_rule(uow, options, rule: Rule, key: str, trigger_at: datetime, trigger: dict,
-                   facts: dict) -> Task | None:
+                   facts: dict, first_seen: bool = False) -> Task | None:
     """Make the rule's task for this occurrence once (``(rule, key)`` is unique); a
-    completing event seen before it completes it at once."""
+    completing event seen before it completes it at once. ``first_seen``: the task is about
+    a customer first seen in this transaction, so neither can be there yet (the occurrence
+    key and every event kept about a customer come after its view row) and neither is
+    looked up."""
     session = uow.session
-    if session.get(Occurrence, (rule.id, key)) is not None:
+    if not first_seen and session.get(Occurrence, (rule.id, key)) is not None:
         return None
     planned = plan_task(session, options, rule, trigger_at, trigger, facts)
     task = tasks.make_task(uow, options, source=f"rule:{rule.id}", rule_id=rule.id,
@@ -107,7 +110,8 @@ def make_from_rule(uow, options, rule: Rule, key: str, trigger_at: datetime, tri
     # Written at commit with the other new rows: a second make of the same key in this
     # transaction cannot come (an event is claimed once, a clock swept once per round).
     uow.add_row(Occurrence(rule_id=rule.id, key=key, task_id=task.id, at=uow.now()))
-    earlier = earlier_completion(session, rule.definition, task, trigger_at)
+    earlier = None if first_seen else earlier_completion(session, rule.definition, task,
+                                                          trigger_at)
     if earlier is not None:
         tasks.close_task(uow, options, task, "done", earlier.occurred_at,
                          completion_note({"type": earlier.type, "id": earlier.id}))
@@ -142,43 +146,52 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
                    clocks: dict, first_seen: bool = False) -> None:
     """Start the clock of each schedule rule the customer now matches; stop (and cancel the
     open task of) each it no longer matches. ``clocks`` holds the customer's clocks
-    (:func:`clocks_of`; a clock started here is kept in it as ``None``) and is kept current.
-    ``first_seen``: the customer's view row was made by this event (see :func:`start_clock`)."""
+    (:func:`clocks_of`; a clock started here is kept in it as :func:`start_clock` returns
+    it) and is kept current. ``first_seen``: the customer's view row was made by this event."""
     session = uow.session
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
     for rule in schedule_rules:
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
         key = (rule.id, customer.id)
         if matching and key not in clocks:
-            start_clock(uow, options, rule, customer if first_seen else None, customer.id, at)
-            clocks[key] = None
+            clocks[key] = start_clock(uow, options, rule, customer if first_seen else None,
+                                      customer.id, at)
         elif not matching and key in clocks:
             row = clocks.pop(key) or session.get(Schedule, key)
             if row is None:
                 continue
-            session.delete(row)
-            session.flush()
+            if row in session.new:  # started in this transaction, not written yet
+                session.expunge(row)
+            else:
+                session.delete(row)
+                session.flush()
             _cancel_open(uow, options, rule, customer.id, at)
 
 
 def start_clock(uow, options, rule: Rule, new_customer: CustomerView | None, customer_id: str,
-                at: datetime) -> None:
+                at: datetime) -> Schedule | None:
     """The rule's clock for the customer, first due at its first occurrence from ``at``.
 
     For a ``new_customer`` (one first seen now: it has no clock and no task yet) the
     occurrences already due are made here, as the sweep would make them, and the clock
     starts where the sweep would leave it: a new customer's first follow-up task is made
-    with the event that brought it, not by a sweep round that reads its clock back."""
+    with the event that brought it, not by a sweep round that reads its clock back. That
+    clock is added to the session (written with the next flush, with the batch's others)
+    and returned; any other is inserted at once unless there (None)."""
     now = uow.now()
     first = schedules.first_occurrence(rule.definition["trigger"], at,
                                        zone_of(rule.definition, options))
-    if new_customer is not None and first <= now:
+    if new_customer is not None:
         row = Schedule(rule_id=rule.id, customer_id=customer_id, next_at=first)
-        _run_occurrences(uow, options, rule, new_customer, row, now, open_before=False)
-        first = row.next_at
+        if first <= now:
+            _run_occurrences(uow, options, rule, new_customer, row, now, open_before=False,
+                             first_seen=True)
+        uow.session.add(row)
+        return row
     session = uow.session
     session.execute(upsert(session, Schedule.__table__).values(
         rule_id=rule.id, customer_id=customer_id, next_at=first).on_conflict_do_nothing())
+    return None
 
 
 def customer_fields(customer: CustomerView) -> dict:
@@ -259,9 +272,10 @@ def next_due(uow) -> datetime | None:
 
 
 def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Schedule,
-                     now: datetime, open_before: bool) -> None:
+                     now: datetime, open_before: bool, first_seen: bool = False) -> None:
     """``open_before``: whether a task of this rule for this customer is open. Afterwards
-    one is open if one was, or if a task made here was not completed at once."""
+    one is open if one was, or if a task made here was not completed at once.
+    ``first_seen``: as :func:`make_from_rule` takes it."""
     definition = rule.definition
     trigger, zone, policy = definition["trigger"], zone_of(definition, options), definition["catch_up"]
     due = schedules.due_occurrences(trigger, row.next_at, now, zone)
@@ -273,7 +287,8 @@ def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Sche
                     "customer_id": customer.id, "catch_up": policy,
                     "missed": occurrence < now - schedules.MISSED_AFTER}
             key = f"{customer.id}@{occurrence.isoformat()}"
-            made.append(make_from_rule(uow, options, rule, key, occurrence, info, facts))
+            made.append(make_from_rule(uow, options, rule, key, occurrence, info, facts,
+                                       first_seen))
     still_open = open_before or any(task is not None and task.state == "open" for task in made)
     if schedules.pauses_while_open(trigger) and still_open:
         row.next_at = None
