@@ -95,27 +95,53 @@ def plan_task(session, options, rule: Rule, trigger_at: datetime, trigger: dict,
 
 
 def make_from_rule(uow, options, rule: Rule, key: str, trigger_at: datetime, trigger: dict,
-                   facts: dict, first_seen: bool = False) -> Task | None:
+                   facts: dict, fresh: "NewTasks | None" = None) -> Task | None:
     """Make the rule's task for this occurrence once (``(rule, key)`` is unique); a
-    completing event seen before it completes it at once. ``first_seen``: the task is about
-    a customer first seen in this transaction, so neither can be there yet (the occurrence
-    key and every event kept about a customer come after its view row) and neither is
-    looked up."""
+    completing event seen before it completes it at once.
+
+    ``fresh``: the task is about a customer first seen in this transaction, so neither can
+    be there yet (the occurrence key and every event kept about a customer come after its
+    view row) and neither is looked up; the task waits in ``fresh`` to be written with the
+    others (:meth:`NewTasks.write`)."""
     session = uow.session
-    if not first_seen and session.get(Occurrence, (rule.id, key)) is not None:
+    if fresh is None and session.get(Occurrence, (rule.id, key)) is not None:
         return None
     planned = plan_task(session, options, rule, trigger_at, trigger, facts)
     task = tasks.make_task(uow, options, source=f"rule:{rule.id}", rule_id=rule.id,
-                           created_by=SYSTEM_ACTOR, **planned)
-    # Written at commit with the other new rows: a second make of the same key in this
-    # transaction cannot come (an event is claimed once, a clock swept once per round).
-    uow.add_row(Occurrence(rule_id=rule.id, key=key, task_id=task.id, at=uow.now()))
-    earlier = None if first_seen else earlier_completion(session, rule.definition, task,
-                                                          trigger_at)
+                           created_by=SYSTEM_ACTOR, announce=fresh is None, **planned)
+    if fresh is not None:
+        fresh.waiting.append((rule.id, key, task))
+        return task
+    _occurred(uow, rule.id, key, task)
+    earlier = earlier_completion(session, rule.definition, task, trigger_at)
     if earlier is not None:
         tasks.close_task(uow, options, task, "done", earlier.occurred_at,
                          completion_note({"type": earlier.type, "id": earlier.id}))
     return task
+
+
+def _occurred(uow, rule_id: int, key: str, task: Task) -> None:
+    # Written at commit with the other new rows: a second make of the same key in this
+    # transaction cannot come (an event is claimed once, a clock swept once per round).
+    uow.add_row(Occurrence(rule_id=rule_id, key=key, task_id=task.id, at=uow.now()))
+
+
+class NewTasks:
+    """The tasks made for customers first seen in a batch (their first follow-ups), not yet
+    written: :meth:`write` gives them their ids in one flush, then their ``task.created``
+    events and occurrence rows. Written before anything else may read or close them."""
+
+    def __init__(self):
+        self.waiting = []
+
+    def write(self, uow) -> None:
+        if not self.waiting:
+            return
+        uow.session.flush()
+        for rule_id, key, task in self.waiting:
+            tasks.announce_created(uow, task)
+            _occurred(uow, rule_id, key, task)
+        self.waiting = []
 
 
 def earlier_completion(session, definition: dict, task: Task, since: datetime):
@@ -143,19 +169,20 @@ def clocks_of(session, customer_ids) -> dict:
 
 
 def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: datetime,
-                   clocks: dict, first_seen: bool = False) -> None:
+                   clocks: dict, fresh: NewTasks | None = None) -> None:
     """Start the clock of each schedule rule the customer now matches; stop (and cancel the
     open task of) each it no longer matches. ``clocks`` holds the customer's clocks
     (:func:`clocks_of`; a clock started here is kept in it as :func:`start_clock` returns
-    it) and is kept current. ``first_seen``: the customer's view row was made by this event."""
+    it) and is kept current. ``fresh``: the customer's view row was made by this event, and
+    the tasks made for it wait there (:func:`make_from_rule`)."""
     session = uow.session
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
     for rule in schedule_rules:
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
         key = (rule.id, customer.id)
         if matching and key not in clocks:
-            clocks[key] = start_clock(uow, options, rule, customer if first_seen else None,
-                                      customer.id, at)
+            clocks[key] = start_clock(uow, options, rule, customer if fresh else None,
+                                      customer.id, at, fresh)
         elif not matching and key in clocks:
             row = clocks.pop(key) or session.get(Schedule, key)
             if row is None:
@@ -169,13 +196,14 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
 
 
 def start_clock(uow, options, rule: Rule, new_customer: CustomerView | None, customer_id: str,
-                at: datetime) -> Schedule | None:
+                at: datetime, fresh: NewTasks | None = None) -> Schedule | None:
     """The rule's clock for the customer, first due at its first occurrence from ``at``.
 
     For a ``new_customer`` (one first seen now: it has no clock and no task yet) the
     occurrences already due are made here, as the sweep would make them, and the clock
     starts where the sweep would leave it: a new customer's first follow-up task is made
-    with the event that brought it, not by a sweep round that reads its clock back. That
+    with the event that brought it (waiting in ``fresh``), not by a sweep round that reads
+    its clock back. That
     clock is added to the session (written with the next flush, with the batch's others)
     and returned; any other is inserted at once unless there (None)."""
     now = uow.now()
@@ -185,7 +213,7 @@ def start_clock(uow, options, rule: Rule, new_customer: CustomerView | None, cus
         row = Schedule(rule_id=rule.id, customer_id=customer_id, next_at=first)
         if first <= now:
             _run_occurrences(uow, options, rule, new_customer, row, now, open_before=False,
-                             first_seen=True)
+                             fresh=fresh)
         uow.session.add(row)
         return row
     session = uow.session
@@ -272,10 +300,10 @@ def next_due(uow) -> datetime | None:
 
 
 def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Schedule,
-                     now: datetime, open_before: bool, first_seen: bool = False) -> None:
+                     now: datetime, open_before: bool, fresh: NewTasks | None = None) -> None:
     """``open_before``: whether a task of this rule for this customer is open. Afterwards
     one is open if one was, or if a task made here was not completed at once.
-    ``first_seen``: as :func:`make_from_rule` takes it."""
+    ``fresh``: as :func:`make_from_rule` takes it."""
     definition = rule.definition
     trigger, zone, policy = definition["trigger"], zone_of(definition, options), definition["catch_up"]
     due = schedules.due_occurrences(trigger, row.next_at, now, zone)
@@ -288,7 +316,7 @@ def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Sche
                     "missed": occurrence < now - schedules.MISSED_AFTER}
             key = f"{customer.id}@{occurrence.isoformat()}"
             made.append(make_from_rule(uow, options, rule, key, occurrence, info, facts,
-                                       first_seen))
+                                       fresh))
     still_open = open_before or any(task is not None and task.state == "open" for task in made)
     if schedules.pauses_while_open(trigger) and still_open:
         row.next_at = None

@@ -56,6 +56,7 @@ class _Batch:
     def __init__(self, uow, options):
         self.uow, self.options, self.session = uow, options, uow.session
         self.seen, self.changed = [], {}
+        self.fresh = engine.NewTasks()
 
     def apply(self, envelopes: list[dict]) -> None:
         self.customers, self.made_by = _lock_customers(self.session, envelopes)
@@ -73,10 +74,13 @@ class _Batch:
             if self.schedule_rules else {}
         for envelope in envelopes:
             at = datetime.fromisoformat(envelope["occurred_at"])
+            if envelope["id"] not in self.made_by:  # it may read or close them
+                self.fresh.write(self.uow)
             if envelope["type"].startswith("user."):
                 views.learn_user(self.session, envelope["data"])
             else:
                 self._apply(envelope, at)
+        self.fresh.write(self.uow)
         self._write_so_far()
 
     def _apply(self, envelope: dict, at: datetime) -> None:
@@ -100,8 +104,9 @@ class _Batch:
             self._complete_open_tasks(envelope, facts, at)
             self._make_tasks(envelope, facts, at)
         if customer is not None and self.schedule_rules:
+            fresh = self.fresh if envelope["id"] in self.made_by else None
             engine.sync_schedules(self.uow, self.options, self.schedule_rules, customer, at,
-                                  self.clocks, first_seen=envelope["id"] in self.made_by)
+                                  self.clocks, fresh)
 
     def _make_tasks(self, envelope: dict, facts: dict, at: datetime) -> None:
         event_type = envelope["type"]

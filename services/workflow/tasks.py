@@ -42,7 +42,9 @@ def actor_of(uow) -> domain.Actor:
 
 def make_task(uow, options, *, title, assignee, due_at, priority="medium", description=None,
               customer_id=None, ticket_id=None, source=MANUAL, rule_id=None, reason=None,
-              created_by=None) -> Task:
+              created_by=None, announce=True) -> Task:
+    """The new task, added to the session; with ``announce`` also written (it has its id)
+    and its ``task.created`` emitted, else the caller does both (:func:`announce_created`)."""
     now = uow.now()
     task = Task(title=title, description=description, customer_id=customer_id,
                 ticket_id=ticket_id, assignee=assignee, priority=priority, due_at=due_at,
@@ -51,9 +53,15 @@ def make_task(uow, options, *, title, assignee, due_at, priority="medium", descr
                 version=1)
     task.next_check_at = domain.next_check(task, options.remind_before)
     uow.session.add(task)
-    uow.session.flush()
-    uow.emit("task.created", {"task": present(task, now)})
+    if announce:
+        uow.session.flush()
+        announce_created(uow, task)
     return task
+
+
+def announce_created(uow, task: Task) -> None:
+    """Emit ``task.created`` for a task written in this transaction."""
+    uow.emit("task.created", {"task": present(task, uow.now())})
 
 
 def close_task(uow, options, task: Task, state: str, at: datetime, note: str) -> None:
