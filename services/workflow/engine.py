@@ -172,17 +172,20 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
                    clocks: dict, fresh: NewTasks | None = None) -> None:
     """Start the clock of each schedule rule the customer now matches; stop (and cancel the
     open task of) each it no longer matches. ``clocks`` holds the customer's clocks
-    (:func:`clocks_of`; a clock started here is kept in it as :func:`start_clock` returns
-    it) and is kept current. ``fresh``: the customer's view row was made by this event, and
-    the tasks made for it wait there (:func:`make_from_rule`)."""
+    (:func:`clocks_of`; a clock started here is kept in it as ``None``, or as the row
+    :func:`start_first_clock` added) and is kept current. ``fresh``: the customer's view
+    row was made by this event, and the tasks made for it wait there."""
     session = uow.session
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, at))
     for rule in schedule_rules:
         matching = not customer.deleted and rules.matches(rule.definition["where"], facts)
         key = (rule.id, customer.id)
         if matching and key not in clocks:
-            clocks[key] = start_clock(uow, options, rule, customer if fresh else None,
-                                      customer.id, at, fresh)
+            if fresh is None:
+                start_clock(session, options, rule, customer.id, at)
+                clocks[key] = None
+            else:
+                clocks[key] = start_first_clock(uow, options, rule, customer, at, fresh)
         elif not matching and key in clocks:
             row = clocks.pop(key) or session.get(Schedule, key)
             if row is None:
@@ -195,31 +198,32 @@ def sync_schedules(uow, options, schedule_rules, customer: CustomerView, at: dat
             _cancel_open(uow, options, rule, customer.id, at)
 
 
-def start_clock(uow, options, rule: Rule, new_customer: CustomerView | None, customer_id: str,
-                at: datetime, fresh: NewTasks | None = None) -> Schedule | None:
-    """The rule's clock for the customer, first due at its first occurrence from ``at``.
-
-    For a ``new_customer`` (one first seen now: it has no clock and no task yet) the
-    occurrences already due are made here, as the sweep would make them, and the clock
-    starts where the sweep would leave it: a new customer's first follow-up task is made
-    with the event that brought it (waiting in ``fresh``), not by a sweep round that reads
-    its clock back. That
-    clock is added to the session (written with the next flush, with the batch's others)
-    and returned; any other is inserted at once unless there (None)."""
-    now = uow.now()
+def start_clock(session, options, rule: Rule, customer_id: str, at: datetime) -> None:
+    """The rule's clock for the customer (unless there), first due at its first occurrence
+    from ``at``."""
     first = schedules.first_occurrence(rule.definition["trigger"], at,
                                        zone_of(rule.definition, options))
-    if new_customer is not None:
-        row = Schedule(rule_id=rule.id, customer_id=customer_id, next_at=first)
-        if first <= now:
-            _run_occurrences(uow, options, rule, new_customer, row, now, open_before=False,
-                             fresh=fresh)
-        uow.session.add(row)
-        return row
-    session = uow.session
     session.execute(upsert(session, Schedule.__table__).values(
         rule_id=rule.id, customer_id=customer_id, next_at=first).on_conflict_do_nothing())
-    return None
+
+
+def start_first_clock(uow, options, rule: Rule, customer: CustomerView, at: datetime,
+                      fresh: NewTasks) -> Schedule:
+    """:func:`start_clock` for a customer first seen now (it has no clock and no task yet):
+    the occurrences already due are made here, as the sweep would make them (the tasks wait
+    in ``fresh``), and the clock starts where the sweep would leave it. So a new customer's
+    first follow-up task comes with the event that brought it, not from a sweep round that
+    reads its clock back. The clock is added to the session (written with the batch's
+    others in one flush) and returned."""
+    now = uow.now()
+    row = Schedule(rule_id=rule.id, customer_id=customer.id,
+                   next_at=schedules.first_occurrence(rule.definition["trigger"], at,
+                                                      zone_of(rule.definition, options)))
+    if row.next_at <= now:
+        _run_occurrences(uow, options, rule, customer, row, now, open_before=False,
+                         fresh=fresh)
+    uow.session.add(row)
+    return row
 
 
 def customer_fields(customer: CustomerView) -> dict:
@@ -247,7 +251,7 @@ def enrol_all(uow, options, rule: Rule) -> None:
         facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
         matching = rules.matches(rule.definition["where"], facts)
         if matching and customer.id not in existing:
-            start_clock(uow, options, rule, None, customer.id, now)
+            start_clock(session, options, rule, customer.id, now)
         elif not matching and customer.id in existing:
             session.execute(delete(Schedule).where(Schedule.rule_id == rule.id,
                                                    Schedule.customer_id == customer.id))
