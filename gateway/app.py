@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
 from sqlalchemy.orm import sessionmaker
 
-from gateway import attachment_gc, idempotency, logins, models, sessions
+from gateway import attachment_gc, idempotency, logins, models, sessions, statements
 from gateway.api import (
     admin, attachments, auth, customers, docs, feedback, meta, notifications, reports, sla,
     tasks, tickets, users, workflow,
@@ -31,7 +31,7 @@ from gateway.users import UserStore
 from services.common.clock import SystemClock
 from services.common.config import Settings, load_settings
 from services.common.context import CallContext
-from services.common.db import make_engine, single_statement_engine
+from services.common.db import make_engine
 from services.common.errors import NotFound, register_remote_errors
 from services.common.logs import configure_logging, set_request_id
 from services.common.outbox import OutboxRelay, UnitOfWork
@@ -106,7 +106,7 @@ def _build_state(settings: Settings) -> GatewayState:
     engine = make_engine(settings.database_url("gateway"))
     session_factory = sessionmaker(engine, expire_on_commit=False)
     # Each request's user lookup and idempotency claim are single statements.
-    single_statement = single_statement_engine(engine).connect
+    single_statement = statements.connector(engine, settings.database_url("gateway"))
     clock = SystemClock()
     relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
                         expiring=[idempotency.expiring_column(), *sessions.expiring_columns()])

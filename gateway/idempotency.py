@@ -126,6 +126,9 @@ _FINISH = update(_TABLE).where(*_IS).values(
     state=DONE, status=bindparam("b_status"), body=bindparam("b_body"),
     headers=bindparam("b_headers", type_=_TABLE.c.headers.type))
 _RELEASE = delete(_TABLE).where(*_IS)
+_TAKE_OVER = update(_TABLE).where(*_IS, _TABLE.c.created_at == bindparam("b_created")).values(
+    request_hash=bindparam("b_hash"), state=IN_FLIGHT, status=None, body=None, headers=None,
+    created_at=bindparam("b_now"), claimed_by=bindparam("b_claimant"))
 
 
 class IdempotencyStore:
@@ -133,7 +136,7 @@ class IdempotencyStore:
                  wait_seconds: float = 2.0, sleep=time.sleep,
                  settle_seconds: float = SETTLE_SECONDS):
         """``connect()`` opens a database connection (see
-        :func:`services.common.db.single_statement_engine`). A row ``in_flight`` longer
+        :func:`gateway.statements.connector`). A row ``in_flight`` longer
         than ``abandoned_after`` (its gateway died mid-call) is taken over by the next
         repeat; a repeat waits up to ``wait_seconds`` for a running first attempt."""
         self.connect = connect
@@ -204,12 +207,10 @@ class IdempotencyStore:
     def _take_over(self, row, fingerprint: str) -> bool:
         """Restart an expired or abandoned claim, unless another repeat just did."""
         with self.connect() as connection:
-            taken = connection.execute(
-                update(_TABLE).where(*_IS, _TABLE.c.created_at == row.created_at)
-                .values(request_hash=fingerprint, state=IN_FLIGHT, status=None, body=None,
-                        headers=None, created_at=self.clock.now(),
-                        claimed_by=this_process()),
-                {"b_user": row.username, "b_key": row.key}).rowcount
+            taken = connection.execute(_TAKE_OVER, {
+                "b_user": row.username, "b_key": row.key, "b_created": row.created_at,
+                "b_hash": fingerprint, "b_now": self.clock.now(),
+                "b_claimant": this_process()}).rowcount
             connection.commit()
         return taken == 1
 

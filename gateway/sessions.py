@@ -44,7 +44,7 @@ _TEAM = (select(User.username).where(User.team == bindparam("team"), User.active
 class Sessions(GatewayStore):
     def __init__(self, unit_of_work, relay, reads):
         """``reads()`` opens a connection for the per-request lookup of :meth:`actor` (see
-        :func:`services.common.db.single_statement_engine`)."""
+        :func:`gateway.statements.connector`)."""
         super().__init__(unit_of_work, relay)
         self.reads = reads
 

@@ -74,10 +74,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def make_engine(url: str, pool_size: int = 5, dollar_placeholders: bool = False):
-    """An engine for ``url``. SQLite gets WAL and ``BEGIN IMMEDIATE`` transactions, so two
-    writers (or two processes) queue instead of failing (:mod:`services.common.sqlite`).
-    Errors never show the statement's parameters (customer data), so logs cannot leak them.
+def make_engine(url: str, pool_size: int = 5, dollar_placeholders: bool = False, **options):
+    """An engine for ``url`` (``options`` for ``create_engine``). SQLite gets WAL and
+    ``BEGIN IMMEDIATE`` transactions, so two writers (or two processes) queue instead of
+    failing (:mod:`services.common.sqlite`). Errors never show the statement's parameters
+    (customer data), so logs cannot leak them.
 
     On PostgreSQL the pool keeps ``pool_size`` connections and opens up to
     :data:`MAX_CONNECTIONS` in all: one opened beyond ``pool_size`` is closed when it is
@@ -90,12 +91,14 @@ def make_engine(url: str, pool_size: int = 5, dollar_placeholders: bool = False)
     up to 4 kB and 50 parameters: a create's single insert of every new row was parsed
     again on every call."""
     if url.startswith("sqlite"):
-        return sqlite_engine(url, hide_parameters=True)
-    raw = {"paramstyle": "numeric_dollar",
-           "connect_args": {"cursor_factory": psycopg.RawCursor}} if dollar_placeholders else {}
+        return sqlite_engine(url, hide_parameters=True, **options)
+    if dollar_placeholders:
+        options = {**options, "paramstyle": "numeric_dollar",
+                   "connect_args": {**options.get("connect_args", {}),
+                                    "cursor_factory": psycopg.RawCursor}}
     engine = create_engine(url, pool_size=pool_size,
                            max_overflow=max(0, MAX_CONNECTIONS - pool_size), hide_parameters=True,
-                           **raw)
+                           **options)
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine
