@@ -85,3 +85,11 @@ def test_a_database_that_cannot_be_reached_is_an_operational_error():
     with pytest.raises(OperationalError):
         with connector(engine, url)() as connection:
             connection.execute(text("SELECT 1"))
+
+
+def test_the_statements_commit_without_waiting_for_the_disk(gateway_db):
+    engine, connect = gateway_db
+    with connect() as connection:
+        assert connection.execute(text("SHOW synchronous_commit")).scalars() == ["off"]
+    with engine.connect() as connection:  # the users and sessions keep the default
+        assert connection.execute(text("SHOW synchronous_commit")).scalar() == "on"
