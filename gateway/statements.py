@@ -100,7 +100,7 @@ class _Connection:
             cursor = self.pooled.driver_connection.execute(compiled.string, values,
                                                            prepare=True)
         except psycopg.Error as exc:
-            cut = self.dialect.is_disconnect(exc, self.pooled, None)
+            cut = self.dialect.is_disconnect(exc, self.pooled.driver_connection, None)
             if cut:
                 self.pooled.invalidate(exc)
             raise self.statements.error(exc, compiled, values, cut) from exc
