@@ -47,7 +47,9 @@ def apply_batch(uow, consumer: str, envelopes: list[dict], apply) -> int:
     except IntegrityError:
         uow.rollback()
         ids = [envelope["id"] for envelope in fresh]
-        if uow.handled(consumer, ids) == set(ids):
+        handled = uow.handled(consumer, ids)
+        uow.rollback()  # no lock kept through the retry's pause
+        if handled == set(ids):
             log.info("events %s were already handled", ids)
             return 0
         raise Unavailable("A concurrent change to the same records; the events will be retried.",

@@ -14,12 +14,12 @@ A write RPC is made safe to repeat with :func:`idempotent`: under the caller's i
 key the change and its answer are committed together, and a repeat gets that answer back.
 """
 from datetime import timedelta
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 
 import eventlet
 from kombu import Exchange, Queue
 from nameko.extensions import DependencyProvider
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
@@ -46,6 +46,16 @@ DEAD_LETTER_QUEUE = dead_letter_queue()
 # Publishing waits out a broker restart rather than giving up after three quick tries.
 PATIENT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0.5, "interval_step": 1,
                         "interval_max": 5}
+
+
+@cache
+def _claim_statement(table, postgres: bool):
+    """The claim of events in ``table`` (a service's ``processed_events``), built once per
+    backend: its rows are given at execution, so it is compiled once too."""
+    insert = postgresql.insert if postgres else sqlite.insert
+    return (insert(table)
+            .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+            .returning(table.c.event_id))
 
 
 def context_headers(context: CallContext) -> dict:
@@ -128,12 +138,7 @@ class UnitOfWork:
         """Record that ``consumer`` handled ``event_id``; False if it already had. One
         ``INSERT … ON CONFLICT DO NOTHING``: a concurrent claim of the same event waits for
         the first to commit (or roll back) and then knows."""
-        table = self._models.ProcessedEvent.__table__
-        statement = (upsert(self.session, table)
-                     .values(consumer=consumer, event_id=event_id, processed_at=self.now())
-                     .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-                     .returning(table.c.event_id))
-        return self.session.execute(statement).first() is not None
+        return bool(self.claim_many(consumer, [event_id]))
 
     def claim_many(self, consumer: str, event_ids) -> set:
         """:meth:`claim` for a batch in one statement: the ids not handled before (a
@@ -141,17 +146,14 @@ class UnitOfWork:
         event_ids = list(dict.fromkeys(event_ids))
         if not event_ids:
             return set()
-        table = self._models.ProcessedEvent.__table__
         now = self.now()
-        # Executed with a list of parameters, not built with ``.values([...])``: a multi-row
-        # VALUES clause has no cache key, so it was compiled anew for every batch;
-        # SQLAlchemy still sends the rows as one INSERT ("insertmanyvalues").
-        statement = (upsert(self.session, table)
-                     .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-                     .returning(table.c.event_id))
-        return set(self.session.scalars(statement, [
-            {"consumer": consumer, "event_id": event_id, "processed_at": now}
-            for event_id in event_ids]))
+        rows = [{"consumer": consumer, "event_id": event_id, "processed_at": now}
+                for event_id in event_ids]
+        statement = _claim_statement(self._models.ProcessedEvent.__table__,
+                                     is_postgres(self.session))
+        # Several rows are still one INSERT (SQLAlchemy's "insertmanyvalues").
+        return set(self.session.connection().execute(
+            statement, rows[0] if len(rows) == 1 else rows).scalars())
 
     def handled(self, consumer: str, event_ids) -> set:
         """Which of ``event_ids`` ``consumer`` has claimed (as far as this transaction sees)."""

@@ -4,12 +4,15 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from services.common.clock import ManualClock
 from services.common.config import sqlite_url
+from services.common.consuming import apply_batch
 from services.common.context import CallContext
 from services.common.db import make_engine, single_statement_engine
+from services.common.errors import Unavailable
 from services.common.migrate import upgrade
 from services.common.outbox import UnitOfWork
 from services.customer import models
@@ -69,3 +72,19 @@ def test_reads_see_what_is_committed_and_hold_no_transaction(unit):
     if hasattr(connection, "info"):  # PostgreSQL: no transaction left open by the reads
         assert connection.info.transaction_status.name == "IDLE"
     assert reader.reads is reader.reads and reader._session is None
+
+
+def test_handled_names_the_claimed_events(unit):
+    first = unit()
+    first.claim_many("reports", ["e1", "e2"])
+    first.commit()
+    assert unit().handled("reports", ["e1", "e3"]) == {"e1"}
+
+
+def test_a_batch_broken_by_a_unique_key_is_retried_unless_already_handled(unit):
+    def clash(_fresh):
+        raise IntegrityError("INSERT", {}, Exception("unique"))
+
+    with pytest.raises(Unavailable):
+        apply_batch(unit(), "reports", [{"id": "e1"}], clash)
+    assert unit().claim("reports", "e1")  # the failed batch's claim was rolled back
