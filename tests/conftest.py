@@ -12,11 +12,13 @@ import pytest  # noqa: E402
 
 from services.common.clock import CLOCK_CONFIG_KEY  # noqa: E402
 from services.common.config import METRICS_PORTS, load_settings  # noqa: E402
+from services.common.db import use_green_wait  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from tests.support.databases import PostgresDatabases  # noqa: E402
 from tests.support.s3 import running_s3  # noqa: E402
 
 register_remote_errors()
+use_green_wait()  # as the services wait (services/common/run.py)
 # Containers a test starts serve no /metrics unless the test gives a port: several tests and
 # stacks share this machine's ports (start_stack picks free ones for its processes).
 for _name in METRICS_PORTS:

@@ -5,11 +5,14 @@ Each service has its own ``DeclarativeBase`` and its own database; the mixins he
 of them the same kernel tables (outbox, processed events, processed requests, sequence
 counters).
 """
+import select as select_module
 import time
 from datetime import datetime, timezone
 from functools import lru_cache, partial
 
 import psycopg
+from eventlet.hubs import trampoline
+from psycopg import waiting
 from sqlalchemy import (
     JSON, DateTime, Integer, MetaData, String, bindparam, create_engine, delete, event, func,
     select, text, tuple_,
@@ -113,6 +116,40 @@ def single_statement_engine(engine):
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine.execution_options(**{STATEMENT_AT_A_TIME: True})
+
+
+def wait_green(gen, fileno: int, interval: float = 0.0, timeout: float | None = None):
+    """psycopg's wait for a round trip, for a service under eventlet: the greenlet sleeps on
+    the connection's socket in eventlet's hub (``trampoline``), the others run meanwhile.
+
+    ``PSYCOPG_WAIT_FUNC=wait_select`` does the same through the green ``select()``, which
+    also arms and cancels a timer for psycopg's polling interval and copies descriptor
+    lists at every wait: measured here, about 0.04 ms of CPU more per round trip, a sixth of
+    the CPU of a consumer's one-event batch on PostgreSQL. A wait with a deadline, or for
+    reading and writing at once (a large statement being sent), still goes through it."""
+    if timeout is not None:
+        return waiting.wait_select(gen, fileno, interval, timeout)
+    try:
+        state = next(gen)
+        while True:
+            if state == waiting.WAIT_R:
+                trampoline(fileno, read=True)
+                ready = waiting.READY_R
+            elif state == waiting.WAIT_W:
+                trampoline(fileno, write=True)
+                ready = waiting.READY_W
+            else:
+                readable, writable, _ = select_module.select((fileno,), (fileno,), ())
+                ready = ((waiting.READY_R if readable else 0)
+                         | (waiting.READY_W if writable else 0))
+            state = gen.send(ready)
+    except StopIteration as done:
+        return done.value
+
+
+def use_green_wait() -> None:
+    """Make psycopg wait through :func:`wait_green` (a process patched by eventlet)."""
+    waiting.wait = wait_green
 
 
 def _note_idle(_dbapi_connection, record):

@@ -1,7 +1,8 @@
 """Start one Deskflow service: ``python -m services.common.run customer``.
 
 Patches the standard library for eventlet before anything else is imported, makes psycopg
-wait through eventlet rather than block the whole process, and lets RPC replies and events
+wait through eventlet rather than block the whole process
+(:func:`~services.common.db.wait_green`), and lets RPC replies and events
 wait out a broker restart instead of killing the container.
 """
 import warnings
@@ -22,6 +23,7 @@ from nameko.amqp import publish  # noqa: E402
 from nameko.cli.run import run  # noqa: E402
 
 from services.common.config import SERVICE_CLASSES, load_settings  # noqa: E402
+from services.common.db import use_green_wait  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
 from services.common.outbox import PATIENT_RETRY_POLICY  # noqa: E402
@@ -38,6 +40,7 @@ def main(argv=None):
     settings = load_settings()
     configure_logging(settings.log_level)
     register_remote_errors()
+    use_green_wait()
     publish.DEFAULT_RETRY_POLICY.update(PATIENT_RETRY_POLICY)
     run([service_class(argv[0])], settings.nameko_config())
 

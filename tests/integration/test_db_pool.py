@@ -2,8 +2,11 @@
 replaced when the server has cut it; a busy one is handed out without that round trip."""
 from datetime import timedelta
 
+import eventlet
 import pytest
+from psycopg import waiting
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from gateway.idempotency import Answer, IdempotencyStore
 from services.common import db
@@ -78,5 +81,31 @@ def test_a_single_statement_engine_runs_each_statement_on_its_own(databases):
         answer = Answer(201, '{"id": "x"}', {"Content-Type": "application/json"})
         store.finish("alice", "key-00001", answer)
         assert store.claim("alice", "key-00001", "hash-a") == answer
+    finally:
+        engine.dispose()
+
+
+
+def test_a_query_waits_in_the_event_loop_and_a_cut_connection_fails_cleanly(databases,
+                                                                            monkeypatch):
+    """:func:`db.wait_green`: another greenlet runs while a query waits, and a connection the
+    server ends mid-query raises the error that makes a consumer retry."""
+    monkeypatch.setattr(waiting, "wait", db.wait_green)
+    engine = db.make_engine(databases.fresh("customer"))
+
+    def terminate(pid):
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        ticker = eventlet.spawn(lambda: [eventlet.sleep(0.02) for _ in range(5)])
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_sleep(0.3)"))
+            assert ticker.dead  # it ran while the query waited
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            killer = eventlet.spawn_after(0.2, terminate, pid)
+            with pytest.raises(OperationalError):
+                connection.execute(text("SELECT pg_sleep(5)"))
+            killer.wait()
     finally:
         engine.dispose()
