@@ -2,8 +2,8 @@
 
 Patches the standard library for eventlet before anything else is imported, makes psycopg
 wait through eventlet rather than block the whole process
-(:func:`~services.common.db.wait_green`), and lets RPC replies and events
-wait out a broker restart instead of killing the container.
+(:func:`~services.common.db.wait_green`), and lets RPC replies and events wait out a broker
+restart instead of killing the container.
 """
 import warnings
 

@@ -102,6 +102,8 @@ def test_a_query_waits_in_the_event_loop_and_a_cut_connection_fails_cleanly(data
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_sleep(0.3)"))
             assert ticker.dead  # it ran while the query waited
+            big = "x" * 8_000_000  # sent in several writes: waits to read and write at once
+            assert connection.execute(text("SELECT length(:big)"), {"big": big}).scalar() == len(big)
             pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
             killer = eventlet.spawn_after(0.2, terminate, pid)
             with pytest.raises(OperationalError):
