@@ -1,6 +1,7 @@
 """How a ticket is shown: the API's view of a ticket with its ``sla`` block and rating."""
-from datetime import datetime
+from datetime import date, datetime
 
+from marshmallow import fields
 from sqlalchemy import select
 
 from services.common.context import SYSTEM_ACTOR
@@ -9,28 +10,69 @@ from services.ticket import domain, sla
 from services.ticket.models import Comment, CustomerNotice, Hold, SlaClock, Ticket, Transition
 from services.ticket.schemas import TicketHistoryEntrySchema, RatingSchema, TicketSchema
 
-DERIVED = ("sla", "archived", "status_label")
+DERIVED = ("sla", "archived", "status_label", "rating")
 
 
-def calendar_of(ticket: Ticket) -> sla.Calendar | None:
+def dumper(schema):
+    """A dump of ``schema`` for values already of their fields' types (read from the database,
+    computed here), not input to check: the output of ``schema.dump`` (a missing key is left
+    out, None stays None) without marshmallow's per-field machinery, which cost about a tenth
+    of a ticket read. It knows the field types below; another one fails here, at import."""
+    converters = {name: _converter(field) for name, field in schema.fields.items()}
+
+    def dump(values: dict) -> dict:
+        return {name: None if (value := values[name]) is None else convert(value)
+                for name, convert in converters.items() if name in values}
+    return dump
+
+
+def _converter(field):
+    if isinstance(field, fields.Nested):
+        return dumper(field.schema)
+    if isinstance(field, (fields.DateTime, fields.Date)):
+        return date.isoformat if type(field) is fields.Date else datetime.isoformat
+    return {fields.String: str, fields.Integer: int, fields.Float: float,
+            fields.Boolean: bool}[type(field)]
+
+
+# The ticket's own columns the API shows, and the ticket's dump.
+STORED = tuple(name for name in schema_of(TicketSchema).fields if name not in DERIVED)
+_dump_ticket = dumper(schema_of(TicketSchema))
+
+
+def calendar_of(ticket) -> sla.Calendar | None:
     return sla.Calendar.from_policy(ticket.sla_calendar)
 
 
 def current_cycle(ticket: Ticket, clock: str) -> SlaClock | None:
-    cycles = [row for row in ticket.clocks if row.clock == clock]
+    return _current(ticket.clocks, clock)
+
+
+def _current(cycles: list, clock: str):
+    """The latest of ``cycles`` of ``clock``, or None."""
+    cycles = [row for row in cycles if row.clock == clock]
     return max(cycles, key=lambda row: row.cycle) if cycles else None
 
 
 def present(ticket: Ticket, now: datetime) -> dict:
     """The ticket as the API shows it, with its ``sla`` block and rating."""
+    rating = ticket.rating
+    return present_parts(ticket, ticket.clocks, None if rating is None else {
+        name: getattr(rating, name) for name in schema_of(RatingSchema).fields}, now)
+
+
+def present_parts(ticket, cycles: list, rating: dict | None, now: datetime) -> dict:
+    """:func:`present` from its parts, read as rows or as ORM objects: ``ticket`` has the
+    ticket's columns as attributes, ``cycles`` are its SLA clocks' cycles (with the
+    attributes of :class:`sla.ClockCycle`), ``rating`` is its rating's values or None."""
     calendar = calendar_of(ticket)
-    values = {name: getattr(ticket, name) for name in schema_of(TicketSchema).fields
-              if name not in DERIVED}
+    values = {name: getattr(ticket, name) for name in STORED}
     values["archived"] = False
     values["status_label"] = domain.status_label(ticket.state, ticket.on_hold, ticket.resolution)
     values["sla"] = {name: sla.summary(cycle, now, calendar) for name in sla.CLOCKS
-                     if (cycle := current_cycle(ticket, name)) is not None}
-    return schema_of(TicketSchema).dump(values)
+                     if (cycle := _current(cycles, name)) is not None}
+    values["rating"] = rating
+    return _dump_ticket(values)
 
 
 def history_entries(session, ticket: Ticket) -> list[dict]:
