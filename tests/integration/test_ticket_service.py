@@ -96,6 +96,7 @@ def test_work_reopen_close_and_rate(services, customer, clock):
     reopened = call(services, "tickets.transition", ticket["id"], {"to": "in_progress",
                                                                       "note": "still jams"})
     assert reopened["sla"]["resolution"]["cycle"] == 2
+    assert call(services, "tickets.get", ticket["id"]) == reopened  # read as rows, same view
     with pytest.raises(Conflict):
         call(services, "tickets.rate", ticket["id"], {"score": 5})
     call(services, "tickets.transition", ticket["id"],
@@ -111,6 +112,7 @@ def test_work_reopen_close_and_rate(services, customer, clock):
     assert final.value.details["allowed"] == []
     rating = call(services, "tickets.rate", ticket["id"], {"score": 4, "nps_score": 9})
     assert rating["score"] == 4 and closed["state"] == "closed"
+    assert call(services, "tickets.get", ticket["id"])["rating"] == rating
     with pytest.raises(Conflict):
         call(services, "tickets.rate", ticket["id"], {"score": 5})
     kinds = [entry["kind"] for entry in call(services, "tickets.history", ticket["id"])]
