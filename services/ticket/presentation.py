@@ -1,5 +1,5 @@
 """How a ticket is shown: the API's view of a ticket with its ``sla`` block and rating."""
-from datetime import date, datetime
+from datetime import datetime
 
 from marshmallow import fields
 from sqlalchemy import select
@@ -27,10 +27,13 @@ def dumper(schema):
 
 
 def _converter(field):
-    if isinstance(field, fields.Nested):
+    """How ``field`` dumps a value other than None, as marshmallow does it."""
+    if isinstance(field, fields.Nested) and not field.many:
         return dumper(field.schema)
-    if isinstance(field, (fields.DateTime, fields.Date)):
-        return date.isoformat if type(field) is fields.Date else datetime.isoformat
+    if type(field) in (fields.AwareDateTime, fields.DateTime, fields.Date):
+        return field.SERIALIZATION_FUNCS[field.format or field.DEFAULT_FORMAT]
+    if getattr(field, "as_string", False):
+        raise TypeError(f"{field!r}: a number dumped as a string")
     return {fields.String: str, fields.Integer: int, fields.Float: float,
             fields.Boolean: bool}[type(field)]
 
