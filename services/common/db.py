@@ -15,7 +15,7 @@ from eventlet.hubs import trampoline
 from psycopg import waiting
 from sqlalchemy import (
     JSON, DateTime, Integer, MetaData, String, bindparam, create_engine, delete, event, func,
-    select, text, tuple_,
+    select, tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -225,15 +225,6 @@ def upsert(session: Session, table):
 # evaluated once, before it writes anything.
 ADVISORY_LOCKS = ("(SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h"
                   " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered)")
-_LOCK_KEYS = text(f"SELECT {ADVISORY_LOCKS}")
-
-
-def lock_keys(session: Session, keys) -> None:
-    """Serialise, until commit, the transactions that name any of the same ``keys`` (records
-    with no row of their own to lock). On SQLite every writing transaction is serialised
-    already."""
-    if keys and is_postgres(session):
-        session.execute(_LOCK_KEYS, {"keys": sorted(keys)})
 
 
 def upsert_per_backend(build):

@@ -6,10 +6,10 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from services.common.context import SYSTEM_ACTOR
-from services.common.db import upsert
+from services.common.db import ADVISORY_LOCKS, is_postgres, upsert
 from services.workflow import rules, schedules, tasks, views
 from services.workflow.models import CustomerView, Occurrence, Rule, Schedule, SeenEvent, Task
 
@@ -38,13 +38,28 @@ _ACTIVE = weakref.WeakKeyDictionary()
 # rules are as they were then. Built once, on the table (no ORM work to run it).
 RULES_FINGERPRINT = select(func.count(), func.coalesce(func.sum(Rule.__table__.c.version), 0),
                            func.count(Rule.__table__.c.deleted_at))
+# The same, taking first the advisory locks of the keys ``:keys`` (PostgreSQL).
+_LOCKING_FINGERPRINT = RULES_FINGERPRINT.add_columns(text(ADVISORY_LOCKS))
 
 
-def active_rules(session) -> list[ActiveRule]:
+def active_rules(session, locking=()) -> list[ActiveRule]:
     """The enabled rules, oldest first. They are read again only when their fingerprint
     (:data:`RULES_FINGERPRINT`, one small aggregate) differs from the one they were read
-    with, so a rule written by any instance counts from the next batch on."""
-    fingerprint = tuple(session.execute(RULES_FINGERPRINT).one())
+    with, so a rule written by any instance counts from the next batch on.
+
+    On PostgreSQL the statement that reads the fingerprint also serialises, until commit,
+    the transactions naming any of the keys ``locking`` (records with no row of their own
+    to lock): no round trip of its own. The locks go in the order of their hashes, the same
+    in every transaction, so two that share keys wait for each other instead of
+    deadlocking. What the batch reads after this statement is what the holder committed;
+    the fingerprint itself may be from before the wait (a rule written meanwhile counts
+    from the next batch). On SQLite every writing transaction is serialised already."""
+    if locking and is_postgres(session):
+        *fingerprint, _locked = session.execute(_LOCKING_FINGERPRINT,
+                                                {"keys": sorted(locking)}).one()
+        fingerprint = tuple(fingerprint)
+    else:
+        fingerprint = tuple(session.execute(RULES_FINGERPRINT).one())
     bind = session.get_bind()
     cached = _ACTIVE.get(bind)
     if cached is not None and cached[0] == fingerprint:

@@ -20,7 +20,6 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from services.common.consuming import apply_batch
-from services.common.db import lock_keys
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, schema_of
 from services.workflow import engine, rules, tasks, views
@@ -60,13 +59,13 @@ class _Batch:
 
     def apply(self, envelopes: list[dict]) -> None:
         self.customers, self.made_by = _lock_customers(self.session, envelopes)
-        # A ticket has no row here: its events are serialised by the ticket's id, so a
-        # completing event and the one that makes the task, handled at once from their two
-        # queues, cannot each miss the other (customers: their view rows, locked above).
-        lock_keys(self.session, {envelope["data"]["ticket"]["id"] for envelope in envelopes
-                                 if envelope["type"].startswith("ticket.")
-                                 and envelope["type"] in rules.EVENTS})
-        self.active = engine.active_rules(self.session)
+        # A ticket has no row here: its events are serialised by the ticket's id, locked by
+        # the statement that reads the rules, so a completing event and the one that makes
+        # the task, handled at once from their two queues, cannot each miss the other
+        # (customers: their view rows, locked above).
+        self.active = engine.active_rules(self.session, locking={
+            envelope["data"]["ticket"]["id"] for envelope in envelopes
+            if envelope["type"].startswith("ticket.") and envelope["type"] in rules.EVENTS})
         self.schedule_rules = [rule for rule in self.active if rules.is_schedule(rule.definition)]
         # A customer row made just now has no clock yet.
         self.clocks = engine.clocks_of(self.session,
