@@ -65,6 +65,9 @@ def context_headers(context: CallContext) -> dict:
     return {f"nameko.{key}": value for key, value in values.items() if value is not None}
 
 
+_NOT_YET = object()  # see UnitOfWork.commit
+
+
 class UnitOfWork:
     """One worker's transaction, with the events it emits."""
 
@@ -82,8 +85,9 @@ class UnitOfWork:
         self._pending = []
         self._rows = []  # new rows for Core inserts at commit (:mod:`services.common.rows`)
         self.committed = []
-        self._holding = False  # inside once(): commit() only flushes
+        self._holding = None  # inside once(): (operation, key); commit() only flushes
         self._flushed = False
+        self._recorded = _NOT_YET  # the answer's row, if the work's commit() wrote it
 
     @property
     def session(self):
@@ -177,8 +181,9 @@ class UnitOfWork:
         transaction, with a ``processed_requests`` row; a repeat of the request (a client
         retry, RabbitMQ redelivering it after a broker restart, the same request running
         concurrently) returns that answer. ``work`` calls :meth:`commit` as usual; here that
-        only flushes, and the commit happens once the answer is known. A ``work`` that never
-        commits (a no-op, an error) records nothing.
+        only flushes (or, given the answer, writes it with the change), and the commit
+        happens once the answer is known. A ``work`` that never commits (a no-op, an error)
+        records nothing.
 
         There is no look-up first (first attempts are the common case): the answer's row is
         inserted last, ``ON CONFLICT DO NOTHING``, with the change's queued rows. A repeat
@@ -189,20 +194,22 @@ class UnitOfWork:
         if key is None:
             return work()
         self.rollback()  # no transaction stays open while work() may call another service
-        self._holding = True
+        self._holding = (operation, key)
         try:
             answer = work()
-            self._holding = False
+            self._holding = None
             if not self._flushed:
                 earlier = self._answered(operation, key)
                 return answer if earlier is None else earlier.answer
-            if self._write(*self._record(operation, key, answer)).first() is None:
+            recorded = self._recorded if self._recorded is not _NOT_YET \
+                else self._write(*self._record(operation, key, answer)).first()
+            if recorded is None:
                 self.rollback()
                 return self._answered(operation, key).answer
             self.commit()
             return answer
         except Exception:
-            self._holding = False
+            self._holding = None
             self.rollback()
             # The same request committed first and this attempt failed because of it (a
             # state it already changed): its answer is the answer.
@@ -211,8 +218,9 @@ class UnitOfWork:
                 return earlier.answer
             raise
         finally:
-            self._holding = False
+            self._holding = None
             self._flushed = False
+            self._recorded = _NOT_YET
 
     def _record(self, operation: str, key: str, answer) -> tuple:
         """The insert of the answer's row and its parameters: nothing (no row returned) if
@@ -226,9 +234,17 @@ class UnitOfWork:
         return self.session.get(self._models.ProcessedRequest, (operation, key),
                                 populate_existing=True)
 
-    def commit(self):
-        if self._holding:  # the queued rows wait for once()'s final statement
-            self.session.flush()
+    def commit(self, answer=None):
+        """Commit; inside :meth:`once`, only flush (the queued rows wait for its final
+        statement). A work that knows its answer before it commits may give it: inside
+        :meth:`once` the queued rows and the answer's row are then written here, in one
+        statement, so what the rows break (a unique key) raises in the work. ``answer``
+        must be what the work returns."""
+        if self._holding:
+            if answer is None:
+                self.session.flush()
+            else:
+                self._recorded = self._write(*self._record(*self._holding, answer)).first()
             self._flushed = True
             return
         self._write()
