@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
 from services.common.errors import Duplicate, ValidationFailed
-from services.common.rows import insert_together, row_of
 from services.common.schemas import load_or_422, page_of, schema_of
 from services.common.versions import bump_version, check_version
 from services.customer import domain
@@ -170,17 +169,18 @@ def create_customer(uow, payload: dict) -> dict:
                                                       plan_with(data["grade"], interval)),
         **data,
     )
-    row = row_of(customer)  # first: it gives the object its column defaults
+    uow.add_row(customer)  # first: it gives the object its column defaults
     shown = present(customer, now)
     created = change_entry(uow, customer.id, "created", domain.field_changes({}, _editable(shown)))
     with _duplicates_refused(uow, name_key, phone_keys):
-        # The customer, its phone keys (a new customer has none yet) and its change-log entry
-        # in one statement, now: a duplicate's unique key fails here, where it is made a 409.
-        keys = [row_of(CustomerPhoneKey(key=key, customer_id=customer.id))
-                for key in sorted(phone_keys)]
-        insert_together(session, [row, *keys, row_of(created)])
+        # The customer, its phone keys (a new customer has none yet), its change-log entry,
+        # its event and the request's answer in one statement, written by the commit given
+        # the answer: a duplicate's unique key fails here, where it is made a 409.
+        for record in (*(CustomerPhoneKey(key=key, customer_id=customer.id)
+                         for key in sorted(phone_keys)), created):
+            uow.add_row(record)
         uow.emit("customer.created", {"customer": shown})
-        uow.commit()
+        uow.commit(answer=shown)
     return shown
 
 

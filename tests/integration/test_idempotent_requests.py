@@ -2,13 +2,20 @@
 redelivering the request after a broker-side requeue, two copies running at once) changes
 the data once and answers the repeat with the first answer."""
 import socket
+from datetime import datetime, timezone
 
 import pytest
 from nameko.rpc import RpcConsumer
 from nameko.standalone.rpc import ClusterRpcProxy
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import sessionmaker
 
+from services.common.clock import ManualClock
+from services.common.context import CallContext
+from services.common.db import make_engine
 from services.common.errors import Duplicate
+from services.common.outbox import UnitOfWork
+from services.customer import customers, models
 from tests.integration.test_customer_service import config, service  # noqa: F401 (fixtures)
 from tests.support.customers import customer_payload
 from tests.support.waiting import wait_until
@@ -16,8 +23,7 @@ from tests.support.waiting import wait_until
 
 def rows(config, sql):
     engine = create_engine(config["DESKFLOW_SETTINGS"].database_url("customer"))
-    with engine.connect() as connection:
-        found = connection.execute(text(sql)).all()
+    found = rows_of(engine, sql)
     engine.dispose()
     return found
 
@@ -95,3 +101,36 @@ def test_a_request_the_broker_redelivers_after_the_ack_was_lost_takes_effect_onc
     assert deliveries == [False, True]  # the second delivery is the broker's redelivery
     assert rows(config, "SELECT id FROM followups") == [(logged["id"],)]
     assert events(config, "followup.logged") == 1
+
+
+def test_a_create_writes_its_rows_and_answer_in_one_statement(databases):
+    """A create that gives :meth:`UnitOfWork.commit` its answer writes the customer, its
+    change-log entry, its event and the answer in one statement after the one that numbers
+    it; a repeat still gets the first answer and another request's duplicate a 409."""
+    engine = make_engine(databases.fresh("customer"))
+    statements = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cursor, sql, *_rest: statements.append(sql.split()[0]))
+
+    def create(key, body):
+        uow = UnitOfWork(sessionmaker(engine, expire_on_commit=False), models, "customers",
+                         CallContext("req-1", "alice", "admin", idempotency_key=key),
+                         ManualClock(datetime(2026, 11, 2, tzinfo=timezone.utc)))
+        try:
+            return uow.once("customers.create", lambda: customers.create_customer(uow, body))
+        finally:
+            uow.close()
+
+    body = customer_payload(name="One Statement Co")
+    first = create("key-a", body)
+    assert statements == ["INSERT", "WITH"]
+    assert create("key-a", body) == first
+    with pytest.raises(Duplicate):
+        create("key-b", body)
+    assert rows_of(engine, "SELECT count(*) FROM outbox") == [(1,)]
+    engine.dispose()
+
+
+def rows_of(engine, sql):
+    with engine.connect() as connection:
+        return connection.execute(text(sql)).all()
