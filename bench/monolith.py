@@ -89,12 +89,12 @@ class MonolithUnitOfWork(UnitOfWork):
         self._events.append(envelope)
         return envelope
 
-    def commit(self):
+    def commit(self, answer=None):
         if not self._holding:
             consumers = InProcessEvents(self)
             while self._events:
                 apply_event(consumers, self._events.pop(0))
-        super().commit()
+        super().commit(answer)
 
 
 def apply_event(consumers: InProcessEvents, envelope: dict) -> None:
