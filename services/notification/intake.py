@@ -2,14 +2,15 @@
 transaction, each event once (:func:`~services.common.consuming.apply_batch`).
 
 A batch gives what its events would give one by one, in delivery order. What the events
-look up is read when an event first needs it, once per batch (:class:`Directory`): the live
-webhooks always (any event type may be subscribed to), the admins, managers and recipients
-only for the events that name them, and the people again after a user event changes them.
+look up is read when an event first needs it, once per batch (:class:`Directory`): the admins,
+managers and recipients only for the events that name them, and the people again after a
+user event changes them; the live webhooks, which any event may be for, come from the
+process's view of them (:mod:`.live`), read a few times a second at most.
 What the batch writes goes in one execution per table of a prebuilt statement
 (:class:`Writes`): the tickets and tasks the events carry before anything reads them, the
 inbox entries and the deliveries at the end. A batch that can change nothing here (no
 notice, no user, no work to keep, no webhook that wants it) is not even claimed: it costs
-the webhook read."""
+no round trip while the view of the webhooks is fresh."""
 import hashlib
 import uuid
 from datetime import datetime
@@ -20,8 +21,8 @@ from services.common.consuming import apply_batch
 from services.common.errors import ValidationFailed
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, schema_of
-from services.notification import domain, serving
-from services.notification.models import Delivery, InboxEntry, MailAttachment, Recipient, Webhook
+from services.notification import domain, live, serving
+from services.notification.models import Delivery, InboxEntry, MailAttachment, Recipient
 from services.notification.schemas import EVENT_DATA_SCHEMAS
 
 CONSUMER = "notifications"
@@ -30,8 +31,6 @@ USER_EVENTS = ("user.created", "user.updated", "user.login_alert")
 
 
 # Prebuilt, so that each is compiled once per process (see :class:`Writes`).
-LIVE_WEBHOOKS = (select(Webhook.__table__.c.id, Webhook.__table__.c.event_types)
-                 .where(Webhook.__table__.c.deleted_at.is_(None)).order_by(Webhook.__table__.c.id))
 ADD_INBOX_ENTRIES = insert(InboxEntry.__table__)
 ADD_DELIVERIES = insert(Delivery.__table__)
 
@@ -71,7 +70,7 @@ class Directory:
 
     def webhooks(self) -> list:
         """The live webhooks' ``id`` and ``event_types``."""
-        return self._once("webhooks", lambda: self.session.execute(LIVE_WEBHOOKS).all())
+        return self._once("webhooks", lambda: live.webhooks(self.session))
 
     def subscribed(self, event_types: set) -> bool:
         """Whether a live webhook takes any of ``event_types``."""
@@ -108,7 +107,7 @@ def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
 
     A batch none of whose events can change anything here but through a webhook
     (:func:`_quiet`), and whose types no live webhook takes, is left unclaimed: it has no
-    effect, so taking it again has none either, and it costs one read.
+    effect, so taking it again has none either, and it costs at most the webhooks' read.
 
     ``fetch_file(event_type, data)`` returns the bytes of the file an event's emails carry
     (:data:`domain.WITH_ATTACHMENT`), fetched from the service that keeps it."""
@@ -124,7 +123,7 @@ def handle_events(uow, payloads: list, email_enabled: bool, first_admin: str,
     directory = Directory(uow.session, first_admin)
     if all(_quiet(envelope, work[envelope["id"]], email_enabled) for envelope in envelopes) \
             and not directory.subscribed({envelope["type"] for envelope in envelopes}):
-        return 0  # (the read's transaction ends with the worker's session)
+        return 0  # (a read's transaction ends with the worker's session)
 
     def apply(fresh):
         writes = Writes(uow.session)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from services.common.db import count
 from services.common.errors import NotFound, ValidationFailed
 from services.common.schemas import load_or_422, page_of, schema_of
-from services.notification import templates
+from services.notification import live, templates
 from services.notification.models import Delivery, InboxEntry, Webhook
 from services.notification.targets import UnsafeTarget, resolve_target
 from services.notification.schemas import (
@@ -73,6 +73,7 @@ def create_webhook(uow, payload: dict, allow_private: bool = False) -> dict:
     data["event_types"] = sorted(set(data["event_types"]))
     hook = Webhook(created_at=uow.now(), created_by=uow.context.actor, **data)
     uow.session.add(hook)
+    live.changing(uow.session)
     uow.commit()
     return schema_of(WebhookSchema).dump(hook)
 
@@ -90,6 +91,7 @@ def _live_webhook(session, webhook_id) -> Webhook:
 def delete_webhook(uow, webhook_id) -> None:
     """Stop deliveries to it; its delivery log stays."""
     _live_webhook(uow.session, webhook_id).deleted_at = uow.now()
+    live.changing(uow.session)
     uow.commit()
 
 

@@ -13,7 +13,7 @@ from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
-from services.notification import domain, intake, models, notifications
+from services.notification import domain, intake, live, models, notifications
 from services.notification.attachments import fetch_monthly_report
 from services.notification.delivery import DeliveryWorkerProvider
 from services.notification.links import SurveyLinks
@@ -53,6 +53,7 @@ class NotificationService:
         return notifications.mark_read(self.uow, entry_id, lang)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @live.settled
     @idempotent
     def create_webhook(self, webhook):
         return notifications.create_webhook(self.uow, webhook,
@@ -63,6 +64,7 @@ class NotificationService:
         return notifications.list_webhooks(self.uow)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @live.settled
     @idempotent
     def delete_webhook(self, webhook_id):
         notifications.delete_webhook(self.uow, webhook_id)
