@@ -13,9 +13,9 @@ replica of this service:
 
 A deleted webhook likewise gets no new delivery after the answer; one made before is failed
 by the sender (:mod:`.delivery`)."""
-import time
 import weakref
 from functools import wraps
+from time import monotonic
 
 import eventlet
 from sqlalchemy import event, select
@@ -48,7 +48,7 @@ def webhooks(session) -> list:
     this process changed them since it was read."""
     engine = session.get_bind()
     view = _VIEWS.by_engine.get(engine)
-    now = time.monotonic()
+    now = monotonic()
     if view is not None and view[0] == _VIEWS.generation and now - view[1] < MAX_AGE:
         return view[2]
     generation = _VIEWS.generation  # taken before the read: a commit during it drops it

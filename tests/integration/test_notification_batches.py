@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.errors import ValidationFailed
 from services.common.events import make_envelope
-from services.notification import intake, models, notifications
+from services.notification import intake, live, models, notifications
 from services.notification.service import NotificationService
 from tests.support.twins import twin_worlds
 
@@ -130,3 +130,24 @@ def test_a_batch_that_can_change_nothing_is_left_unclaimed_until_a_webhook_wants
         targets = session.scalars(select(models.Delivery.target)
                                   .where(models.Delivery.event_id == created["id"])).all()
     assert len(targets) == 1
+
+
+def test_a_webhook_another_replica_made_is_seen_once_the_view_is_old_enough(twins, monkeypatch):
+    _, batched = twins
+    created = event("customer.created", {"customer": CUSTOMER}, source="customers")
+    assert handle_events(batched, [created]) == 0  # this process's view: no taker
+    with sessionmaker(batched.engine)() as session:  # another replica's change, committed
+        session.add(models.Webhook(url="http://127.0.0.1:9/other", secret="s" * 16,
+                                   event_types=["customer.created"], created_at=START,
+                                   created_by="admin"))
+        session.commit()
+    later = live.monotonic() + live.MAX_AGE  # the other replica answers no sooner
+    monkeypatch.setattr(live, "monotonic", lambda: later)
+    assert handle_events(batched, [created]) == 1
+
+
+def test_a_webhook_change_is_answered_once_every_view_has_it(monkeypatch):
+    slept = []
+    monkeypatch.setattr(live.eventlet, "sleep", lambda seconds: slept.append(seconds))
+    assert live.settled(lambda: slept.append("committed") or "answer")() == "answer"
+    assert slept == ["committed", live.MAX_AGE]
