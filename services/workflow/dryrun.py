@@ -4,7 +4,7 @@ matches now (schedule rules). Nothing is written."""
 from sqlalchemy import select
 
 from services.common.schemas import load_or_422, schema_of
-from services.workflow import engine, rulebook, rules, schedules, views
+from services.workflow import engine, rulebook, rules, schedules, scheduling, views
 from services.workflow.models import CustomerView, Rule, SeenEvent
 from services.workflow.schemas import DryRunInputSchema, DryRunSchema
 
@@ -56,7 +56,7 @@ def _schedule(session, options, rule: Rule, start, end) -> tuple[int, list]:
     planned, customers = [], session.scalars(select(CustomerView).where(
         CustomerView.deleted.is_(False)).order_by(CustomerView.id)).all()
     for customer in customers:
-        facts = rules.customer_facts(engine.customer_fields(customer),
+        facts = rules.customer_facts(scheduling.customer_fields(customer),
                                      views.status_of(customer, end))
         if not rules.matches(rule.definition["where"], facts):
             continue

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from services.common.consuming import apply_batch
 from services.common.events import parse_envelope
 from services.common.schemas import load_or_422, schema_of
-from services.workflow import engine, rules, tasks, views
+from services.workflow import engine, rules, scheduling, tasks, views
 from services.workflow.models import SeenEvent, Task
 from services.workflow.schemas import event_data_schema
 
@@ -68,8 +68,8 @@ class _Batch:
             if envelope["type"].startswith("ticket.") and envelope["type"] in rules.EVENTS})
         self.schedule_rules = [rule for rule in self.active if rules.is_schedule(rule.definition)]
         # A customer row made just now has no clock yet.
-        self.clocks = engine.clocks_of(self.session,
-                                       set(self.customers) - set(self.made_by.values())) \
+        self.clocks = scheduling.clocks_of(self.session,
+                                           set(self.customers) - set(self.made_by.values())) \
             if self.schedule_rules else {}
         for envelope in envelopes:
             at = datetime.fromisoformat(envelope["occurred_at"])
@@ -104,8 +104,8 @@ class _Batch:
             self._make_tasks(envelope, facts, at)
         if customer is not None and self.schedule_rules:
             fresh = self.fresh if envelope["id"] in self.made_by else None
-            engine.sync_schedules(self.uow, self.options, self.schedule_rules, customer, at,
-                                  self.clocks, fresh)
+            scheduling.sync_schedules(self.uow, self.options, self.schedule_rules, customer,
+                                      at, self.clocks, fresh)
 
     def _make_tasks(self, envelope: dict, facts: dict, at: datetime) -> None:
         event_type = envelope["type"]

@@ -9,7 +9,7 @@ from services.common.db import one_or_404
 from services.common.errors import Conflict, ValidationFailed
 from services.common.schemas import load_or_422, schema_of
 from services.customer.schemas import FollowupPlanSchema
-from services.workflow import engine, rules, views
+from services.workflow import rules, scheduling, views
 from services.workflow.defaults import DEFAULT_RULES, GRADE_DAYS, GRADE_KEYS
 from services.workflow.models import Rule
 from services.workflow.schemas import RuleInputSchema, RuleSchema
@@ -76,7 +76,7 @@ def create_rule(uow, options, payload: dict) -> dict:
     _write(rule, definition, uow)
     uow.session.add(rule)
     uow.session.flush()
-    engine.enrol_all(uow, options, rule)
+    scheduling.enrol_all(uow, options, rule)
     uow.commit()
     return present(rule, options)
 
@@ -88,7 +88,7 @@ def update_rule(uow, options, rule_id, payload: dict) -> dict:
     rule = _live(uow.session, rule_id, for_update=True)
     _write(rule, definition, uow)
     rule.version += 1
-    engine.enrol_all(uow, options, rule)
+    scheduling.enrol_all(uow, options, rule)
     uow.commit()
     return present(rule, options)
 
@@ -96,7 +96,7 @@ def update_rule(uow, options, rule_id, payload: dict) -> dict:
 def delete_rule(uow, options, rule_id) -> None:
     rule = _live(uow.session, rule_id, for_update=True)
     rule.deleted_at, rule.updated_at, rule.updated_by = uow.now(), uow.now(), uow.context.actor
-    engine.enrol_all(uow, options, rule)
+    scheduling.enrol_all(uow, options, rule)
     uow.commit()
 
 

@@ -1,6 +1,6 @@
 """The ``workflow`` Nameko service: thin entrypoints over :mod:`services.workflow.tasks`,
 :mod:`~services.workflow.rulebook`, :mod:`~services.workflow.learning` and
-:mod:`~services.workflow.engine`."""
+:mod:`~services.workflow.scheduling`."""
 from services.common.batches import consume_event_batches
 from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
@@ -10,7 +10,7 @@ from services.common.metrics import ServiceMetrics
 from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
 from services.common.wakeups import SweepGate
-from services.workflow import dryrun, engine, learning, metrics, models, rulebook, tasks
+from services.workflow import dryrun, learning, metrics, models, rulebook, scheduling, tasks
 from services.workflow.options import OptionsProvider
 
 # The events the workflow learns from, by source.
@@ -123,5 +123,5 @@ class WorkflowService:
     def sweep(self):
         """Every ``WORKFLOW_SWEEP_SECONDS``, when something may be due (:class:`SweepGate`):
         due schedule occurrences, then due reminders."""
-        self.sweep_gate.run(self.uow.now(), lambda: engine.sweep_all(self.uow, self.options),
-                            lambda: engine.next_due(self.uow))
+        self.sweep_gate.run(self.uow.now(), lambda: scheduling.sweep_all(self.uow, self.options),
+                            lambda: scheduling.next_due(self.uow))
