@@ -164,7 +164,8 @@ def _run_occurrences(uow, options, rule: Rule, customer: CustomerView, row: Sche
     one is open if one was, or if a task made here was not completed at once.
     ``fresh``: as :func:`make_from_rule` takes it."""
     definition = rule.definition
-    trigger, zone, policy = definition["trigger"], zone_of(definition, options), definition["catch_up"]
+    trigger, policy = definition["trigger"], definition["catch_up"]
+    zone = zone_of(definition, options)
     due = schedules.due_occurrences(trigger, row.next_at, now, zone)
     facts = rules.customer_facts(customer_fields(customer), views.status_of(customer, now))
     made = []
