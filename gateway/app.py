@@ -34,8 +34,9 @@ from services.common.context import CallContext
 from services.common.db import make_engine
 from services.common.errors import NotFound, register_remote_errors
 from services.common.logs import configure_logging, set_request_id
-from services.common.outbox import OutboxRelay, UnitOfWork
+from services.common.outbox import UnitOfWork
 from services.common.periodic import run_every
+from services.common.relay import OutboxRelay
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS = (auth.blueprint, users.blueprint, customers.blueprint, tickets.blueprint,

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from services.common import dead_letters as names
 from services.common.errors import Unavailable
-from services.common.outbox import dead_letter_queue
+from services.common.queues import dead_letter_queue
 
 log = logging.getLogger(__name__)
 

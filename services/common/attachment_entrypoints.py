@@ -6,7 +6,7 @@ differ)."""
 from services.common import attachments
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
-from services.common.outbox import idempotent
+from services.common.work import idempotent
 
 
 class AttachmentEntrypoints:

@@ -50,6 +50,13 @@ class CallContext:
         return self.actor_role == "manager" and username in self.team_members
 
 
+def context_headers(context: CallContext) -> dict:
+    """Nameko reads ``nameko.*`` headers back into the consumer's context data."""
+    values = {REQUEST_ID: context.request_id, ACTOR: context.actor,
+              ACTOR_ROLE: context.actor_role}
+    return {f"nameko.{key}": value for key, value in values.items() if value is not None}
+
+
 class CallContextProvider(DependencyProvider):
     """Gives each worker its :class:`CallContext` and tags its log lines."""
 

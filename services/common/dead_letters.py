@@ -27,8 +27,7 @@ from services.common.clock import utcnow
 from services.common.config import settings_from
 from services.common.db import unreachable_as_unavailable
 from services.common.metrics import count_dead_letter
-from services.common.outbox import DEAD_LETTER_EXCHANGE, dead_letter_queue
-from services.common.queues import apply_queue_type
+from services.common.queues import DEAD_LETTER_EXCHANGE, apply_queue_type, dead_letter_queue
 from services.common.replies import ReplyPublisher
 
 log = logging.getLogger(__name__)

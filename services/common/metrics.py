@@ -23,8 +23,9 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
 from services.common.config import settings_from
-from services.common.outbox import DEAD_LETTER_QUEUE, UnitOfWorkProvider
 from services.common.periodic import run_every
+from services.common.queues import DEAD_LETTER_QUEUE
+from services.common.work import UnitOfWorkProvider
 
 log = logging.getLogger(__name__)
 

@@ -2,50 +2,20 @@
 
 A worker gets a :class:`UnitOfWork`: one session, one transaction. ``uow.emit()`` writes an
 event envelope into the ``outbox`` table of the same transaction, so a rolled-back change
-emits nothing. After the worker has finished (its reply sent, its message acked), the
-provider publishes what that worker committed, with what other workers committed meanwhile,
-in one batch with one wait for the broker's confirms: the fast path. A relay thread in every
-container (:mod:`services.common.relay`) first marks every row the fast path published since its last round as sent, in
-one statement, then publishes whatever is still unsent a few seconds after its commit (a
-crash between commit and publish, a broker outage): the safe path. An event may therefore be
-published twice; consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
-
-A write RPC is made safe to repeat with :func:`idempotent`: under the caller's idempotency
-key the change and its answer are committed together, and a repeat gets that answer back.
+emits nothing. What a worker committed is published once it has finished, and by the relay
+if that fails (:mod:`services.common.work`, :mod:`services.common.relay`): an event may be
+published twice, and consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
+:meth:`UnitOfWork.once` runs a write once per idempotency key of the caller.
 """
-from datetime import timedelta
-from functools import cache, lru_cache, wraps
+from functools import cache, lru_cache
 
-import eventlet
-from kombu import Exchange, Queue
-from nameko.extensions import DependencyProvider
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import sessionmaker
 
-from services.common.clock import clock_from
-from services.common.config import settings_from
-from services.common.context import ACTOR, ACTOR_ROLE, REQUEST_ID, CallContext
-from services.common.db import is_postgres, make_engine, single_statement_engine, upsert
+from services.common.context import CallContext, context_headers
+from services.common.db import is_postgres
 from services.common.events import catalogue, make_envelope
-from services.common.queues import queue_arguments
-from services.common.relay import OutboxRelay
 from services.common.rows import insert_together, row_of
-
-ANSWER_RETENTION = timedelta(hours=24)  # how long a repeated request gets its first answer
-DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
-
-
-def dead_letter_queue(queue_type: str = "classic") -> Queue:
-    """The dead-letter queue, of the deployment's queue type (``AMQP_QUEUE_TYPE``)."""
-    return Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
-                 durable=True, queue_arguments=queue_arguments(queue_type))
-
-
-DEAD_LETTER_QUEUE = dead_letter_queue()
-# Publishing waits out a broker restart rather than giving up after three quick tries.
-PATIENT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0.5, "interval_step": 1,
-                        "interval_max": 5}
 
 
 @cache
@@ -58,11 +28,16 @@ def _claim_statement(table, postgres: bool):
             .returning(table.c.event_id))
 
 
-def context_headers(context: CallContext) -> dict:
-    """Nameko reads ``nameko.*`` headers back into the consumer's context data."""
-    values = {REQUEST_ID: context.request_id, ACTOR: context.actor,
-              ACTOR_ROLE: context.actor_role}
-    return {f"nameko.{key}": value for key, value in values.items() if value is not None}
+@lru_cache(maxsize=16)
+def _answer_insert(postgres: bool, table):
+    """The insert of an answer's row into ``table``, built once per backend and table, so
+    it is compiled once and joined to a write's inserts once per shape
+    (:func:`services.common.rows.insert_together`)."""
+    insert = (postgresql.insert if postgres else sqlite.insert)(table)
+    return (insert.values({column.name: bindparam(column.name, type_=column.type)
+                           for column in table.columns})
+            .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+            .returning(table.c.key))
 
 
 _NOT_YET = object()  # see UnitOfWork.commit
@@ -262,91 +237,3 @@ class UnitOfWork:
         for session in (self._session, self._reads):
             if session is not None:
                 session.close()
-
-
-class UnitOfWorkProvider(DependencyProvider):
-    """Database session + outbox for a service that owns database ``database``.
-
-    ``models`` is the service's models module: it must define ``Outbox`` and
-    ``ProcessedEvent`` (built on the mixins in :mod:`services.common.db`).
-    """
-
-    def __init__(self, database: str, models, **kwargs):
-        super().__init__(**kwargs)
-        self.database = database
-        self.models = models
-        self.units = {}
-
-    def setup(self):
-        settings = settings_from(self.container.config)
-        # A connection for each worker and for the relay's and the metrics' rounds.
-        self.engine = make_engine(settings.database_url(self.database),
-                                  pool_size=self.container.max_workers + 2,
-                                  dollar_placeholders=True)
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.reads_factory = sessionmaker(single_statement_engine(self.engine),
-                                          expire_on_commit=False)
-        self.clock = clock_from(self.container.config)
-        self.relay_interval = settings.outbox_relay_seconds
-        answers = getattr(self.models, "ProcessedRequest", None)
-        self.relay = OutboxRelay(settings.amqp_uri, self.container.service_name,
-                                 self.session_factory, self.models.Outbox, self.clock,
-                                 expiring=[(answers.at, ANSWER_RETENTION)] if answers else [])
-
-    def start(self):
-        self.container.spawn_managed_thread(
-            lambda: self.relay.relay_forever(self.relay_interval, eventlet.sleep))
-
-    def stop(self):
-        self.relay.stop()
-        self.relay.mark_published()
-        self.relay.close()
-        self.engine.dispose()
-
-    def kill(self):
-        self.relay.stop()
-        self.relay.close()
-
-    def get_dependency(self, worker_ctx):
-        unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,
-                          CallContext.from_data(worker_ctx.data), self.clock, self.reads_factory)
-        self.units[worker_ctx] = unit
-        return unit
-
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
-        unit = self.units.get(worker_ctx)
-        if unit is not None and unit.committed:
-            self.relay.publish_committed(unit.committed)
-
-    def worker_teardown(self, worker_ctx):
-        unit = self.units.pop(worker_ctx, None)
-        if unit is not None:
-            unit.close()
-
-
-@lru_cache(maxsize=16)
-def _answer_insert(postgres: bool, table):
-    """The insert of an answer's row into ``table``, built once per backend and table, so
-    it is compiled once and joined to a write's inserts once per shape
-    (:func:`services.common.rows.insert_together`)."""
-    insert = (postgresql.insert if postgres else sqlite.insert)(table)
-    return (insert.values({column.name: bindparam(column.name, type_=column.type)
-                           for column in table.columns})
-            .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-            .returning(table.c.key))
-
-
-def idempotent(method):
-    """Make a write RPC of a service safe to repeat: ``self.uow.once`` runs it once per
-    idempotency key (the gateway sends one with every request; see :meth:`UnitOfWork.once`).
-
-        @rpc(expected_exceptions=EXPECTED_ERRORS)
-        @idempotent
-        def create(self, customer): ...
-    """
-    @wraps(method)
-    def run(self, *args, **kwargs):
-        return self.uow.once(f"{self.name}.{method.__name__}",
-                             lambda: method(self, *args, **kwargs))
-
-    return run

@@ -1,13 +1,14 @@
-"""The type of the queues the services declare: ``AMQP_QUEUE_TYPE`` = ``classic`` (default)
-or ``quorum`` (replicated across a RabbitMQ cluster's nodes, e.g. the Cluster Operator's
-``RabbitmqCluster``).
+"""The queues the services declare: the dead-letter exchange and queue they share
+(:mod:`services.common.dead_letters`), and the type of their queues: ``AMQP_QUEUE_TYPE`` =
+``classic`` (default) or ``quorum`` (replicated across a RabbitMQ cluster's nodes, e.g. the
+Cluster Operator's ``RabbitmqCluster``).
 
 Only durable, shared queues can be quorum queues: a service's RPC queue, its event and
 command queues, the dead-letter queue. Nameko's RPC reply queues are exclusive or expire with
 their client and stay classic. A queue's type is fixed when it is first declared: switching
 an existing deployment means new queues (drain and delete the old ones first).
 """
-from kombu import Queue
+from kombu import Exchange, Queue
 
 QUEUE_TYPES = ("classic", "quorum")
 
@@ -28,3 +29,15 @@ def apply_queue_type(queue: Queue, queue_type: str) -> Queue:
     if arguments and can_be_quorum(queue):
         queue.queue_arguments = {**(queue.queue_arguments or {}), **arguments}
     return queue
+
+
+DEAD_LETTER_EXCHANGE = Exchange("deskflow.dead-letter", type="topic", durable=True)
+
+
+def dead_letter_queue(queue_type: str = "classic") -> Queue:
+    """The dead-letter queue, of the deployment's queue type (``AMQP_QUEUE_TYPE``)."""
+    return Queue("deskflow.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                 durable=True, queue_arguments=queue_arguments(queue_type))
+
+
+DEAD_LETTER_QUEUE = dead_letter_queue()

@@ -26,7 +26,11 @@ from services.common.config import SERVICE_CLASSES, load_settings  # noqa: E402
 from services.common.db import use_green_wait  # noqa: E402
 from services.common.errors import register_remote_errors  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
-from services.common.outbox import PATIENT_RETRY_POLICY  # noqa: E402
+
+# Publishing waits out a broker restart rather than giving up after three quick tries.
+PATIENT_RETRY_POLICY = {"max_retries": 20, "interval_start": 0.5, "interval_step": 1,
+                        "interval_max": 5}
+
 
 def service_class(name: str):
     module_name, class_name = SERVICE_CLASSES[name].split(":")

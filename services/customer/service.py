@@ -11,9 +11,9 @@ from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command
 from services.common.metrics import ServiceMetrics
-from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.schemas import load_or_422, schema_of
+from services.common.work import UnitOfWorkProvider, idempotent
 from services.customer import (
     attachments, churn, consumed, customers, followups, models, retention, reviews,
 )

@@ -12,7 +12,7 @@ from services.common.context import CallContextProvider
 from services.common.dead_letters import ScreenedRpcProxy, rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
-from services.common.outbox import UnitOfWorkProvider, idempotent
+from services.common.work import UnitOfWorkProvider, idempotent
 from services.notification import domain, intake, live, models, notifications
 from services.notification.attachments import fetch_monthly_report
 from services.notification.delivery import DeliveryWorkerProvider

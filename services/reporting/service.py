@@ -10,8 +10,8 @@ from services.common.context import CallContextProvider
 from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.metrics import ServiceMetrics
-from services.common.outbox import UnitOfWorkProvider
 from services.common.periodic import setting_timer
+from services.common.work import UnitOfWorkProvider
 from services.reporting import models, monthly, reports
 
 

@@ -14,9 +14,9 @@ from services.common.errors import EXPECTED_ERRORS
 from services.common.events import parse_command
 from services.common.lookups import Lookup
 from services.common.metrics import ServiceMetrics
-from services.common.outbox import UnitOfWorkProvider, idempotent
 from services.common.periodic import setting_timer
 from services.common.wakeups import SweepGate
+from services.common.work import UnitOfWorkProvider, idempotent
 from services.ticket import (
     archive, attachments, customers, departments, metrics, models, policy, ratings, surveys, sweep,
     tickets, working,

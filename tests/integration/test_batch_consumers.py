@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from services.common.batches import consume_event_batches
 from services.common.config import settings_from
 from services.common.metrics import ServiceMetrics
-from services.common.outbox import UnitOfWorkProvider
+from services.common.work import UnitOfWorkProvider
 from services.reporting.models import EventLog
 from services.reporting.service import ReportingService
 from services.reporting.simulate import EventStream

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from services.common.errors import NotFound
 from services.common.metrics import metrics_of
-from services.common.outbox import DEAD_LETTER_QUEUE
+from services.common.queues import DEAD_LETTER_QUEUE
 from services.customer.service import CustomerService
 from services.ticket.service import TicketService
 from tests.support.customers import customer_payload

@@ -8,7 +8,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
 
 from services.common.consumers import COMMAND_EXCHANGE
-from services.common.outbox import dead_letter_queue
+from services.common.queues import dead_letter_queue
 
 
 def publish_command(amqp_uri: str, command_type: str, body: dict) -> None:

@@ -12,7 +12,7 @@ from gateway.models import Base, IdempotentRequest, Outbox
 from services.common.clock import ManualClock
 from services.common.db import make_engine
 from services.common.errors import InProgress, KeyReused, ValidationFailed
-from services.common.outbox import OutboxRelay
+from services.common.relay import OutboxRelay
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 ANSWER = Answer(201, '{"id": "2026-TECH-001"}', {"Content-Type": "application/json"})
