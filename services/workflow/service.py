@@ -7,9 +7,9 @@ from services.common.dead_letters import rpc
 from services.common.errors import EXPECTED_ERRORS
 from services.common.lookups import Lookup
 from services.common.metrics import ServiceMetrics
-from services.common.work import UnitOfWorkProvider, idempotent
 from services.common.periodic import once, setting_timer
 from services.common.wakeups import SweepGate
+from services.common.work import UnitOfWorkProvider, idempotent
 from services.workflow import dryrun, learning, metrics, models, rulebook, scheduling, tasks
 from services.workflow.options import OptionsProvider
 
