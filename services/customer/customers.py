@@ -4,7 +4,7 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, bindparam, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import count, next_sequence, one_or_404
@@ -120,15 +120,15 @@ def followup_plan(session) -> dict:
     return plan
 
 
-def stored_interval(grade: str):
-    """The stored follow-up interval of ``grade`` as a scalar subquery (NULL when the default
-    applies), for a statement that reads it along with something else."""
-    return select(FollowupPlan.interval_days).where(FollowupPlan.grade == grade) \
-        .scalar_subquery()
+# The stored follow-up interval of the grade named by the bind parameter ``grade``, as a
+# scalar subquery (NULL when the default applies), for the statement that numbers a new
+# customer to read along; built once, so that statement is built and compiled once.
+STORED_INTERVAL = select(FollowupPlan.interval_days) \
+    .where(FollowupPlan.grade == bindparam("grade")).scalar_subquery()
 
 
 def plan_with(grade: str, interval: int | None) -> dict:
-    """The follow-up plan, given what :func:`stored_interval` read for ``grade``."""
+    """The follow-up plan, given what :data:`STORED_INTERVAL` read for ``grade``."""
     return {**domain.DEFAULT_FOLLOWUP_DAYS, **({} if interval is None else {grade: interval})}
 
 
@@ -158,7 +158,7 @@ def create_customer(uow, payload: dict) -> dict:
     # The grade's follow-up interval is read in the round trip that numbers the customer.
     sequence, interval = next_sequence(session, SequenceCounter,
                                        domain.id_scope(now.year, data["industry"]),
-                                       stored_interval(data["grade"]))
+                                       STORED_INTERVAL, grade=data["grade"])
     first_contact_at = datetime.combine(data["first_contact_date"], time(), timezone.utc)
     customer = Customer(
         id=domain.customer_id(now.year, data["industry"], sequence), version=1,
