@@ -7,7 +7,7 @@ if that fails (:mod:`services.common.work`, :mod:`services.common.relay`): an ev
 published twice, and consumers deduplicate on the envelope id (:meth:`UnitOfWork.claim`).
 :meth:`UnitOfWork.once` runs a write once per idempotency key of the caller.
 """
-from functools import cache, lru_cache
+from functools import cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,8 +28,8 @@ def _claim_statement(table, postgres: bool):
             .returning(table.c.event_id))
 
 
-@lru_cache(maxsize=16)
-def _answer_insert(postgres: bool, table):
+@cache
+def _answer_insert(table, postgres: bool):
     """The insert of an answer's row into ``table``, built once per backend and table, so
     it is compiled once and joined to a write's inserts once per shape
     (:func:`services.common.rows.insert_together`)."""
@@ -200,8 +200,8 @@ class UnitOfWork:
     def _record(self, operation: str, key: str, answer) -> tuple:
         """The insert of the answer's row and its parameters: nothing (no row returned) if
         the key is taken."""
-        statement = _answer_insert(is_postgres(self.session),
-                                   self._models.ProcessedRequest.__table__)
+        statement = _answer_insert(self._models.ProcessedRequest.__table__,
+                                   is_postgres(self.session))
         return statement, {"operation": operation, "key": key, "answer": answer,
                            "at": self.now()}
 
