@@ -90,7 +90,6 @@ class UnitOfWorkProvider(DependencyProvider):
             unit.close()
 
 
-
 def idempotent(method):
     """Make a write RPC of a service safe to repeat: ``self.uow.once`` runs it once per
     idempotency key (the gateway sends one with every request; see :meth:`UnitOfWork.once`).
