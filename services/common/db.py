@@ -214,9 +214,14 @@ def is_postgres(session: Session) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
+def conflict_insert(postgres: bool):
+    """The backend's ``insert`` construct, the one that takes ``ON CONFLICT``."""
+    return postgresql.insert if postgres else sqlite.insert
+
+
 def upsert(session: Session, table):
     """An ``INSERT`` for ``table`` that takes ``ON CONFLICT`` on both supported backends."""
-    return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
+    return conflict_insert(is_postgres(session))(table)
 
 
 # The transaction-scoped advisory locks of the keys ``:keys`` (a text array), taken in the
@@ -237,7 +242,7 @@ def upsert_per_backend(build):
     def statement(session: Session):
         postgres = is_postgres(session)
         if postgres not in built:
-            built[postgres] = build(postgresql.insert if postgres else sqlite.insert)
+            built[postgres] = build(conflict_insert(postgres))
         return built[postgres]
 
     return statement
@@ -261,8 +266,8 @@ def next_sequence(session: Session, counter_model, scope: str, *also, **paramete
 
 @lru_cache(maxsize=32)
 def _sequence_upsert(postgres: bool, table, also: tuple):
-    insert = (postgresql.insert if postgres else sqlite.insert)(table)
-    return (insert.values(scope=bindparam("scope", type_=table.c.scope.type), value=1)
+    return (conflict_insert(postgres)(table)
+            .values(scope=bindparam("scope", type_=table.c.scope.type), value=1)
             .on_conflict_do_update(index_elements=[table.c.scope],
                                    set_={"value": table.c.value + 1})
             .returning(table.c.value, *also))

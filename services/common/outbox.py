@@ -10,10 +10,9 @@ published twice, and consumers deduplicate on the envelope id (:meth:`UnitOfWork
 from functools import cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.context import CallContext, context_headers
-from services.common.db import is_postgres
+from services.common.db import conflict_insert, is_postgres
 from services.common.events import catalogue, make_envelope
 from services.common.rows import insert_together, row_of
 
@@ -22,8 +21,7 @@ from services.common.rows import insert_together, row_of
 def _claim_statement(table, postgres: bool):
     """The claim of events in ``table`` (a service's ``processed_events``), built once per
     backend: its rows are given at execution, so it is compiled once too."""
-    insert = postgresql.insert if postgres else sqlite.insert
-    return (insert(table)
+    return (conflict_insert(postgres)(table)
             .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
             .returning(table.c.event_id))
 
@@ -33,9 +31,8 @@ def _answer_insert(table, postgres: bool):
     """The insert of an answer's row into ``table``, built once per backend and table, so
     it is compiled once and joined to a write's inserts once per shape
     (:func:`services.common.rows.insert_together`)."""
-    insert = (postgresql.insert if postgres else sqlite.insert)(table)
-    return (insert.values({column.name: bindparam(column.name, type_=column.type)
-                           for column in table.columns})
+    values = {column.name: bindparam(column.name, type_=column.type) for column in table.columns}
+    return (conflict_insert(postgres)(table).values(values)
             .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
             .returning(table.c.key))
 

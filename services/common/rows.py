@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, cast, insert, inspect, select, union_all
 
 from services.common.db import is_postgres
 
-# Up to this many rows, one statement of one WITH clause per row; beyond, a statement per
-# table (a bulk import's hundreds of events would otherwise make a statement per count).
+# Up to this many rows, one statement with a WITH clause per table; beyond, an executemany
+# per table (a bulk import's hundreds of events would otherwise make a statement per count).
 ONE_STATEMENT_ROWS = 16
 
 
