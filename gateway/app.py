@@ -107,7 +107,7 @@ def _build_state(settings: Settings) -> GatewayState:
     engine = make_engine(settings.database_url("gateway"))
     session_factory = sessionmaker(engine, expire_on_commit=False)
     # Each request's user lookup and idempotency claim are single statements.
-    single_statement = statements.connector(engine, settings.database_url("gateway"))
+    single_statement = statements.connector(engine)
     clock = SystemClock()
     relay = OutboxRelay(settings.amqp_uri, "gateway", session_factory, models.Outbox, clock,
                         expiring=[idempotency.expiring_column(), *sessions.expiring_columns()])

@@ -36,12 +36,13 @@ from sqlalchemy.exc import DBAPIError
 from services.common.db import make_engine, single_statement_engine
 
 
-def connector(engine, url: str):
-    """``connect()`` for the per-request statements on ``engine``'s database (``url``): on
-    PostgreSQL through the driver, on its own pool of autocommit connections; else a
+def connector(engine):
+    """``connect()`` for the per-request statements on ``engine``'s database: on PostgreSQL
+    through the driver, on its own pool of autocommit connections; else a
     :func:`single_statement_engine` connection."""
     if engine.dialect.name != "postgresql":
         return single_statement_engine(engine).connect
+    url = engine.url.render_as_string(hide_password=False)
     # Nothing to roll back when a connection returns: no statement leaves a transaction.
     return DriverStatements(make_engine(url, pool_reset_on_return=None, connect_args={
         "options": "-c synchronous_commit=off"})).connect

@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 def gateway_db(databases):
     url = databases.fresh("gateway")
     engine = make_engine(url)
-    yield engine, connector(engine, url)
+    yield engine, connector(engine)
     engine.dispose()
 
 
@@ -83,7 +83,7 @@ def test_a_database_that_cannot_be_reached_is_an_operational_error():
     url = "postgresql+psycopg://postgres@127.0.0.1:1/gateway"
     engine = make_engine(url)
     with pytest.raises(OperationalError):
-        with connector(engine, url)() as connection:
+        with connector(engine)() as connection:
             connection.execute(text("SELECT 1"))
 
 
