@@ -50,8 +50,7 @@ class UnitOfWorkProvider(DependencyProvider):
                                   pool_size=self.container.max_workers + 2,
                                   dollar_placeholders=True)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.reads_factory = sessionmaker(single_statement_engine(self.engine),
-                                          expire_on_commit=False)
+        self.reads_engine = single_statement_engine(self.engine)
         self.clock = clock_from(self.container.config)
         self.relay_interval = settings.outbox_relay_seconds
         answers = getattr(self.models, "ProcessedRequest", None)
@@ -75,7 +74,7 @@ class UnitOfWorkProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         unit = UnitOfWork(self.session_factory, self.models, self.container.service_name,
-                          CallContext.from_data(worker_ctx.data), self.clock, self.reads_factory)
+                          CallContext.from_data(worker_ctx.data), self.clock, self.reads_engine)
         self.units[worker_ctx] = unit
         return unit
 

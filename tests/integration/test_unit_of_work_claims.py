@@ -26,7 +26,7 @@ def unit(request, databases, tmp_path):
         upgrade("customer", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    reads = sessionmaker(single_statement_engine(engine), expire_on_commit=False)
+    reads = single_statement_engine(engine)
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
     units = []
 
